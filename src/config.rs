@@ -1,0 +1,58 @@
+//! Validated settings and every limit the server enforces, documented in one place.
+//!
+//! Built by `main.rs` from the command line; read by the server, transports, tools and
+//! resources. Must not know about parsing command lines or about I/O.
+
+use crate::library::LibraryLimits;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Longest accepted incoming stdio line (one JSON-RPC message), in bytes. Default 4 MiB.
+    /// An over-long line is discarded while it streams in and answered with `-32600`.
+    pub max_line_bytes: usize,
+    /// Largest file `resources/read` returns whole (raw bytes, before base64). Default 8 MiB.
+    /// Larger files are read in ranges through `media://{root}/{+path}{?offset,length}`;
+    /// a range's `length` is bounded by the same number.
+    pub inline_read_bytes: u64,
+    /// Items per page of `resources/list`, `tools/list` and `prompts/list`. Default 100.
+    pub page_size: usize,
+    /// Requests one connection may have in flight at once. Default 64. When full, the stdio
+    /// reader stops reading until one finishes (backpressure on the client).
+    pub max_in_flight: usize,
+    /// Outgoing frames queued per connection before producers wait. Default 32.
+    pub out_queue: usize,
+    /// How long a server-to-client request (sampling, elicitation) waits for its answer.
+    pub client_request_timeout: Duration,
+    /// How long in-flight requests may take to finish after stdin closes or a shutdown signal.
+    pub shutdown_grace: Duration,
+    /// Media library scanning bounds.
+    pub library: LibraryLimits,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_line_bytes: crate::protocol::codec::DEFAULT_MAX_LINE_BYTES,
+            inline_read_bytes: 8 * 1024 * 1024,
+            page_size: 100,
+            max_in_flight: 64,
+            out_queue: 32,
+            client_request_timeout: Duration::from_secs(120),
+            shutdown_grace: Duration::from_secs(5),
+            library: LibraryLimits::default(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Config {
+    /// Media roots as `(name, path)`.
+    pub roots: Vec<(String, PathBuf)>,
+    pub limits: Limits,
+    /// Register the conformance suite's fixture tools, resources and prompts.
+    pub conformance: bool,
+    /// Free-text instructions returned by `initialize` / `server/discover`.
+    pub instructions: Option<String>,
+}

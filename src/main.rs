@@ -1,0 +1,122 @@
+//! The `mcp-media` binary: parses the command line into a [`Config`], sets up logging to
+//! stderr, and runs a transport. The only place that uses `anyhow`.
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand};
+use mcp_media::config::{Config, Limits};
+use mcp_media::server::Server;
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    name = "mcp-media",
+    version,
+    about = "An MCP server for audio, images and video"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve a media library over MCP.
+    Serve(ServeArgs),
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Serve over stdin/stdout (the default).
+    #[arg(long)]
+    stdio: bool,
+    /// Register the conformance suite's fixture tools, resources and prompts.
+    #[arg(long)]
+    conformance: bool,
+    /// Longest accepted incoming message (one stdio line), in bytes.
+    #[arg(long, default_value_t = Limits::default().max_line_bytes)]
+    max_line_bytes: usize,
+    /// Largest file resources/read returns whole, in bytes; larger files are read in ranges.
+    #[arg(long, default_value_t = Limits::default().inline_read_bytes)]
+    inline_limit: u64,
+    /// Items per page of list results.
+    #[arg(long, default_value_t = Limits::default().page_size)]
+    page_size: usize,
+    /// Most directory entries a library scan looks at.
+    #[arg(long, default_value_t = Limits::default().library.max_scan_entries)]
+    max_scan_entries: usize,
+    /// Media roots: PATH (named after its directory) or NAME=PATH.
+    #[arg(value_name = "ROOT | NAME=ROOT", required = true)]
+    roots: Vec<String>,
+}
+
+fn parse_root(spec: &str) -> Result<(String, PathBuf)> {
+    if let Some((name, path)) = spec.split_once('=')
+        && !name.is_empty()
+        && !name.contains('/')
+    {
+        return Ok((name.to_string(), PathBuf::from(path)));
+    }
+    let path = PathBuf::from(spec);
+    let canon = path
+        .canonicalize()
+        .with_context(|| format!("media root {spec:?} does not exist"))?;
+    let name = canon
+        .file_name()
+        .and_then(|n| n.to_str())
+        .context("a media root needs a directory name; use NAME=PATH")?
+        .to_string();
+    Ok((name, path))
+}
+
+fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("mcp_media=info")),
+        )
+        .init();
+    let cli = Cli::parse();
+    let Command::Serve(args) = cli.command;
+    let roots = args
+        .roots
+        .iter()
+        .map(|r| parse_root(r))
+        .collect::<Result<Vec<_>>>()?;
+    if args.page_size == 0 {
+        bail!("--page-size must be at least 1");
+    }
+    let mut limits = Limits {
+        max_line_bytes: args.max_line_bytes,
+        inline_read_bytes: args.inline_limit,
+        page_size: args.page_size,
+        ..Limits::default()
+    };
+    limits.library.max_scan_entries = args.max_scan_entries;
+    let cfg = Config {
+        roots,
+        limits,
+        conformance: args.conformance,
+        instructions: Some(
+            "Media library server. Use media_list to find files (audio, image, video), media_probe \
+             to inspect one, and resources/read on a media:// URI to fetch bytes (large files in \
+             ranges with ?offset=&length=)."
+                .into(),
+        ),
+    };
+    let _ = args.stdio; // stdio is the only transport so far, and the default
+    let server = Server::new(cfg).context("cannot start the server")?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    rt.block_on(async {
+        tracing::info!(roots = %server.library().root_names(), "serving MCP over stdio");
+        mcp_media::transport::stdio::serve(server, tokio::io::stdin(), tokio::io::stdout()).await
+    })
+    .context("stdio transport failed")?;
+    // Blocking reads of stdin may still hold a runtime thread; do not wait for it.
+    rt.shutdown_background();
+    Ok(())
+}

@@ -1,0 +1,137 @@
+//! The server side of [`ClientBridge`]: what a tool running on a blocking thread may ask of
+//! the client (progress, logs, server-to-client requests), and how it learns it was cancelled.
+
+use crate::protocol::{LogLevel, Outgoing, ProtocolVersion, RequestId};
+use crate::server::{Connection, Sink, lock};
+use crate::tools::{ClientBridge, ToolError};
+use serde_json::{Map, Value, json};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+/// How often blocking waits look at the cancellation flag.
+const POLL: Duration = Duration::from_millis(20);
+
+pub(crate) struct Bridge {
+    pub token: CancellationToken,
+    pub sink: Sink,
+    pub conn: Arc<Connection>,
+    pub version: ProtocolVersion,
+    pub progress_token: Option<Value>,
+    pub log_level: Option<LogLevel>,
+    /// Server-to-client requests are allowed (legacy era only).
+    pub may_request: bool,
+    pub request_timeout: Duration,
+    /// Last progress value sent (progress must increase).
+    pub last_progress: Mutex<Option<f64>>,
+}
+
+impl ClientBridge for Bridge {
+    fn cancelled(&self) -> bool {
+        self.token.is_cancelled() || self.sink.is_closed()
+    }
+
+    fn progress(&self, progress: f64, total: Option<f64>, message: Option<&str>) {
+        let Some(tok) = &self.progress_token else {
+            return;
+        };
+        if self.cancelled() {
+            return;
+        }
+        {
+            let mut last = lock(&self.last_progress);
+            if last.is_some_and(|l| progress <= l) {
+                return;
+            }
+            *last = Some(progress);
+        }
+        let mut p = Map::new();
+        p.insert("progressToken".into(), tok.clone());
+        p.insert("progress".into(), json!(progress));
+        if let Some(t) = total {
+            p.insert("total".into(), json!(t));
+        }
+        if let Some(m) = message
+            && self.version.has_progress_message()
+        {
+            p.insert("message".into(), m.into());
+        }
+        self.sink.blocking_send(&Outgoing::notification(
+            "notifications/progress",
+            Value::Object(p),
+        ));
+    }
+
+    fn log(&self, level: LogLevel, data: Value) {
+        if self.log_level.is_some_and(|min| level >= min) && !self.cancelled() {
+            self.sink.blocking_send(&Outgoing::notification(
+                "notifications/message",
+                json!({"level": level.as_str(), "logger": "mcp-media", "data": data}),
+            ));
+        }
+    }
+
+    fn request(&self, method: &str, params: Value) -> Result<Value, ToolError> {
+        if !self.may_request {
+            return Err(ToolError::Client(format!(
+                "{method} cannot be sent as a request in protocol {}",
+                self.version
+            )));
+        }
+        let n = self.conn.next_id.fetch_add(1, Ordering::Relaxed);
+        let id = RequestId::Str(format!("mcp-media-{n}"));
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        lock(&self.conn.pending).insert(id.clone(), tx);
+        let cleanup = || {
+            lock(&self.conn.pending).remove(&id);
+        };
+        if !self
+            .sink
+            .blocking_send(&Outgoing::request(&id, method, params))
+        {
+            cleanup();
+            return Err(ToolError::Cancelled);
+        }
+        let deadline = Instant::now() + self.request_timeout;
+        loop {
+            match rx.recv_timeout(POLL) {
+                Ok(Ok(v)) => return Ok(v),
+                Ok(Err(e)) => {
+                    let msg = e.get("message").and_then(Value::as_str).unwrap_or("error");
+                    return Err(ToolError::Client(format!("{method}: {msg}")));
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                    if self.cancelled() {
+                        cleanup();
+                        return Err(ToolError::Cancelled);
+                    }
+                    if Instant::now() >= deadline {
+                        cleanup();
+                        return Err(ToolError::Client(format!(
+                            "{method}: no answer within {:?}",
+                            self.request_timeout
+                        )));
+                    }
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                    return Err(ToolError::Cancelled);
+                }
+            }
+        }
+    }
+
+    fn sleep(&self, d: Duration) -> Result<(), ToolError> {
+        let end = Instant::now() + d;
+        loop {
+            if self.cancelled() {
+                return Err(ToolError::Cancelled);
+            }
+            let now = Instant::now();
+            if now >= end {
+                return Ok(());
+            }
+            std::thread::sleep((end - now).min(POLL));
+        }
+    }
+}

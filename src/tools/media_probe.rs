@@ -1,0 +1,134 @@
+//! Tool `media_probe`: what a media file is and what can be read cheaply from it (kind, MIME
+//! type, size, modification time; image format, dimensions and orientation from the header).
+//! The audio and video pipelines deepen it. Must not know about the server or transports.
+
+use crate::library::{Library, MediaKind, iso8601};
+use crate::media::image as img;
+use crate::protocol::types::{Content, ToolAnnotations, ToolDef, ToolResult};
+use crate::tools::{Tool, ToolCtx, ToolError, ToolOutcome, parse_args};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use std::io::BufReader;
+use std::sync::Arc;
+
+pub struct MediaProbe {
+    lib: Arc<Library>,
+}
+
+impl MediaProbe {
+    pub fn new(lib: Arc<Library>) -> Self {
+        MediaProbe { lib }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Args {
+    uri: String,
+}
+
+impl Tool for MediaProbe {
+    fn def(&self) -> ToolDef {
+        ToolDef {
+            name: "media_probe".into(),
+            title: Some("Probe media".into()),
+            description: "Describe one media file given its media:// URI (from media_list or \
+                resources/list): kind (audio, image, video), MIME type from the file's content, \
+                size in bytes, last modification time, and for images the format, stored and \
+                displayed dimensions and EXIF orientation. Reads headers only, so it is cheap \
+                on any file size."
+                .into(),
+            input_schema: json!({
+                "type": "object",
+                "properties": {
+                    "uri": {"type": "string", "description": "A media:// URI, e.g. media://samples/images/photo.jpg"}
+                },
+                "required": ["uri"],
+                "additionalProperties": false
+            }),
+            output_schema: Some(json!({
+                "type": "object",
+                "properties": {
+                    "uri": {"type": "string"},
+                    "name": {"type": "string"},
+                    "kind": {"type": "string", "enum": ["audio", "image", "video"]},
+                    "mimeType": {"type": "string"},
+                    "size": {"type": "integer", "minimum": 0},
+                    "lastModified": {"type": "string"},
+                    "image": {
+                        "type": "object",
+                        "properties": {
+                            "format": {"type": "string"},
+                            "width": {"type": "integer"}, "height": {"type": "integer"},
+                            "orientation": {"type": "integer", "minimum": 1, "maximum": 8},
+                            "displayWidth": {"type": "integer"}, "displayHeight": {"type": "integer"},
+                            "megapixels": {"type": "number"},
+                            "decodable": {"type": "boolean"}
+                        },
+                        "required": ["format", "width", "height", "orientation", "displayWidth", "displayHeight", "decodable"]
+                    },
+                    "warnings": {"type": "array", "items": {"type": "string"}}
+                },
+                "required": ["uri", "name", "kind", "mimeType", "size"]
+            })),
+            annotations: Some(ToolAnnotations::read_only_local("Probe media")),
+        }
+    }
+
+    fn call(
+        &self,
+        args: &Map<String, Value>,
+        _ctx: &ToolCtx<'_>,
+    ) -> Result<ToolOutcome, ToolError> {
+        let a: Args = parse_args(args)?;
+        let r = self.lib.resolve(&a.uri)?;
+        if !r.uri.query.is_empty() {
+            return Err(ToolError::InvalidArguments(format!(
+                "media_probe takes a file URI without a query; use {}",
+                r.uri.base()
+            )));
+        }
+        let info = self.lib.stat(&r)?;
+        let name = r.rel.rsplit('/').next().unwrap_or(&r.rel).to_string();
+        let mut out = json!({
+            "uri": r.uri.base(),
+            "name": name,
+            "kind": info.sniffed.kind.as_str(),
+            "mimeType": info.sniffed.mime,
+            "size": info.size,
+        });
+        if let Some(m) = info.modified {
+            out["lastModified"] = iso8601(m).into();
+        }
+        let mut warnings: Vec<String> = vec![];
+        if info.sniffed.kind == MediaKind::Image {
+            let file = self.lib.open(&r)?;
+            let ii = img::probe(BufReader::new(file)).map_err(crate::media::MediaError::from)?;
+            if ii.over_decode_limit() {
+                warnings.push(format!(
+                    "{}x{} is {:.0} megapixels, above the decode limit of {} megapixels: it can be probed but not decoded",
+                    ii.width,
+                    ii.height,
+                    ii.pixels() as f64 / 1e6,
+                    img::MAX_DECODE_PIXELS / 1_000_000
+                ));
+            }
+            out["image"] = json!({
+                "format": ii.format, "width": ii.width, "height": ii.height,
+                "orientation": ii.orientation, "displayWidth": ii.display_width,
+                "displayHeight": ii.display_height,
+                "megapixels": (ii.pixels() as f64 / 1e4).round() / 100.0,
+                "decodable": !ii.over_decode_limit(),
+            });
+        }
+        if !warnings.is_empty() {
+            out["warnings"] = json!(warnings);
+        }
+        Ok(ToolResult {
+            content: vec![Content::text(out.to_string())],
+            structured: Some(out),
+            is_error: false,
+        }
+        .into())
+    }
+}

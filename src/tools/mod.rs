@@ -1,0 +1,139 @@
+//! Tools: one file per tool, each a plain synchronous `call` from arguments to a result.
+//!
+//! A tool sees the client only through [`ClientBridge`] (cancellation, progress, logs and, for
+//! the legacy era, server-to-client requests), implemented by the server. Tool failures a model
+//! can act on are [`ToolError`]s, which the server renders as `isError: true` results (or, for
+//! the few protocol-level ones, as JSON-RPC errors) in exactly one place.
+//! Must not know about the server, transports, auth or hyper.
+
+pub mod media_list;
+pub mod media_probe;
+
+use crate::library::LibraryError;
+use crate::media::MediaError;
+use crate::protocol::types::{ToolDef, ToolResult};
+use crate::protocol::{LogLevel, ProtocolVersion};
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+use std::sync::Arc;
+use std::time::Duration;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum ToolError {
+    /// Bad arguments: reported to the model as an `isError` result.
+    #[error("invalid arguments: {0}")]
+    InvalidArguments(String),
+    #[error(transparent)]
+    Library(#[from] LibraryError),
+    #[error(transparent)]
+    Media(#[from] MediaError),
+    #[error("the request was cancelled")]
+    Cancelled,
+    /// The call needs a client capability this request did not declare (`-32021`).
+    #[error("this tool needs a client capability the request did not declare")]
+    MissingCapability(Value),
+    /// A server-to-client request failed or timed out.
+    #[error("client request failed: {0}")]
+    Client(String),
+    /// A protocol-level failure the tool wants reported as a JSON-RPC error (`-32602`).
+    #[error("{0}")]
+    InvalidParams(String),
+    /// A deliberate internal error (`-32603`).
+    #[error("{0}")]
+    Internal(String),
+}
+
+/// What a tool call produced.
+#[derive(Debug)]
+pub enum ToolOutcome {
+    Complete(ToolResult),
+    /// 2026-07-28 MRTR: the client must answer `input_requests` and retry. `request_state` is
+    /// plain here; the server protects it (HMAC) before it leaves and verifies it on return.
+    InputRequired {
+        input_requests: Map<String, Value>,
+        request_state: Option<String>,
+    },
+}
+
+impl From<ToolResult> for ToolOutcome {
+    fn from(r: ToolResult) -> Self {
+        ToolOutcome::Complete(r)
+    }
+}
+
+/// The client, as a tool may use it. Implemented by the server for each request.
+pub trait ClientBridge: Send + Sync {
+    /// Whether the request was cancelled (or its stream closed). Long work checks this at
+    /// least once per chunk.
+    fn cancelled(&self) -> bool;
+    /// Reports progress if the request carried a progress token; otherwise does nothing.
+    fn progress(&self, progress: f64, total: Option<f64>, message: Option<&str>);
+    /// Sends a log message if the client asked for logs at this level.
+    fn log(&self, level: LogLevel, data: Value);
+    /// Sends a server-to-client request (legacy era) and waits for its result.
+    fn request(&self, method: &str, params: Value) -> Result<Value, ToolError>;
+    /// Sleeps, waking early with `Cancelled` if the request is cancelled.
+    fn sleep(&self, d: Duration) -> Result<(), ToolError>;
+}
+
+/// Everything a tool call may look at besides its arguments.
+pub struct ToolCtx<'a> {
+    pub version: ProtocolVersion,
+    /// The client capabilities in force for this request (per-request `_meta` in 2026-07-28,
+    /// from `initialize` in the legacy era).
+    pub client_caps: &'a Value,
+    /// MRTR retry: answers to earlier `inputRequests`.
+    pub input_responses: Option<&'a Map<String, Value>>,
+    /// MRTR retry: the verified, plain request state.
+    pub request_state: Option<&'a str>,
+    pub client: &'a dyn ClientBridge,
+}
+
+pub trait Tool: Send + Sync {
+    fn def(&self) -> ToolDef;
+    fn call(&self, args: &Map<String, Value>, ctx: &ToolCtx<'_>) -> Result<ToolOutcome, ToolError>;
+}
+
+/// Deserialises tool arguments into a typed struct; unknown or ill-typed arguments become an
+/// `InvalidArguments` error whose text names the problem.
+pub fn parse_args<T: DeserializeOwned>(args: &Map<String, Value>) -> Result<T, ToolError> {
+    serde_json::from_value(Value::Object(args.clone()))
+        .map_err(|e| ToolError::InvalidArguments(e.to_string()))
+}
+
+/// The tools a server offers, in a deterministic order.
+#[derive(Clone, Default)]
+pub struct ToolSet {
+    tools: Vec<(ToolDef, Arc<dyn Tool>)>,
+}
+
+impl ToolSet {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    pub fn add(&mut self, tool: Arc<dyn Tool>) {
+        let def = tool.def();
+        debug_assert!(
+            !self.tools.iter().any(|(d, _)| d.name == def.name),
+            "duplicate tool {}",
+            def.name
+        );
+        self.tools.push((def, tool));
+    }
+    pub fn defs(&self) -> impl Iterator<Item = &ToolDef> {
+        self.tools.iter().map(|(d, _)| d)
+    }
+    pub fn get(&self, name: &str) -> Option<&Arc<dyn Tool>> {
+        self.tools
+            .iter()
+            .find(|(d, _)| d.name == name)
+            .map(|(_, t)| t)
+    }
+    pub fn len(&self) -> usize {
+        self.tools.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.tools.is_empty()
+    }
+}
