@@ -1,0 +1,6 @@
+//! All integration tests, in one binary with shared helpers (see `util`). They drive the real
+//! `mcp-media` binary over stdio.
+
+mod layering;
+mod stdio;
+mod util;

@@ -1,0 +1,485 @@
+//! The stdio transport and the core protocol, end to end against the real binary.
+
+use crate::util::{Server, modern, modern_meta};
+use base64::Engine as _;
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+fn png(w: u32, h: u32) -> Vec<u8> {
+    let mut out = Vec::new();
+    image::RgbImage::from_pixel(w, h, image::Rgb([200, 10, 10]))
+        .write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
+        .unwrap();
+    out
+}
+
+/// A temporary library: `root/` with a few images (plus a file outside the root).
+fn library() -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("lib");
+    std::fs::create_dir_all(root.join("sub dir")).unwrap();
+    std::fs::write(root.join("a.png"), png(3, 2)).unwrap();
+    std::fs::write(root.join("b.png"), png(5, 4)).unwrap();
+    std::fs::write(root.join("sub dir/café #1.png"), png(1, 1)).unwrap();
+    std::fs::write(root.join("notes.txt"), b"not media").unwrap();
+    std::fs::write(root.join("empty.png"), b"").unwrap();
+    std::fs::write(tmp.path().join("secret.png"), png(2, 2)).unwrap();
+    std::os::unix::fs::symlink(tmp.path().join("secret.png"), root.join("escape.png")).unwrap();
+    (tmp, root)
+}
+
+fn arg(p: &Path) -> String {
+    p.to_string_lossy().into_owned()
+}
+
+fn b64(s: &str) -> Vec<u8> {
+    base64::engine::general_purpose::STANDARD.decode(s).unwrap()
+}
+
+#[test]
+fn modern_discover_list_read_probe() {
+    let (_t, root) = library();
+    let mut s = Server::spawn(&[&arg(&root)]);
+    let d = s.request(json!(1), "server/discover", json!({"_meta": modern_meta()}));
+    let r = &d["result"];
+    assert_eq!(r["resultType"], "complete");
+    assert!(
+        r["supportedVersions"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("2026-07-28"))
+    );
+    assert!(
+        r["supportedVersions"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("2025-11-25"))
+    );
+    assert!(r["ttlMs"].is_u64() && r["cacheScope"].is_string());
+    assert_eq!(
+        r["_meta"]["io.modelcontextprotocol/serverInfo"]["name"],
+        "mcp-media"
+    );
+
+    let l = s.request(json!(2), "resources/list", modern(json!({})));
+    let res = l["result"]["resources"].as_array().unwrap();
+    let uris: Vec<&str> = res.iter().map(|r| r["uri"].as_str().unwrap()).collect();
+    // Sorted, media only (no .txt, no empty file, no link escaping the root).
+    assert_eq!(
+        uris,
+        vec![
+            "media://lib/a.png",
+            "media://lib/b.png",
+            "media://lib/sub%20dir/caf%C3%A9%20%231.png"
+        ]
+    );
+    assert_eq!(res[2]["name"], "café #1.png");
+    assert_eq!(res[0]["mimeType"], "image/png");
+    assert_eq!(
+        res[0]["size"],
+        std::fs::metadata(root.join("a.png")).unwrap().len()
+    );
+    assert!(
+        res[0]["annotations"]["lastModified"]
+            .as_str()
+            .unwrap()
+            .ends_with('Z')
+    );
+
+    let rd = s.request(json!(3), "resources/read", modern(json!({"uri": uris[2]})));
+    let c = &rd["result"]["contents"][0];
+    assert_eq!(c["uri"], uris[2]);
+    assert_eq!(
+        b64(c["blob"].as_str().unwrap()),
+        std::fs::read(root.join("sub dir/café #1.png")).unwrap()
+    );
+
+    let p = s.request(
+        json!(4),
+        "tools/call",
+        modern(json!({"name": "media_probe", "arguments": {"uri": "media://lib/b.png"}})),
+    );
+    let sc = &p["result"]["structuredContent"];
+    assert_eq!(
+        (
+            sc["kind"].as_str(),
+            sc["image"]["width"].as_u64(),
+            sc["image"]["height"].as_u64()
+        ),
+        (Some("image"), Some(5), Some(4))
+    );
+    assert_eq!(p["result"]["isError"], Value::Null);
+}
+
+#[test]
+fn legacy_handshake_and_not_found_codes_per_era() {
+    let (_t, root) = library();
+    let mut s = Server::spawn(&[&arg(&root)]);
+    let init = s.initialize("2025-06-18", json!({}));
+    assert_eq!(init["result"]["protocolVersion"], "2025-06-18");
+    assert!(init["result"].get("resultType").is_none());
+    assert_eq!(s.request(json!(2), "ping", json!({}))["result"], json!({}));
+    let nf = s.request(
+        json!(3),
+        "resources/read",
+        json!({"uri": "media://lib/nope.png"}),
+    );
+    assert_eq!(nf["error"]["code"], -32002);
+    // A modern request on the same process is served statelessly, with the modern code.
+    let nf = s.request(
+        json!(4),
+        "resources/read",
+        modern(json!({"uri": "media://lib/nope.png"})),
+    );
+    assert_eq!(nf["error"]["code"], -32602);
+    assert_eq!(nf["error"]["data"]["uri"], "media://lib/nope.png");
+    // Unknown versions are negotiated down to the newest legacy revision.
+    let mut s2 = Server::spawn(&[&arg(&root)]);
+    assert_eq!(
+        s2.initialize("1999-01-01", json!({}))["result"]["protocolVersion"],
+        "2025-11-25"
+    );
+}
+
+#[test]
+fn modern_version_and_meta_errors() {
+    let (_t, root) = library();
+    let mut s = Server::spawn(&[&arg(&root)]);
+    let mut meta = modern_meta();
+    meta["io.modelcontextprotocol/protocolVersion"] = json!("1900-01-01");
+    let e = s.request(json!("v"), "tools/list", json!({"_meta": meta}));
+    assert_eq!(e["id"], "v");
+    assert_eq!(e["error"]["code"], -32022);
+    assert_eq!(e["error"]["data"]["requested"], "1900-01-01");
+    let mut meta = modern_meta();
+    meta.as_object_mut()
+        .unwrap()
+        .remove("io.modelcontextprotocol/clientCapabilities");
+    assert_eq!(
+        s.request(json!(2), "tools/list", json!({"_meta": meta}))["error"]["code"],
+        -32602
+    );
+    // No _meta and no initialize: malformed for 2026, with a hint.
+    let e = s.request(json!(3), "tools/list", json!({}));
+    assert_eq!(e["error"]["code"], -32602);
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("initialize")
+    );
+    for m in [
+        "initialize",
+        "ping",
+        "logging/setLevel",
+        "resources/subscribe",
+        "no/such/method",
+    ] {
+        let e = s.request(
+            json!(m),
+            m,
+            modern(json!({"protocolVersion": "2025-11-25", "level": "info", "uri": "x"})),
+        );
+        assert_eq!(e["error"]["code"], -32601, "{m}: {e}");
+    }
+}
+
+#[test]
+fn garbage_over_long_and_partial_lines_then_keeps_serving() {
+    let (_t, root) = library();
+    let mut s = Server::spawn(&["--max-line-bytes", "2048", &arg(&root)]);
+    s.send_raw(b"this is not json\n");
+    let e = s.next(Duration::from_secs(5)).unwrap();
+    assert_eq!(e["error"]["code"], -32700);
+    assert!(e.get("id").is_none());
+    s.send_raw(b"{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":42}\n");
+    let e = s.next(Duration::from_secs(5)).unwrap();
+    assert_eq!(
+        (e["id"].as_i64(), e["error"]["code"].as_i64()),
+        (Some(9), Some(-32600))
+    );
+    let mut long = vec![b' '; 10_000];
+    long.extend_from_slice(b"{}\n");
+    s.send_raw(&long);
+    let e = s.next(Duration::from_secs(5)).unwrap();
+    assert_eq!(e["error"]["code"], -32600);
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("exceeds the limit")
+    );
+    // A request split over three writes.
+    let req = serde_json::to_vec(
+        &json!({"jsonrpc":"2.0","id":"p","method":"tools/list","params":{"_meta": modern_meta()}}),
+    )
+    .unwrap();
+    let (a, rest) = req.split_at(10);
+    let (b, c) = rest.split_at(rest.len() / 2);
+    for part in [a, b, c] {
+        s.send_raw(part);
+        std::thread::sleep(Duration::from_millis(30));
+    }
+    s.send_raw(b"\n");
+    let r = s.response(&json!("p"));
+    let names: Vec<&str> = r["result"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"media_list") && names.contains(&"media_probe"));
+    assert!(s.is_alive());
+}
+
+#[test]
+fn traversal_and_escapes_are_refused() {
+    let (_t, root) = library();
+    let mut s = Server::spawn(&[&arg(&root)]);
+    let bad = [
+        "media://lib/../secret.png",
+        "media://lib/%2e%2e/secret.png",
+        "media://lib/sub%20dir/..%2f..%2fsecret.png",
+        "media://lib/a.png%00.txt",
+        "media://lib//etc/passwd",
+        "media://lib/escape.png",
+        "file:///etc/passwd",
+        "media://other/a.png",
+    ];
+    for (i, uri) in bad.iter().enumerate() {
+        let r = s.request(json!(i), "resources/read", modern(json!({"uri": uri})));
+        assert!(r.get("error").is_some(), "{uri} was served: {r}");
+        assert!(r["error"]["data"]["uri"].is_string(), "{uri}: {r}");
+        let t = s.request(
+            json!(format!("t{i}")),
+            "tools/call",
+            modern(json!({"name": "media_probe", "arguments": {"uri": uri}})),
+        );
+        assert_eq!(t["result"]["isError"], true, "{uri}: {t}");
+    }
+    // The server is still fine.
+    let ok = s.request(
+        json!("ok"),
+        "resources/read",
+        modern(json!({"uri": "media://lib/a.png"})),
+    );
+    assert!(ok["result"]["contents"][0]["blob"].is_string());
+}
+
+#[test]
+fn pagination_cursors_and_invalid_cursor() {
+    let (_t, root) = library();
+    let mut s = Server::spawn(&["--page-size", "2", &arg(&root)]);
+    let p1 = s.request(json!(1), "resources/list", modern(json!({})));
+    let cur = p1["result"]["nextCursor"].as_str().unwrap().to_string();
+    assert_eq!(p1["result"]["resources"].as_array().unwrap().len(), 2);
+    let p2 = s.request(json!(2), "resources/list", modern(json!({"cursor": cur})));
+    assert_eq!(p2["result"]["resources"].as_array().unwrap().len(), 1);
+    assert!(p2["result"].get("nextCursor").is_none());
+    let bad = s.request(
+        json!(3),
+        "resources/list",
+        modern(json!({"cursor": "bm9wZQ"})),
+    );
+    assert_eq!(bad["error"]["code"], -32602);
+    // media_list pages and filters too.
+    let m = s.request(
+        json!(4),
+        "tools/call",
+        modern(json!({"name": "media_list", "arguments": {"limit": 1, "glob": "**/*.png"}})),
+    );
+    let sc = &m["result"]["structuredContent"];
+    assert_eq!(sc["total"], 3);
+    let links: Vec<&Value> = m["result"]["content"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["type"] == "resource_link")
+        .collect();
+    assert_eq!(links.len(), 1);
+    let m2 = s.request(json!(5), "tools/call", modern(json!({"name": "media_list", "arguments": {"limit": 1, "glob": "**/*.png", "cursor": sc["nextCursor"]}})));
+    assert_eq!(
+        m2["result"]["structuredContent"]["items"][0]["uri"],
+        "media://lib/b.png"
+    );
+    let m3 = s.request(
+        json!(6),
+        "tools/call",
+        modern(json!({"name": "media_list", "arguments": {"kind": "sound"}})),
+    );
+    assert_eq!(m3["result"]["isError"], true);
+}
+
+#[test]
+fn ranges_and_inline_limit() {
+    let (_t, root) = library();
+    let mut s = Server::spawn(&["--inline-limit", "40", &arg(&root)]);
+    let whole = std::fs::read(root.join("b.png")).unwrap();
+    assert!(whole.len() > 40);
+    let e = s.request(
+        json!(1),
+        "resources/read",
+        modern(json!({"uri": "media://lib/b.png"})),
+    );
+    assert_eq!(e["error"]["code"], -32602);
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("offset=0&length=40")
+    );
+    let mut got = Vec::new();
+    let mut off = 0;
+    while off < whole.len() {
+        let r = s.request(
+            json!(off),
+            "resources/read",
+            modern(json!({"uri": format!("media://lib/b.png?offset={off}&length=40")})),
+        );
+        let chunk = b64(r["result"]["contents"][0]["blob"].as_str().unwrap());
+        assert!(!chunk.is_empty() && chunk.len() <= 40);
+        off += chunk.len();
+        got.extend(chunk);
+    }
+    assert_eq!(got, whole);
+    let e = s.request(
+        json!("big"),
+        "resources/read",
+        modern(json!({"uri": "media://lib/b.png?offset=0&length=41"})),
+    );
+    assert_eq!(e["error"]["code"], -32602);
+    let e = s.request(
+        json!("unk"),
+        "resources/read",
+        modern(json!({"uri": "media://lib/b.png?foo=1"})),
+    );
+    assert_eq!(e["error"]["code"], -32602);
+}
+
+#[test]
+fn old_revisions_get_shapes_they_understand() {
+    let (_t, root) = library();
+    let mut s = Server::spawn(&[&arg(&root)]);
+    s.initialize("2025-03-26", json!({}));
+    let r = s.request(
+        json!(1),
+        "tools/call",
+        json!({"name": "media_list", "arguments": {}}),
+    );
+    let content = r["result"]["content"].as_array().unwrap();
+    assert!(content.iter().all(|c| c["type"] == "text"), "{r}");
+    assert!(r["result"].get("structuredContent").is_none());
+    let tl = s.request(json!(2), "tools/list", json!({}));
+    assert!(tl["result"]["tools"][0].get("outputSchema").is_none());
+    assert!(tl["result"]["tools"][0].get("title").is_none());
+    let mut s2 = Server::spawn(&[&arg(&root)]);
+    s2.initialize("2025-06-18", json!({}));
+    let r = s2.request(
+        json!(1),
+        "tools/call",
+        json!({"name": "media_list", "arguments": {}}),
+    );
+    assert!(
+        r["result"]["content"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["type"] == "resource_link")
+    );
+    assert!(r["result"]["structuredContent"].is_object());
+}
+
+#[test]
+fn many_concurrent_requests_complete() {
+    let (_t, root) = library();
+    let mut s = Server::spawn(&[&arg(&root)]);
+    let files = ["a.png", "b.png"];
+    let n = 300;
+    let mut batch = Vec::new();
+    for i in 0..n {
+        let uri = format!("media://lib/{}", files[i % 2]);
+        batch.extend(serde_json::to_vec(&json!({"jsonrpc":"2.0","id":i,"method":"resources/read","params": modern(json!({"uri": uri}))})).unwrap());
+        batch.push(b'\n');
+    }
+    s.send_raw(&batch);
+    let expected: Vec<Vec<u8>> = files
+        .iter()
+        .map(|f| std::fs::read(root.join(f)).unwrap())
+        .collect();
+    for i in 0..n {
+        let r = s.response(&json!(i));
+        assert_eq!(
+            b64(r["result"]["contents"][0]["blob"].as_str().unwrap()),
+            expected[i % 2]
+        );
+    }
+}
+
+#[test]
+fn stdin_eof_exits_promptly() {
+    let (_t, root) = library();
+    let mut s = Server::spawn(&[&arg(&root)]);
+    s.request(json!(1), "tools/list", modern(json!({})));
+    let t0 = Instant::now();
+    assert!(
+        s.shutdown(Duration::from_secs(5)),
+        "server did not exit after EOF"
+    );
+    assert!(t0.elapsed() < Duration::from_secs(5));
+}
+
+#[test]
+fn unreadable_media_and_bad_files_answer_with_errors() {
+    let (_t, root) = library();
+    std::fs::write(root.join("truncated.png"), &png(8, 8)[..30]).unwrap();
+    let mut bomb = png(1, 1);
+    // Claim 100000 x 100000 in IHDR (CRC left stale: the probe must still not allocate).
+    bomb[16..20].copy_from_slice(&100_000u32.to_be_bytes());
+    bomb[20..24].copy_from_slice(&100_000u32.to_be_bytes());
+    std::fs::write(root.join("bomb.png"), &bomb).unwrap();
+    let mut s = Server::spawn(&[&arg(&root)]);
+    let t = s.request(
+        json!(1),
+        "tools/call",
+        modern(json!({"name": "media_probe", "arguments": {"uri": "media://lib/truncated.png"}})),
+    );
+    assert_eq!(t["result"]["isError"], true, "{t}");
+    let t = s.request(
+        json!(2),
+        "tools/call",
+        modern(json!({"name": "media_probe", "arguments": {"uri": "media://lib/empty.png"}})),
+    );
+    assert_eq!(t["result"]["isError"], true, "{t}");
+    assert!(
+        t["result"]["content"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("not a recognised")
+    );
+    let t = s.request(
+        json!(3),
+        "tools/call",
+        modern(json!({"name": "media_probe", "arguments": {"uri": "media://lib/bomb.png"}})),
+    );
+    if t["result"]["isError"] != true {
+        assert_eq!(
+            t["result"]["structuredContent"]["image"]["decodable"], false,
+            "{t}"
+        );
+    }
+    let t = s.request(
+        json!(4),
+        "tools/call",
+        modern(json!({"name": "media_probe", "arguments": {"nope": 1}})),
+    );
+    assert_eq!(t["result"]["isError"], true);
+    let t = s.request(
+        json!(5),
+        "tools/call",
+        modern(json!({"name": "no_such_tool", "arguments": {}})),
+    );
+    assert_eq!(t["error"]["code"], -32602);
+    assert!(s.is_alive());
+    assert!(s.request(json!(6), "tools/list", modern(json!({})))["result"].is_object());
+}
