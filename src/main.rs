@@ -5,6 +5,8 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use mcp_media::config::{Config, Limits};
 use mcp_media::server::Server;
+use mcp_media::transport::http::HttpOptions;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
 #[derive(Parser)]
@@ -26,9 +28,24 @@ enum Command {
 
 #[derive(Args)]
 struct ServeArgs {
-    /// Serve over stdin/stdout (the default).
-    #[arg(long)]
+    /// Serve over stdin/stdout (the default without --listen).
+    #[arg(long, conflicts_with = "listen")]
     stdio: bool,
+    /// Serve Streamable HTTP on this address (e.g. 127.0.0.1:8080) instead of stdio.
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<String>,
+    /// Path of the MCP endpoint.
+    #[arg(long, default_value = "/mcp")]
+    path: String,
+    /// Also accept this Origin (repeatable; "*" accepts any).
+    #[arg(long = "allow-origin", value_name = "ORIGIN")]
+    allow_origins: Vec<String>,
+    /// Also accept this Host header value (repeatable).
+    #[arg(long = "allow-host", value_name = "HOST")]
+    allow_hosts: Vec<String>,
+    /// Largest accepted HTTP request body, in bytes.
+    #[arg(long, default_value_t = 4 * 1024 * 1024)]
+    max_body_bytes: usize,
     /// Register the conformance suite's fixture tools, resources and prompts.
     #[arg(long)]
     conformance: bool,
@@ -68,6 +85,29 @@ fn parse_root(spec: &str) -> Result<(String, PathBuf)> {
     Ok((name, path))
 }
 
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(t) => t,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+    tracing::info!("shutdown signal received");
+}
+
 fn main() -> Result<()> {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
@@ -105,12 +145,28 @@ fn main() -> Result<()> {
                 .into(),
         ),
     };
-    let _ = args.stdio; // stdio is the only transport so far, and the default
     let server = Server::new(cfg).context("cannot start the server")?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
+    if let Some(listen) = &args.listen {
+        let addr: SocketAddr = listen.parse().with_context(|| {
+            format!("--listen {listen:?} is not an address like 127.0.0.1:8080")
+        })?;
+        let mut opts = HttpOptions::new(addr);
+        opts.path = args.path.clone();
+        opts.allowed_origins = args.allow_origins.clone();
+        opts.allowed_hosts = args.allow_hosts.clone();
+        opts.max_body_bytes = args.max_body_bytes;
+        rt.block_on(async {
+            tracing::info!(roots = %server.library().root_names(), "serving MCP over HTTP");
+            mcp_media::transport::http::serve(server, opts, shutdown_signal()).await
+        })
+        .context("HTTP transport failed")?;
+        rt.shutdown_timeout(std::time::Duration::from_secs(1));
+        return Ok(());
+    }
     rt.block_on(async {
         tracing::info!(roots = %server.library().root_names(), "serving MCP over stdio");
         mcp_media::transport::stdio::serve(server, tokio::io::stdin(), tokio::io::stdout()).await

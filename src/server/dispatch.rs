@@ -78,6 +78,12 @@ fn page_of<T: Clone>(
 }
 
 impl Server {
+    /// The checks made before dispatch (era, version, required `_meta`), for transports that
+    /// must answer their failures with a status of their own (HTTP 400).
+    pub fn preflight(&self, conn: &Connection, req: &Request) -> Result<ProtocolVersion, RpcError> {
+        self.request_ctx(conn, req).map(|c| c.version)
+    }
+
     pub(super) fn request_ctx(&self, conn: &Connection, req: &Request) -> Result<ReqCtx, RpcError> {
         let meta_obj = match req.params.get("_meta") {
             None | Some(Value::Null) => None,

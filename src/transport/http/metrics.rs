@@ -1,0 +1,90 @@
+//! Prometheus-format counters for `/metrics`: requests by MCP method and HTTP status, requests
+//! in flight, bytes sent, stream cancellations.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+
+#[derive(Default)]
+pub struct Metrics {
+    requests: Mutex<BTreeMap<(String, u16), u64>>,
+    pub in_flight: AtomicI64,
+    pub bytes_sent: AtomicU64,
+    pub cancellations: AtomicU64,
+    pub connections: AtomicI64,
+}
+
+impl Metrics {
+    pub fn count(&self, method: &str, status: u16) {
+        // Bound label cardinality: unknown methods are counted together.
+        let known = method.is_empty()
+            || method.starts_with("tools/")
+            || method.starts_with("resources/")
+            || method.starts_with("prompts/")
+            || method.starts_with("notifications/")
+            || method.starts_with("completion/")
+            || matches!(
+                method,
+                "initialize"
+                    | "ping"
+                    | "server/discover"
+                    | "logging/setLevel"
+                    | "subscriptions/listen"
+                    | "GET"
+                    | "DELETE"
+            );
+        let m = if known && method.len() < 64 {
+            method
+        } else {
+            "other"
+        };
+        *self
+            .requests
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry((m.to_string(), status))
+            .or_default() += 1;
+    }
+
+    pub fn render(&self, sessions: usize) -> String {
+        let mut s = String::new();
+        s.push_str("# HELP mcp_media_requests_total MCP HTTP requests by method and status.\n# TYPE mcp_media_requests_total counter\n");
+        for ((m, st), n) in self
+            .requests
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+        {
+            let _ = writeln!(
+                s,
+                "mcp_media_requests_total{{method=\"{m}\",status=\"{st}\"}} {n}"
+            );
+        }
+        let _ = writeln!(
+            s,
+            "# TYPE mcp_media_in_flight gauge\nmcp_media_in_flight {}",
+            self.in_flight.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            s,
+            "# TYPE mcp_media_bytes_sent_total counter\nmcp_media_bytes_sent_total {}",
+            self.bytes_sent.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            s,
+            "# TYPE mcp_media_stream_cancellations_total counter\nmcp_media_stream_cancellations_total {}",
+            self.cancellations.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            s,
+            "# TYPE mcp_media_connections gauge\nmcp_media_connections {}",
+            self.connections.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            s,
+            "# TYPE mcp_media_sessions gauge\nmcp_media_sessions {sessions}"
+        );
+        s
+    }
+}
