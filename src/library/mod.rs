@@ -8,6 +8,7 @@
 
 pub mod sniff;
 pub mod uri;
+pub mod watch;
 
 pub use sniff::{MediaKind, Sniffed};
 

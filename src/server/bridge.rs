@@ -2,8 +2,9 @@
 //! the client (progress, logs, server-to-client requests), and how it learns it was cancelled.
 
 use crate::protocol::{LogLevel, Outgoing, ProtocolVersion, RequestId};
+use crate::server::ServerEvent;
 use crate::server::{Connection, Sink, lock};
-use crate::tools::{ClientBridge, ToolError};
+use crate::tools::{ClientBridge, ListKind, ToolError};
 use serde_json::{Map, Value, json};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
@@ -25,6 +26,7 @@ pub(crate) struct Bridge {
     pub request_timeout: Duration,
     /// Last progress value sent (progress must increase).
     pub last_progress: Mutex<Option<f64>>,
+    pub events: tokio::sync::broadcast::Sender<ServerEvent>,
 }
 
 impl ClientBridge for Bridge {
@@ -119,6 +121,14 @@ impl ClientBridge for Bridge {
                 }
             }
         }
+    }
+
+    fn list_changed(&self, kind: ListKind) {
+        let _ = self.events.send(match kind {
+            ListKind::Tools => ServerEvent::ToolsListChanged,
+            ListKind::Prompts => ServerEvent::PromptsListChanged,
+            ListKind::Resources => ServerEvent::ResourcesListChanged,
+        });
     }
 
     fn sleep(&self, d: Duration) -> Result<(), ToolError> {

@@ -243,17 +243,22 @@ impl Server {
     }
 
     fn capabilities(&self, v: ProtocolVersion) -> Value {
+        // List changes are delivered on listen streams (2026-07-28) and on the session
+        // (legacy: stdio, or the HTTP GET stream); tool and prompt lists only change in
+        // conformance mode.
+        let dynamic = self.conformance.is_some();
         let mut caps = json!({
             "tools": {},
-            "resources": {},
+            "resources": {"subscribe": true, "listChanged": true},
             "prompts": {},
             "logging": {},
         });
+        if dynamic {
+            caps["tools"]["listChanged"] = true.into();
+            caps["prompts"]["listChanged"] = true.into();
+        }
         if v >= ProtocolVersion::V2025_03_26 {
             caps["completions"] = json!({});
-        }
-        if self.conformance.is_some() && !v.is_modern() {
-            caps["resources"]["subscribe"] = true.into();
         }
         caps
     }
@@ -400,9 +405,25 @@ impl Server {
                     .collect();
                 (json!({"contents": items}), Some(TTL_READ_MS))
             }
-            "resources/subscribe" | "resources/unsubscribe" if self.conformance.is_some() => {
-                params_str(p, "uri", m)?;
+            "resources/subscribe" => {
+                let uri = params_str(p, "uri", m)?;
+                let mut subs = lock(&conn.subscriptions);
+                if subs.len() >= super::MAX_SUBSCRIPTIONS && !subs.contains(uri) {
+                    return Err(RpcError::invalid_params(format!(
+                        "Invalid params: at most {} subscriptions per session",
+                        super::MAX_SUBSCRIPTIONS
+                    )));
+                }
+                subs.insert(uri.to_string());
                 (json!({}), None)
+            }
+            "resources/unsubscribe" => {
+                let uri = params_str(p, "uri", m)?;
+                lock(&conn.subscriptions).remove(uri);
+                (json!({}), None)
+            }
+            "subscriptions/listen" if ctx.version.is_modern() => {
+                return self.listen(req, ctx, sink, token).await;
             }
             "prompts/list" => {
                 let mut all = self.prompts.defs();
@@ -478,6 +499,7 @@ impl Server {
             may_request: !ctx.stateless,
             request_timeout: self.cfg.limits.client_request_timeout,
             last_progress: Mutex::new(None),
+            events: self.events.clone(),
         }
     }
 
@@ -639,6 +661,132 @@ impl Server {
                 request_state,
             } => self.input_required(ctx, "prompts/get", &name, input_requests, request_state),
         }
+    }
+
+    /// `subscriptions/listen` (2026-07-28): acknowledges the honoured filter, then forwards
+    /// matching changes, each tagged with the subscription id, until the client closes the
+    /// stream (cancellation) or the server shuts down (a final result).
+    async fn listen(
+        self: &Arc<Self>,
+        req: &Request,
+        ctx: &ReqCtx,
+        sink: &Sink,
+        token: &CancellationToken,
+    ) -> Reply {
+        let want = |k: &str| {
+            req.params
+                .get("notifications")
+                .and_then(|n| n.get(k))
+                .and_then(Value::as_bool)
+                .unwrap_or(false)
+        };
+        let dynamic = self.conformance.is_some();
+        let (tools, prompts, res_list) = (
+            want("toolsListChanged") && dynamic,
+            want("promptsListChanged") && dynamic,
+            want("resourcesListChanged"),
+        );
+        let subs: Vec<String> = match req
+            .params
+            .get("notifications")
+            .and_then(|n| n.get("resourceSubscriptions"))
+        {
+            None | Some(Value::Null) => vec![],
+            Some(Value::Array(a)) => {
+                if a.len() > super::MAX_SUBSCRIPTIONS {
+                    return Err(RpcError::invalid_params(format!(
+                        "Invalid params: at most {} resourceSubscriptions",
+                        super::MAX_SUBSCRIPTIONS
+                    )));
+                }
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            }
+            Some(_) => {
+                return Err(RpcError::invalid_params(
+                    "Invalid params: resourceSubscriptions must be an array",
+                ));
+            }
+        };
+        let _permit = self.listeners.clone().try_acquire_owned().map_err(|_| {
+            RpcError::Internal(format!(
+                "too many listen streams (limit {})",
+                super::MAX_LISTENERS
+            ))
+        })?;
+        let sub_id = req.id.to_value();
+        let tagged = |mut params: Value| {
+            params["_meta"] = json!({ meta::SUBSCRIPTION_ID: sub_id.clone() });
+            params
+        };
+        let mut honoured = serde_json::Map::new();
+        if tools {
+            honoured.insert("toolsListChanged".into(), true.into());
+        }
+        if prompts {
+            honoured.insert("promptsListChanged".into(), true.into());
+        }
+        if res_list {
+            honoured.insert("resourcesListChanged".into(), true.into());
+        }
+        if !subs.is_empty() {
+            honoured.insert("resourceSubscriptions".into(), json!(subs));
+        }
+        let mut rx = self.events.subscribe();
+        let ack = Outgoing::notification(
+            "notifications/subscriptions/acknowledged",
+            tagged(json!({"notifications": Value::Object(honoured)})),
+        );
+        if !sink.send(&ack).await {
+            return Err(RpcError::Internal("the listen stream closed".into()));
+        }
+        loop {
+            let ev = tokio::select! {
+                _ = token.cancelled() => break,
+                _ = self.stopping.cancelled() => break,
+                ev = rx.recv() => ev,
+            };
+            let (method, params) = match ev {
+                Ok(super::ServerEvent::ToolsListChanged) if tools => {
+                    ("notifications/tools/list_changed", json!({}))
+                }
+                Ok(super::ServerEvent::PromptsListChanged) if prompts => {
+                    ("notifications/prompts/list_changed", json!({}))
+                }
+                Ok(super::ServerEvent::ResourcesListChanged) if res_list => {
+                    ("notifications/resources/list_changed", json!({}))
+                }
+                Ok(super::ServerEvent::ResourceUpdated(uri))
+                    if subs.iter().any(|s| {
+                        *s == uri || uri.starts_with(&format!("{}/", s.trim_end_matches('/')))
+                    }) =>
+                {
+                    ("notifications/resources/updated", json!({"uri": uri}))
+                }
+                Ok(_) => continue,
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                    tracing::warn!(
+                        missed = n,
+                        "a listen stream fell behind; sending list_changed"
+                    );
+                    if !res_list {
+                        continue;
+                    }
+                    ("notifications/resources/list_changed", json!({}))
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            };
+            if !sink
+                .send(&Outgoing::notification(method, tagged(params)))
+                .await
+            {
+                break;
+            }
+        }
+        let r = json!({"_meta": { meta::SUBSCRIPTION_ID: sub_id }});
+        Ok((self.finish(ctx, r, None), Blobs::new()))
     }
 
     async fn complete(self: &Arc<Self>, p: &Map<String, Value>) -> Result<Value, RpcError> {

@@ -23,10 +23,11 @@ use crate::tools::ToolSet;
 use bytes::Bytes;
 use serde_json::Value;
 use std::collections::HashMap;
+use std::collections::HashSet;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 use thiserror::Error;
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::{Semaphore, broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 
 pub use error::RpcError;
@@ -68,6 +69,20 @@ impl Sink {
     }
 }
 
+/// A change clients may hear about (listen streams, legacy sessions).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ServerEvent {
+    ToolsListChanged,
+    PromptsListChanged,
+    ResourcesListChanged,
+    ResourceUpdated(String),
+}
+
+/// Most `subscriptions/listen` streams open at once, server-wide.
+pub const MAX_LISTENERS: usize = 256;
+/// Most resource URIs one listen stream or legacy session may subscribe to.
+pub const MAX_SUBSCRIPTIONS: usize = 1024;
+
 /// Legacy-era state of a connection (a stdio process, or one HTTP session).
 #[derive(Clone, Debug)]
 pub struct LegacySession {
@@ -84,6 +99,8 @@ pub struct Connection {
     inflight: Mutex<HashMap<RequestId, CancellationToken>>,
     pending: Mutex<HashMap<RequestId, std::sync::mpsc::SyncSender<Result<Value, Value>>>>,
     next_id: AtomicU64,
+    /// Legacy `resources/subscribe` URIs.
+    subscriptions: Mutex<HashSet<String>>,
 }
 
 impl Default for Connection {
@@ -99,6 +116,7 @@ impl Connection {
             inflight: Mutex::new(HashMap::new()),
             pending: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(1),
+            subscriptions: Mutex::new(HashSet::new()),
         }
     }
 
@@ -152,6 +170,11 @@ pub struct Server {
     state_key: state::StateKey,
     /// Bounds the blocking jobs (tool calls, file reads) running at once, server-wide.
     jobs: Arc<Semaphore>,
+    events: broadcast::Sender<ServerEvent>,
+    listeners: Arc<Semaphore>,
+    /// Cancelled when the server shuts down: long-lived streams end gracefully.
+    stopping: CancellationToken,
+    _watcher: Option<crate::library::watch::Watcher>,
 }
 
 impl Server {
@@ -176,7 +199,25 @@ impl Server {
             }
         }
         let jobs = std::thread::available_parallelism().map_or(4, |n| n.get() * 2);
+        let (events, _) = broadcast::channel(256);
+        let tx = events.clone();
+        let watcher = match library.watch(move |uris| {
+            let _ = tx.send(ServerEvent::ResourcesListChanged);
+            for u in uris {
+                let _ = tx.send(ServerEvent::ResourceUpdated(u));
+            }
+        }) {
+            Ok(w) => Some(w),
+            Err(e) => {
+                tracing::warn!(error = %e, "not watching the media roots; listings refresh every rescan interval");
+                None
+            }
+        };
         Ok(Arc::new(Server {
+            events,
+            listeners: Arc::new(Semaphore::new(MAX_LISTENERS)),
+            stopping: CancellationToken::new(),
+            _watcher: watcher,
             info: Implementation {
                 name: "mcp-media".into(),
                 title: Some("mcp-media".into()),
@@ -199,6 +240,48 @@ impl Server {
 
     pub fn library(&self) -> &Arc<Library> {
         &self.library
+    }
+
+    /// Ends long-lived streams (listen) gracefully; called by transports on shutdown.
+    pub fn shutdown(&self) {
+        self.stopping.cancel();
+    }
+
+    /// Announces a change to listen streams and legacy sessions.
+    pub fn notify(&self, e: ServerEvent) {
+        let _ = self.events.send(e);
+    }
+
+    /// Changes as they happen, for transports that forward them to legacy sessions.
+    pub fn events(&self) -> broadcast::Receiver<ServerEvent> {
+        self.events.subscribe()
+    }
+
+    /// The notification a legacy session should get for `e`, if any (resource updates only
+    /// for URIs it subscribed to).
+    pub fn legacy_notification(&self, conn: &Connection, e: &ServerEvent) -> Option<Outgoing> {
+        let s = conn.legacy()?;
+        if !s.initialized {
+            return None;
+        }
+        let (method, params) = match e {
+            ServerEvent::ToolsListChanged if self.conformance.is_some() => {
+                ("notifications/tools/list_changed", serde_json::json!({}))
+            }
+            ServerEvent::PromptsListChanged if self.conformance.is_some() => {
+                ("notifications/prompts/list_changed", serde_json::json!({}))
+            }
+            ServerEvent::ResourcesListChanged => (
+                "notifications/resources/list_changed",
+                serde_json::json!({}),
+            ),
+            ServerEvent::ResourceUpdated(uri) if lock(&conn.subscriptions).contains(uri) => (
+                "notifications/resources/updated",
+                serde_json::json!({"uri": uri}),
+            ),
+            _ => return None,
+        };
+        Some(Outgoing::notification(method, params))
     }
 
     /// Handles one message from `conn`. Returns the response to send, if any. Notifications

@@ -62,6 +62,14 @@ impl From<ToolResult> for ToolOutcome {
     }
 }
 
+/// Lists whose change a tool may announce.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ListKind {
+    Tools,
+    Prompts,
+    Resources,
+}
+
 /// The client, as a tool may use it. Implemented by the server for each request.
 pub trait ClientBridge: Send + Sync {
     /// Whether the request was cancelled (or its stream closed). Long work checks this at
@@ -75,6 +83,8 @@ pub trait ClientBridge: Send + Sync {
     fn request(&self, method: &str, params: Value) -> Result<Value, ToolError>;
     /// Sleeps, waking early with `Cancelled` if the request is cancelled.
     fn sleep(&self, d: Duration) -> Result<(), ToolError>;
+    /// Announces that a list changed (to listen streams and legacy sessions that want it).
+    fn list_changed(&self, kind: ListKind);
 }
 
 /// Everything a tool call may look at besides its arguments.

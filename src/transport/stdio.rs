@@ -31,6 +31,26 @@ where
     let conn = Arc::new(Connection::new());
     let slots = Arc::new(Semaphore::new(limits.max_in_flight));
     let mut tasks = JoinSet::new();
+    // Changes (list_changed, resource updates) for a legacy session on this process.
+    let forwarder = {
+        let (server, conn, sink) = (server.clone(), conn.clone(), sink.clone());
+        let mut rx = server.events();
+        tokio::spawn(async move {
+            loop {
+                match rx.recv().await {
+                    Ok(ev) => {
+                        if let Some(n) = server.legacy_notification(&conn, &ev)
+                            && !sink.send(&n).await
+                        {
+                            break;
+                        }
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                }
+            }
+        })
+    };
     let mut decoder = LineDecoder::new(limits.max_line_bytes);
     let mut buf = BytesMut::with_capacity(READ_CHUNK);
 
@@ -90,6 +110,8 @@ where
         conn.cancel_all();
         tasks.shutdown().await;
     }
+    forwarder.abort();
+    let _ = forwarder.await;
     drop(sink);
     drop(conn);
     match writer.await {

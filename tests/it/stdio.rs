@@ -483,3 +483,67 @@ fn unreadable_media_and_bad_files_answer_with_errors() {
     assert!(s.is_alive());
     assert!(s.request(json!(6), "tools/list", modern(json!({})))["result"].is_object());
 }
+
+#[test]
+fn legacy_subscription_and_modern_listen_hear_file_changes() {
+    let (_t, root) = library();
+    let mut s = Server::spawn(&[&arg(&root)]);
+    s.initialize("2025-11-25", json!({}));
+    assert_eq!(
+        s.request(
+            json!(1),
+            "resources/subscribe",
+            json!({"uri": "media://lib/a.png"})
+        )["result"],
+        json!({})
+    );
+    let mut m = Server::spawn(&[&arg(&root)]);
+    m.send(&json!({"jsonrpc": "2.0", "id": "L", "method": "subscriptions/listen", "params": modern(json!({
+        "notifications": {"resourcesListChanged": true, "resourceSubscriptions": ["media://lib/a.png"]}}))}));
+    let ack = m.next(Duration::from_secs(5)).unwrap();
+    assert_eq!(ack["method"], "notifications/subscriptions/acknowledged");
+    assert_eq!(
+        ack["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"],
+        "L"
+    );
+    assert_eq!(
+        ack["params"]["notifications"]["resourceSubscriptions"],
+        json!(["media://lib/a.png"])
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    std::fs::write(root.join("a.png"), png(7, 7)).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut legacy_got = false;
+    while Instant::now() < deadline && !legacy_got {
+        if let Some(n) = s.next(Duration::from_millis(200)) {
+            legacy_got = n["method"] == "notifications/resources/updated"
+                && n["params"]["uri"] == "media://lib/a.png";
+        }
+    }
+    assert!(legacy_got, "legacy session got no resources/updated");
+    let mut modern_got = false;
+    while Instant::now() < deadline && !modern_got {
+        if let Some(n) = m.next(Duration::from_millis(200)) {
+            assert_eq!(
+                n["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"], "L",
+                "{n}"
+            );
+            modern_got = n["method"] == "notifications/resources/updated";
+        }
+    }
+    assert!(modern_got, "listen stream got no resources/updated");
+    // Cancelling the listen request ends it without a response.
+    m.send(&json!({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": "L"}}));
+    assert!(m.request(json!(2), "tools/list", modern(json!({})))["result"].is_object());
+    // A new file shows up in the listing.
+    std::fs::write(root.join("new.png"), png(2, 2)).unwrap();
+    std::thread::sleep(Duration::from_millis(600));
+    let l = s.request(json!(3), "resources/list", json!({}));
+    assert!(
+        l["result"]["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["uri"] == "media://lib/new.png")
+    );
+}

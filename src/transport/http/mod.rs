@@ -177,6 +177,7 @@ pub async fn serve_listener(
     // Streams that would never end by themselves (GET, listen) are closed now; requests get
     // the grace period.
     state.shutdown.cancel();
+    state.server.shutdown();
     state.sessions.clear();
     if tokio::time::timeout(grace, graceful.shutdown())
         .await
@@ -721,11 +722,22 @@ fn get(st: &Arc<State>, req: Request<HyperBody>) -> Response<Body> {
     let (btx, brx) = mpsc::channel::<Bytes>(4);
     let keepalive = st.opts.keepalive;
     let shutdown = st.shutdown.clone();
+    let server = st.server.clone();
+    let conn = sess.conn.clone();
+    let mut events = server.events();
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(keepalive);
         loop {
             let frame = tokio::select! {
                 f = rx.recv() => match f { Some(f) => f, None => break },
+                ev = events.recv() => match ev {
+                    Ok(ev) => match server.legacy_notification(&conn, &ev) {
+                        Some(n) => frame::encode(&n, Framing::Sse),
+                        None => continue,
+                    },
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                },
                 _ = ticker.tick() => Bytes::from_static(b":\n\n"),
                 _ = btx.closed() => break,
                 _ = shutdown.cancelled() => break,
