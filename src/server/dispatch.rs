@@ -159,7 +159,8 @@ impl Server {
                     stateless: false,
                     client_caps: s.client_caps,
                     progress_token,
-                    log_level: s.log_level,
+                    // Legacy: everything until the client sets a level with logging/setLevel.
+                    log_level: Some(s.log_level.unwrap_or(LogLevel::Debug)),
                 }),
                 None if req.method == "ping" => Ok(legacy_default(json!({}))),
                 None => Err(RpcError::invalid_params(format!(
@@ -511,6 +512,11 @@ impl Server {
         p: &Map<String, Value>,
     ) -> Result<(Option<Map<String, Value>>, Option<String>), RpcError> {
         let responses = opt_object(p, "inputResponses")?;
+        if let Some((k, _)) = responses.iter().flatten().find(|(_, v)| !v.is_object()) {
+            return Err(RpcError::invalid_params(format!(
+                "Invalid params: inputResponses[{k:?}] must be an object (an elicitation, sampling or roots result)"
+            )));
+        }
         let state = match p.get("requestState") {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) => {
