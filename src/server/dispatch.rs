@@ -32,6 +32,8 @@ pub(crate) struct ReqCtx {
 }
 
 type Reply = Result<(Value, Blobs), RpcError>;
+/// MRTR retry inputs: `inputResponses` and the verified plain `requestState`.
+type MrtrInputs = (Option<Map<String, Value>>, Option<String>);
 
 fn params_str<'a>(p: &'a Map<String, Value>, key: &str, method: &str) -> Result<&'a str, RpcError> {
     p.get(key)
@@ -510,7 +512,7 @@ impl Server {
         method: &str,
         name: &str,
         p: &Map<String, Value>,
-    ) -> Result<(Option<Map<String, Value>>, Option<String>), RpcError> {
+    ) -> Result<MrtrInputs, RpcError> {
         let responses = opt_object(p, "inputResponses")?;
         if let Some((k, _)) = responses.iter().flatten().find(|(_, v)| !v.is_object()) {
             return Err(RpcError::invalid_params(format!(

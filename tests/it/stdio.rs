@@ -510,7 +510,19 @@ fn legacy_subscription_and_modern_listen_hear_file_changes() {
         ack["params"]["notifications"]["resourceSubscriptions"],
         json!(["media://lib/a.png"])
     );
-    std::thread::sleep(Duration::from_millis(300));
+    // Reading files (and the rescans they cause) must not look like changes.
+    s.request(
+        json!(2),
+        "resources/read",
+        json!({"uri": "media://lib/a.png"}),
+    );
+    s.request(json!(3), "resources/list", json!({}));
+    let quiet_until = Instant::now() + Duration::from_millis(700);
+    while Instant::now() < quiet_until {
+        if let Some(n) = s.next(Duration::from_millis(100)) {
+            panic!("spurious notification without a change: {n}");
+        }
+    }
     std::fs::write(root.join("a.png"), png(7, 7)).unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut legacy_got = false;
@@ -538,7 +550,7 @@ fn legacy_subscription_and_modern_listen_hear_file_changes() {
     // A new file shows up in the listing.
     std::fs::write(root.join("new.png"), png(2, 2)).unwrap();
     std::thread::sleep(Duration::from_millis(600));
-    let l = s.request(json!(3), "resources/list", json!({}));
+    let l = s.request(json!(4), "resources/list", json!({}));
     assert!(
         l["result"]["resources"]
             .as_array()

@@ -1,0 +1,232 @@
+//! Every message the server writes, in each era, validated against the official MCP JSON schema
+//! of that revision (2025-11-25 and 2026-07-28: the schemas the conformance suite bundles,
+//! extracted by `tests/schemas/extract.mjs`; `tests/run` does that before `cargo test`).
+
+use crate::util::{Server, modern, samples};
+use serde_json::{Value, json};
+use std::path::PathBuf;
+
+fn schema(version: &str) -> Value {
+    let dir = std::env::var_os("MCP_SCHEMA_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/schemas"));
+    let path = dir.join(format!("{version}.json"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!("official schema {} missing ({e}); run tests/run, which extracts it from the conformance suite", path.display())
+    });
+    serde_json::from_str(&text).unwrap()
+}
+
+/// Validates `instance` against `#/$defs/<def>` of `root`; returns the errors.
+fn check(root: &Value, def: &str, instance: &Value) -> Vec<String> {
+    assert!(root["$defs"].get(def).is_some(), "no definition {def}");
+    let mut s = json!({"$ref": format!("#/$defs/{def}"), "$defs": root["$defs"].clone()});
+    s["$schema"] = root["$schema"].clone();
+    let v = jsonschema::validator_for(&s).expect("schema compiles");
+    v.iter_errors(instance)
+        .map(|e| format!("{def}: {e} at {}", e.instance_path()))
+        .collect()
+}
+
+fn result_def(method: &str, result: &Value) -> &'static str {
+    if result["resultType"] == "input_required" {
+        return "InputRequiredResult";
+    }
+    match method {
+        "initialize" => "InitializeResult",
+        "server/discover" => "DiscoverResult",
+        "tools/list" => "ListToolsResult",
+        "tools/call" => "CallToolResult",
+        "resources/list" => "ListResourcesResult",
+        "resources/templates/list" => "ListResourceTemplatesResult",
+        "resources/read" => "ReadResourceResult",
+        "prompts/list" => "ListPromptsResult",
+        "prompts/get" => "GetPromptResult",
+        "completion/complete" => "CompleteResult",
+        _ => "Result",
+    }
+}
+
+/// Runs a varied session and validates everything received.
+fn run_session(version: &str, legacy: bool) -> usize {
+    let root = schema(version);
+    let mut s = Server::spawn(&[
+        "--conformance",
+        "--page-size",
+        "5",
+        &samples().to_string_lossy(),
+    ]);
+    let p = |v: Value| if legacy { v } else { modern(v) };
+    let mut sent: Vec<(Value, &str)> = vec![(json!("init"), "initialize")];
+    let mut call = |s: &mut Server, id: i64, method: &'static str, params: Value| {
+        s.request(json!(id), method, params);
+        sent.push((json!(id), method));
+    };
+    if legacy {
+        s.initialize(version, json!({"elicitation": {}, "sampling": {}}));
+        call(&mut s, 1, "ping", json!({}));
+        call(&mut s, 2, "logging/setLevel", json!({"level": "debug"}));
+        call(
+            &mut s,
+            3,
+            "resources/subscribe",
+            json!({"uri": "media://samples/audio/tone.wav"}),
+        );
+    } else {
+        call(&mut s, 1, "server/discover", p(json!({})));
+    }
+    call(&mut s, 10, "tools/list", p(json!({})));
+    call(&mut s, 11, "resources/list", p(json!({})));
+    call(&mut s, 12, "resources/templates/list", p(json!({})));
+    call(&mut s, 13, "prompts/list", p(json!({})));
+    call(
+        &mut s,
+        14,
+        "resources/read",
+        p(json!({"uri": "media://samples/images/alpha.png"})),
+    );
+    call(
+        &mut s,
+        15,
+        "resources/read",
+        p(json!({"uri": "media://samples/audio/tone.wav?offset=10&length=100"})),
+    );
+    call(
+        &mut s,
+        16,
+        "resources/read",
+        p(json!({"uri": "test://static-text"})),
+    );
+    call(
+        &mut s,
+        17,
+        "tools/call",
+        p(json!({"name": "media_list", "arguments": {"kind": "audio", "limit": 3}})),
+    );
+    call(
+        &mut s,
+        18,
+        "tools/call",
+        p(json!({"name": "media_probe", "arguments": {"uri": "media://samples/images/photo.jpg"}})),
+    );
+    call(
+        &mut s,
+        19,
+        "tools/call",
+        p(json!({"name": "media_probe", "arguments": {"uri": "media://samples/bad/empty.wav"}})),
+    );
+    for (i, name) in [
+        "test_image_content",
+        "test_audio_content",
+        "test_embedded_resource",
+        "test_multiple_content_types",
+        "test_error_handling",
+        "test_tool_with_logging",
+    ]
+    .iter()
+    .enumerate()
+    {
+        call(
+            &mut s,
+            20 + i as i64,
+            "tools/call",
+            p(json!({"name": name, "arguments": {}})),
+        );
+    }
+    let mut prog = p(json!({"name": "test_tool_with_progress", "arguments": {}}));
+    prog["_meta"]["progressToken"] = json!("pt");
+    call(&mut s, 30, "tools/call", prog);
+    call(
+        &mut s,
+        31,
+        "prompts/get",
+        p(
+            json!({"name": "describe_media", "arguments": {"uri": "media://samples/images/alpha.png"}}),
+        ),
+    );
+    call(
+        &mut s,
+        32,
+        "prompts/get",
+        p(json!({"name": "test_prompt_with_image", "arguments": {}})),
+    );
+    call(
+        &mut s,
+        33,
+        "completion/complete",
+        p(
+            json!({"ref": {"type": "ref/resource", "uri": "media://{root}/{+path}{?offset,length}"}, "argument": {"name": "path", "value": "audio/"}}),
+        ),
+    );
+    call(
+        &mut s,
+        34,
+        "resources/read",
+        p(json!({"uri": "media://samples/nope.wav"})),
+    );
+    call(&mut s, 35, "no/such/method", p(json!({})));
+    if !legacy {
+        call(
+            &mut s,
+            36,
+            "tools/call",
+            p(json!({"name": "test_input_required_result_multiple_inputs", "arguments": {}})),
+        );
+        call(
+            &mut s,
+            37,
+            "prompts/get",
+            p(json!({"name": "test_input_required_result_prompt", "arguments": {}})),
+        );
+    }
+    s.send_raw(b"{broken\n");
+    s.next(std::time::Duration::from_secs(5));
+
+    let mut errors = vec![];
+    for m in &s.seen {
+        errors.extend(check(&root, "JSONRPCMessage", m));
+        if let Some(method) = m.get("method").and_then(Value::as_str) {
+            let def = if m.get("id").is_some() {
+                "ServerRequest"
+            } else {
+                "ServerNotification"
+            };
+            let mut inner = m.clone();
+            inner.as_object_mut().unwrap().remove("id");
+            errors.extend(
+                check(&root, def, &inner)
+                    .into_iter()
+                    .map(|e| format!("{method}: {e}")),
+            );
+        } else if let Some(result) = m.get("result") {
+            let method = sent
+                .iter()
+                .find(|(id, _)| Some(id) == m.get("id"))
+                .map_or("", |(_, mm)| mm);
+            errors.extend(
+                check(&root, result_def(method, result), result)
+                    .into_iter()
+                    .map(|e| format!("{method}: {e}")),
+            );
+        } else {
+            errors.extend(check(&root, "JSONRPCErrorResponse", m));
+        }
+    }
+    assert!(
+        errors.is_empty(),
+        "{version} ({} messages): {:#?}",
+        s.seen.len(),
+        errors
+    );
+    s.seen.len()
+}
+
+#[test]
+fn modern_2026_07_28_messages_match_the_official_schema() {
+    assert!(run_session("2026-07-28", false) > 25);
+}
+
+#[test]
+fn legacy_2025_11_25_messages_match_the_official_schema() {
+    assert!(run_session("2025-11-25", true) > 25);
+}
