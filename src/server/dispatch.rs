@@ -585,8 +585,10 @@ impl Server {
         let (responses, state) = self.mrtr_inputs("tools/call", &name, p)?;
         let bridge = self.bridge(conn, ctx, sink, token);
         let (version, caps) = (ctx.version, ctx.client_caps.clone());
+        let stats = self.stats.clone();
         let outcome = self
             .blocking(move || {
+                use std::sync::atomic::Ordering::Relaxed;
                 let tctx = ToolCtx {
                     version,
                     client_caps: &caps,
@@ -594,7 +596,15 @@ impl Server {
                     request_state: state.as_deref(),
                     client: &bridge,
                 };
-                tool.call(&args, &tctx)
+                stats.running.fetch_add(1, Relaxed);
+                let r = tool.call(&args, &tctx);
+                stats.running.fetch_sub(1, Relaxed);
+                if matches!(r, Err(crate::tools::ToolError::Cancelled)) {
+                    stats.cancelled.fetch_add(1, Relaxed);
+                } else {
+                    stats.completed.fetch_add(1, Relaxed);
+                }
+                r
             })
             .await?;
         match outcome {

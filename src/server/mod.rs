@@ -78,6 +78,16 @@ pub enum ServerEvent {
     ResourceUpdated(String),
 }
 
+/// Counters of the blocking jobs (tool calls), for metrics and for proving cancellation.
+#[derive(Debug, Default)]
+pub struct JobStats {
+    /// Jobs running now.
+    pub running: std::sync::atomic::AtomicI64,
+    /// Jobs that stopped early because their request was cancelled or its stream closed.
+    pub cancelled: AtomicU64,
+    pub completed: AtomicU64,
+}
+
 /// Most `subscriptions/listen` streams open at once, server-wide.
 pub const MAX_LISTENERS: usize = 256;
 /// Most resource URIs one listen stream or legacy session may subscribe to.
@@ -172,6 +182,7 @@ pub struct Server {
     jobs: Arc<Semaphore>,
     events: broadcast::Sender<ServerEvent>,
     listeners: Arc<Semaphore>,
+    stats: Arc<JobStats>,
     /// Cancelled when the server shuts down: long-lived streams end gracefully.
     stopping: CancellationToken,
     _watcher: Option<crate::library::watch::Watcher>,
@@ -216,6 +227,7 @@ impl Server {
         Ok(Arc::new(Server {
             events,
             listeners: Arc::new(Semaphore::new(MAX_LISTENERS)),
+            stats: Arc::new(JobStats::default()),
             stopping: CancellationToken::new(),
             _watcher: watcher,
             info: Implementation {
@@ -240,6 +252,10 @@ impl Server {
 
     pub fn library(&self) -> &Arc<Library> {
         &self.library
+    }
+
+    pub fn stats(&self) -> &JobStats {
+        &self.stats
     }
 
     /// Ends long-lived streams (listen) gracefully; called by transports on shutdown.

@@ -27,3 +27,29 @@ def mode(request) -> str:
 @pytest.fixture
 def anyio_backend():
     return "asyncio"
+
+
+@pytest.fixture
+def http_server():
+    """The real binary serving Streamable HTTP on a free loopback port; yields the MCP URL."""
+    import socket
+    import subprocess
+    import time
+    import urllib.request
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    proc = subprocess.Popen([BIN, "serve", "--conformance", "--listen", f"127.0.0.1:{port}", str(SAMPLES)],
+                            stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(base + "/healthz", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.05)
+    yield base
+    proc.terminate()
+    assert proc.wait(timeout=10) == 0, "server did not shut down cleanly on SIGTERM"

@@ -47,7 +47,7 @@ impl Metrics {
             .or_default() += 1;
     }
 
-    pub fn render(&self, sessions: usize) -> String {
+    pub fn render(&self, sessions: usize, jobs: &crate::server::JobStats) -> String {
         let mut s = String::new();
         s.push_str("# HELP mcp_media_requests_total MCP HTTP requests by method and status.\n# TYPE mcp_media_requests_total counter\n");
         for ((m, st), n) in self
@@ -84,6 +84,21 @@ impl Metrics {
         let _ = writeln!(
             s,
             "# TYPE mcp_media_sessions gauge\nmcp_media_sessions {sessions}"
+        );
+        let _ = writeln!(
+            s,
+            "# TYPE mcp_media_jobs_running gauge\nmcp_media_jobs_running {}",
+            jobs.running.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            s,
+            "# HELP mcp_media_jobs_cancelled_total Tool jobs stopped early by cancellation or a closed stream.\n# TYPE mcp_media_jobs_cancelled_total counter\nmcp_media_jobs_cancelled_total {}",
+            jobs.cancelled.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            s,
+            "# TYPE mcp_media_jobs_completed_total counter\nmcp_media_jobs_completed_total {}",
+            jobs.completed.load(Ordering::Relaxed)
         );
         s
     }

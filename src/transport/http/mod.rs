@@ -244,7 +244,7 @@ async fn route(st: Arc<State>, req: Request<HyperBody>) -> Response<Body> {
         return full(
             StatusCode::OK,
             "text/plain; version=0.0.4",
-            Bytes::from(st.metrics.render(st.sessions.len())),
+            Bytes::from(st.metrics.render(st.sessions.len(), st.server.stats())),
         );
     }
     if path != st.opts.path {

@@ -1,0 +1,102 @@
+"""The official Python SDK client over Streamable HTTP, in both eras, plus raw HTTP checks."""
+import base64
+import json
+import socket
+import time
+import urllib.request
+
+import pytest
+from mcp import Client, MCPError
+
+from conftest import SAMPLES
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_list_read_probe_over_http(http_server, mode):
+    async with Client(http_server + "/mcp", mode=mode, raise_exceptions=True) as c:
+        assert c.protocol_version == ("2026-07-28" if mode == "auto" else "2025-11-25")
+        page = await c.list_resources()
+        wav = next(r for r in page.resources if str(r.uri) == "media://samples/audio/tone.wav")
+        data = (SAMPLES / "audio/tone.wav").read_bytes()
+        read = await c.read_resource(str(wav.uri))
+        assert base64.b64decode(read.contents[0].blob) == data
+        probe = await c.call_tool("media_probe", {"uri": "media://samples/images/photo.jpg"})
+        assert probe.structured_content["image"]["orientation"] == 6
+        with pytest.raises(MCPError):
+            await c.read_resource("media://samples/../Cargo.toml")
+
+
+async def test_progress_callback_gets_notifications_before_result(http_server, mode):
+    seen = []
+
+    async def on_progress(progress, total, message):
+        seen.append((progress, total))
+
+    async with Client(http_server + "/mcp", mode=mode, raise_exceptions=True) as c:
+        res = await c.call_tool("test_tool_with_progress", {}, progress_callback=on_progress)
+        assert not res.is_error
+        assert [p for p, _ in seen] == [0, 50, 100]
+        assert all(t == 100 for _, t in seen)
+
+
+def _post(url, body, headers):
+    req = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
+                                 headers={"Content-Type": "application/json", "Accept": "application/json, text/event-stream", **headers})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, r.headers, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers, e.read()
+
+
+def test_closing_the_stream_cancels_the_work(http_server):
+    """Closing an SSE response stream stops the tool (its cancelled-jobs counter moves)."""
+    meta = {"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}, "progressToken": "p"}
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                       "params": {"name": "test_tool_with_progress", "arguments": {}, "_meta": meta}}).encode()
+    host, port = http_server.removeprefix("http://").split(":")
+    sock = socket.create_connection((host, int(port)))
+    sock.sendall((f"POST /mcp HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
+                  f"Accept: application/json, text/event-stream\r\nMCP-Protocol-Version: 2026-07-28\r\n"
+                  f"Mcp-Method: tools/call\r\nMcp-Name: test_tool_with_progress\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body)
+    got = b""
+    while b"notifications/progress" not in got:
+        got += sock.recv(4096)
+    assert b"text/event-stream" in got
+    sock.close()
+    time.sleep(0.5)
+    metrics = urllib.request.urlopen(http_server + "/metrics").read().decode()
+    cancelled = [l for l in metrics.splitlines() if l.startswith("mcp_media_jobs_cancelled_total")]
+    assert cancelled and float(cancelled[0].split()[-1]) >= 1, metrics
+    assert "mcp_media_in_flight 0" in metrics
+
+
+def test_http_status_codes(http_server):
+    url = http_server + "/mcp"
+    meta = {"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}}
+    ok = {"MCP-Protocol-Version": "2026-07-28", "Mcp-Method": "tools/list"}
+    status, _, body = _post(url, {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {"_meta": meta}}, ok)
+    assert status == 200 and json.loads(body)["result"]["tools"]
+    status, _, body = _post(url, {"jsonrpc": "2.0", "id": 2, "method": "tools/list", "params": {"_meta": meta}}, {"MCP-Protocol-Version": "2026-07-28", "Mcp-Method": "tools/call"})
+    assert status == 400 and json.loads(body)["error"]["code"] == -32020
+    status, _, body = _post(url, {"jsonrpc": "2.0", "id": 3, "method": "ping", "params": {"_meta": meta}}, {"MCP-Protocol-Version": "2026-07-28", "Mcp-Method": "ping"})
+    assert status == 404 and json.loads(body)["error"]["code"] == -32601
+    status, _, _ = _post(url, {"jsonrpc": "2.0", "method": "notifications/whatever", "params": {"_meta": meta}}, {"MCP-Protocol-Version": "2026-07-28"})
+    assert status == 202
+    status, _, _ = _post(url, {"jsonrpc": "2.0", "id": 4, "method": "tools/list", "params": {"_meta": meta}}, {**ok, "Origin": "http://evil.example.com"})
+    assert status == 403
+    big = {"jsonrpc": "2.0", "id": 5, "method": "tools/list", "params": {"_meta": meta, "pad": "x" * (5 * 1024 * 1024)}}
+    status, _, _ = _post(url, big, ok)
+    assert status == 413
+    # Legacy session lifecycle: initialize -> id; DELETE -> later requests 404.
+    status, headers, body = _post(url, {"jsonrpc": "2.0", "id": 6, "method": "initialize",
+                                        "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}, {})
+    sid = headers["Mcp-Session-Id"]
+    assert status == 200 and len(sid) >= 32
+    req = urllib.request.Request(url, method="DELETE", headers={"Mcp-Session-Id": sid})
+    assert urllib.request.urlopen(req).status == 200
+    status, _, _ = _post(url, {"jsonrpc": "2.0", "id": 7, "method": "tools/list", "params": {}}, {"Mcp-Session-Id": sid, "MCP-Protocol-Version": "2025-06-18"})
+    assert status == 404
+    health = urllib.request.urlopen(http_server + "/healthz").read()
+    assert health == b"ok\n"
