@@ -1,6 +1,6 @@
 //! The zero-copy blob path: a whole `resources/read` response frame (JSON envelope plus the
-//! file's base64 spliced in, newline-framed for stdio) against the bare base64 encode of the
-//! same bytes, at 1, 4 and 16 MiB. Throughput is reported in MiB/s of raw input; the gap
+//! file's base64 spliced in, newline-framed for stdio, and as one SSE event for HTTP) against
+//! the bare base64 encode of the same bytes, at 1, 4 and 16 MiB. Throughput is reported in MiB/s of raw input; the gap
 //! between the two is the overhead the framing adds.
 
 use base64::Engine as _;
@@ -60,6 +60,11 @@ fn bench(c: &mut Criterion) {
             BenchmarkId::new("read_response_frame", mib),
             &data,
             |b, d| b.iter(|| black_box(encode(&read_response(d), Framing::Line))),
+        );
+        g.bench_with_input(
+            BenchmarkId::new("read_response_sse_event", mib),
+            &data,
+            |b, d| b.iter(|| black_box(encode(&read_response(d), Framing::Sse))),
         );
         g.bench_with_input(BenchmarkId::new("naive_serde_json_string", mib), &data, |b, d| {
             // What the zero-copy path avoids: base64 into a String, then serde_json over it.

@@ -100,3 +100,46 @@ def test_http_status_codes(http_server):
     assert status == 404
     health = urllib.request.urlopen(http_server + "/healthz").read()
     assert health == b"ok\n"
+
+
+def _raw(http_server, method, path, headers, body=b""):
+    host, port = http_server.removeprefix("http://").split(":")
+    sock = socket.create_connection((host, int(port)))
+    head = f"{method} {path} HTTP/1.1\r\nHost: {host}:{port}\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+    sock.sendall((head + f"Content-Length: {len(body)}\r\n\r\n").encode() + body)
+    return sock
+
+
+def test_legacy_stream_resumes_with_last_event_id(http_server):
+    """2025-11-25: priming event, event ids, and replay of what was missed after a disconnect."""
+    url = http_server + "/mcp"
+    status, headers, _ = _post(url, {"jsonrpc": "2.0", "id": 1, "method": "initialize",
+                                     "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}, {})
+    sid = headers["Mcp-Session-Id"]
+    common = {"Mcp-Session-Id": sid, "MCP-Protocol-Version": "2025-11-25", "Content-Type": "application/json",
+              "Accept": "application/json, text/event-stream"}
+    body = json.dumps({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+                       "params": {"name": "test_tool_with_progress", "arguments": {}, "_meta": {"progressToken": "r"}}}).encode()
+    sock = _raw(http_server, "POST", "/mcp", common, body)
+    got = b""
+    while got.count(b"notifications/progress") < 1:
+        got += sock.recv(4096)
+    sock.close()  # disconnect after the first progress event: not a cancel in the legacy era
+    text = got.decode()
+    assert "retry: " in text and "data: \n" in text  # priming event
+    ids = [l.split(": ")[1] for l in text.splitlines() if l.startswith("id: ")]
+    last = ids[-1]
+    assert last.endswith("-1"), ids
+    time.sleep(0.3)
+    sock = _raw(http_server, "GET", "/mcp", {"Mcp-Session-Id": sid, "Accept": "text/event-stream", "Last-Event-ID": last})
+    rest = b""
+    sock.settimeout(5)
+    while b'"id":2' not in rest:
+        chunk = sock.recv(4096)
+        assert chunk, rest
+        rest += chunk
+    sock.close()
+    events = [json.loads(l[6:]) for l in rest.decode().splitlines() if l.startswith("data: {")]
+    progress = [e["params"]["progress"] for e in events if e.get("method") == "notifications/progress"]
+    assert progress == [50, 100], events
+    assert events[-1]["id"] == 2 and events[-1]["result"]["content"]

@@ -469,7 +469,7 @@ async fn modern_post(st: &Arc<State>, msg: Message, hdrs: &http::HeaderMap) -> R
             &format!("Header mismatch: {why}"),
         );
     }
-    run(st, conn, Message::Request(req), true).await
+    run(st, conn, Message::Request(req), None).await
 }
 
 async fn legacy_initialize(st: &Arc<State>, msg: Message) -> Response<Body> {
@@ -511,7 +511,13 @@ async fn legacy_post(
         Incoming::Single(Ok(Message::Request(r))) => {
             let label = r.method.clone();
             (
-                run(st, sess.conn.clone(), Message::Request(r), false).await,
+                run(
+                    st,
+                    sess.conn.clone(),
+                    Message::Request(r),
+                    Some(sess.clone()),
+                )
+                .await,
                 label,
             )
         }
@@ -598,7 +604,13 @@ impl Drop for CancelOnDrop {
 
 /// Runs one request: answers JSON if it completes without emitting anything, otherwise
 /// switches to an SSE stream carrying its notifications and then its response.
-async fn run(st: &Arc<State>, conn: Arc<Connection>, msg: Message, modern: bool) -> Response<Body> {
+async fn run(
+    st: &Arc<State>,
+    conn: Arc<Connection>,
+    msg: Message,
+    session: Option<Arc<session::Session>>,
+) -> Response<Body> {
+    let modern = session.is_none();
     let (tx, mut rx) = mpsc::channel::<Bytes>(st.server.config().limits.out_queue);
     let sink = Sink::new(tx, Framing::Sse);
     let server = st.server.clone();
@@ -646,37 +658,80 @@ async fn run(st: &Arc<State>, conn: Arc<Connection>, msg: Message, modern: bool)
     let st2 = st.clone();
     let keepalive = st.opts.keepalive;
     let shutdown = st.shutdown.clone();
+    // Legacy streams are resumable: every event gets an id and is kept for replay, and a
+    // client disconnect does not stop the request (it may come back with Last-Event-ID).
+    let log = session.as_ref().map(|s| {
+        let (id, log) = s.new_stream();
+        let version = s
+            .conn
+            .legacy()
+            .map_or(ProtocolVersion::LATEST_LEGACY, |l| l.version);
+        (id, log, version >= ProtocolVersion::V2025_11_25)
+    });
     tokio::spawn(async move {
         let _guard = guard;
         let mut ticker = tokio::time::interval(keepalive);
         ticker.tick().await;
-        let mut next = Some(first);
-        loop {
-            if let Some(frame) = next.take() {
+        let mut body_open = true;
+        let send = |frame: Bytes| {
+            let btx = btx.clone();
+            let st2 = st2.clone();
+            async move {
                 let n = frame.len() as u64;
-                if btx.send(frame).await.is_err() {
-                    break;
+                let ok = btx.send(frame).await.is_ok();
+                if ok {
+                    st2.metrics.bytes_sent.fetch_add(n, Ordering::Relaxed);
                 }
-                st2.metrics.bytes_sent.fetch_add(n, Ordering::Relaxed);
+                ok
+            }
+        };
+        let tag = |frame: Bytes| -> Bytes {
+            match &log {
+                Some((sid, l, _)) => {
+                    let seq = l.push(frame.clone());
+                    let mut b = format!("id: {sid}-{seq}\n").into_bytes();
+                    b.extend_from_slice(&frame);
+                    Bytes::from(b)
+                }
+                None => frame,
+            }
+        };
+        if let Some((sid, _, true)) = &log {
+            // 2025-11-25 priming event: an id and empty data, plus the reconnection delay.
+            body_open = send(Bytes::from(format!("id: {sid}-0\nretry: 1000\ndata: \n\n"))).await;
+        }
+        let mut next = Some(tag(first));
+        loop {
+            if let Some(frame) = next.take()
+                && body_open
+            {
+                body_open = send(frame).await;
+            }
+            if !body_open && log.is_none() {
+                break;
             }
             tokio::select! {
                 f = rx.recv() => match f {
-                    Some(f) => next = Some(f),
+                    Some(f) => next = Some(tag(f)),
                     None => break,
                 },
-                _ = ticker.tick() => next = Some(Bytes::from_static(b":\n\n")),
-                _ = btx.closed() => break,
+                _ = ticker.tick(), if body_open => {
+                    body_open = send(Bytes::from_static(b":\n\n")).await;
+                }
+                _ = btx.closed(), if body_open => body_open = false,
                 _ = shutdown.cancelled() => break,
             }
         }
-        if !btx.is_closed()
+        if (body_open || log.is_some())
             && let Ok(Some(o)) = handle.await
         {
-            let f = frame::encode(&o, Framing::Sse);
-            st2.metrics
-                .bytes_sent
-                .fetch_add(f.len() as u64, Ordering::Relaxed);
-            let _ = btx.send(f).await;
+            let f = tag(frame::encode(&o, Framing::Sse));
+            if body_open {
+                send(f).await;
+            }
+        }
+        if let Some((_, l, _)) = &log {
+            l.finish();
         }
         st2.metrics.in_flight.fetch_sub(1, Ordering::Relaxed);
     });
@@ -708,6 +763,13 @@ fn get(st: &Arc<State>, req: Request<HyperBody>) -> Response<Body> {
             "Session not found",
         );
     };
+    if let Some(last) = headers::header(req.headers(), "last-event-id")
+        && let Some((sid, seq)) = last.trim().split_once('-')
+        && let (Ok(sid), Ok(seq)) = (sid.parse::<u64>(), seq.parse::<u64>())
+        && let Some(log) = sess.stream(sid)
+    {
+        return resume(st, sid, seq, log);
+    }
     let mut slot = sess.get_stream.lock().unwrap_or_else(|p| p.into_inner());
     if slot.as_ref().is_some_and(|s| !s.is_closed()) {
         return rpc_error(
@@ -744,6 +806,35 @@ fn get(st: &Arc<State>, req: Request<HyperBody>) -> Response<Body> {
             };
             if btx.send(frame).await.is_err() {
                 break;
+            }
+        }
+    });
+    sse_response(brx)
+}
+
+/// Replays a legacy stream's events after `seq`, then follows it until it ends.
+fn resume(st: &Arc<State>, sid: u64, mut seq: u64, log: Arc<session::StreamLog>) -> Response<Body> {
+    let (btx, brx) = mpsc::channel::<Bytes>(4);
+    let shutdown = st.shutdown.clone();
+    tokio::spawn(async move {
+        loop {
+            let notified = log.changed.notified();
+            let (events, done) = log.after(seq);
+            for (s, frame) in events {
+                let mut b = format!("id: {sid}-{s}\n").into_bytes();
+                b.extend_from_slice(&frame);
+                if btx.send(Bytes::from(b)).await.is_err() {
+                    return;
+                }
+                seq = s;
+            }
+            if done {
+                return;
+            }
+            tokio::select! {
+                _ = notified => {},
+                _ = btx.closed() => return,
+                _ = shutdown.cancelled() => return,
             }
         }
     });

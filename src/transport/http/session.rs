@@ -3,10 +3,72 @@
 
 use crate::server::Connection;
 use bytes::Bytes;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
+
+/// Events kept per POST-initiated SSE stream for replay (`Last-Event-ID`): at most this many...
+pub const REPLAY_MAX_EVENTS: usize = 256;
+/// ...and at most this many bytes; the oldest go first.
+pub const REPLAY_MAX_BYTES: usize = 8 * 1024 * 1024;
+/// Replay logs kept per session (finished ones are dropped first).
+pub const MAX_STREAM_LOGS: usize = 64;
+
+/// The events of one SSE stream, so a client that lost the connection can resume it.
+#[derive(Default)]
+pub struct StreamLog {
+    inner: Mutex<LogInner>,
+    pub changed: tokio::sync::Notify,
+}
+
+#[derive(Default)]
+struct LogInner {
+    events: VecDeque<(u64, Bytes)>,
+    bytes: usize,
+    next: u64,
+    done: bool,
+}
+
+impl StreamLog {
+    fn lock(&self) -> std::sync::MutexGuard<'_, LogInner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+    /// Stores a framed event; returns its sequence number (from 1).
+    pub fn push(&self, frame: Bytes) -> u64 {
+        let mut l = self.lock();
+        l.next += 1;
+        let seq = l.next;
+        l.bytes += frame.len();
+        l.events.push_back((seq, frame));
+        while l.events.len() > REPLAY_MAX_EVENTS
+            || (l.bytes > REPLAY_MAX_BYTES && l.events.len() > 1)
+        {
+            if let Some((_, f)) = l.events.pop_front() {
+                l.bytes -= f.len();
+            }
+        }
+        drop(l);
+        self.changed.notify_waiters();
+        seq
+    }
+    pub fn finish(&self) {
+        self.lock().done = true;
+        self.changed.notify_waiters();
+    }
+    /// Events after `seq`, and whether the stream has ended.
+    pub fn after(&self, seq: u64) -> (Vec<(u64, Bytes)>, bool) {
+        let l = self.lock();
+        (
+            l.events.iter().filter(|(s, _)| *s > seq).cloned().collect(),
+            l.done,
+        )
+    }
+    pub fn is_done(&self) -> bool {
+        self.lock().done
+    }
+}
 
 pub struct Session {
     pub id: String,
@@ -14,12 +76,42 @@ pub struct Session {
     last_seen: Mutex<Instant>,
     /// The standalone GET stream, if one is open.
     pub get_stream: Mutex<Option<mpsc::Sender<Bytes>>>,
+    streams: Mutex<HashMap<u64, Arc<StreamLog>>>,
+    next_stream: AtomicU64,
 }
 
 impl Session {
     pub fn touch(&self) {
         *self.last_seen.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
     }
+    /// Opens a replay log for a new SSE stream; returns its id.
+    pub fn new_stream(&self) -> (u64, Arc<StreamLog>) {
+        let id = self.next_stream.fetch_add(1, Ordering::Relaxed) + 1;
+        let log = Arc::new(StreamLog::default());
+        let mut map = self.streams.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() >= MAX_STREAM_LOGS {
+            let victim = map
+                .iter()
+                .filter(|(_, l)| l.is_done())
+                .map(|(k, _)| *k)
+                .min()
+                .or_else(|| map.keys().min().copied());
+            if let Some(v) = victim {
+                map.remove(&v);
+            }
+        }
+        map.insert(id, log.clone());
+        (id, log)
+    }
+
+    pub fn stream(&self, id: u64) -> Option<Arc<StreamLog>> {
+        self.streams
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&id)
+            .cloned()
+    }
+
     fn idle_for(&self) -> Duration {
         self.last_seen
             .lock()
@@ -68,6 +160,8 @@ impl Sessions {
             conn,
             last_seen: Mutex::new(Instant::now()),
             get_stream: Mutex::new(None),
+            streams: Mutex::new(HashMap::new()),
+            next_stream: AtomicU64::new(0),
         });
         map.insert(s.id.clone(), s.clone());
         Some(s)

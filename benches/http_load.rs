@@ -1,0 +1,190 @@
+//! Whole-process HTTP load benchmark: starts the release `mcp-media` binary on loopback and
+//! drives it with N concurrent keep-alive connections (a minimal HTTP/1.1 client on tokio).
+//! Reports requests/s and p50/p99 latency for `tools/list`, MiB/s for 1 MiB and 16 MiB
+//! `resources/read`, and the server's peak RSS (VmHWM). Bounded in count and time; loopback only.
+//!
+//! Run: `cargo bench --bench http_load` (env: LOAD_CONNS, LOAD_SECS).
+
+use std::io::Write as _;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+
+const META: &str = r#"{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}"#;
+
+fn request(port: u16, method: &str, name: Option<&str>, params: &str) -> Vec<u8> {
+    let body = format!(r#"{{"jsonrpc":"2.0","id":1,"method":"{method}","params":{params}}}"#);
+    let mut head = format!(
+        "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nMCP-Protocol-Version: 2026-07-28\r\nMcp-Method: {method}\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    if let Some(n) = name {
+        head.push_str(&format!("Mcp-Name: {n}\r\n"));
+    }
+    head.push_str("\r\n");
+    let mut v = head.into_bytes();
+    v.extend_from_slice(body.as_bytes());
+    v
+}
+
+/// Sends one request on a keep-alive connection and reads the whole response; returns its size.
+async fn roundtrip(conn: &mut BufReader<TcpStream>, req: &[u8]) -> usize {
+    conn.get_mut().write_all(req).await.unwrap();
+    let mut len = 0usize;
+    let mut line = String::new();
+    loop {
+        line.clear();
+        conn.read_line(&mut line).await.unwrap();
+        if line == "\r\n" {
+            break;
+        }
+        let l = line.to_ascii_lowercase();
+        if let Some(v) = l.strip_prefix("content-length:") {
+            len = v.trim().parse().unwrap();
+        }
+        assert!(
+            !l.starts_with("http/1.1 4") && !l.starts_with("http/1.1 5"),
+            "{line}"
+        );
+    }
+    let mut body = vec![0u8; len];
+    conn.read_exact(&mut body).await.unwrap();
+    len
+}
+
+async fn load(
+    port: u16,
+    conns: usize,
+    secs: f64,
+    req: Vec<u8>,
+) -> (usize, usize, Vec<Duration>, Duration) {
+    let deadline = Instant::now() + Duration::from_secs_f64(secs);
+    let started = Instant::now();
+    let mut tasks = vec![];
+    for _ in 0..conns {
+        let req = req.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut c = BufReader::new(TcpStream::connect(("127.0.0.1", port)).await.unwrap());
+            let (mut n, mut bytes, mut lat) = (0usize, 0usize, vec![]);
+            while Instant::now() < deadline && n < 1_000_000 {
+                let t = Instant::now();
+                bytes += roundtrip(&mut c, &req).await;
+                lat.push(t.elapsed());
+                n += 1;
+            }
+            (n, bytes, lat)
+        }));
+    }
+    let (mut n, mut bytes, mut lat) = (0, 0, vec![]);
+    for t in tasks {
+        let (a, b, c) = t.await.unwrap();
+        n += a;
+        bytes += b;
+        lat.extend(c);
+    }
+    lat.sort();
+    (n, bytes, lat, started.elapsed())
+}
+
+fn pct(l: &[Duration], p: f64) -> f64 {
+    l[((l.len() as f64 - 1.0) * p) as usize].as_secs_f64() * 1e3
+}
+
+fn vm_hwm(pid: u32) -> String {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM"))
+                .map(|l| l.split_whitespace().nth(1).unwrap_or("?").to_string())
+        })
+        .map_or("?".into(), |kb| {
+            format!("{:.1} MiB", kb.parse::<f64>().unwrap_or(0.0) / 1024.0)
+        })
+}
+
+fn main() {
+    // `cargo bench` passes --bench; `cargo test --benches` passes nothing and gets a short run.
+    let short = !std::env::args().any(|a| a == "--bench");
+    let conns: usize = std::env::var("LOAD_CONNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(16);
+    let secs: f64 = std::env::var("LOAD_SECS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(if short { 0.3 } else { 5.0 });
+    let dir = tempfile::tempdir().unwrap();
+    let lib = dir.path().join("lib");
+    std::fs::create_dir_all(&lib).unwrap();
+    let mut x: u64 = 0x9E3779B97F4A7C15;
+    for (name, mib) in [("one.wav", 1usize), ("sixteen.wav", 16)] {
+        // A WAV header so the file is media, then pseudo-random bytes.
+        let mut f = std::fs::File::create(lib.join(name)).unwrap();
+        f.write_all(b"RIFF\0\0\0\0WAVEfmt ").unwrap();
+        let data: Vec<u8> = (0..(mib << 20) - 16)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect();
+        f.write_all(&data).unwrap();
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mcp-media"))
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--inline-limit",
+            "33554432",
+        ])
+        .arg(&lib)
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        for _ in 0..100 {
+            if TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let list = request(port, "tools/list", None, &format!(r#"{{"_meta":{META}}}"#));
+        let (n, _, lat, el) = load(port, conns, secs, list).await;
+        println!(
+            "tools/list            {conns:>3} conns: {:>9.0} req/s   p50 {:.3} ms   p99 {:.3} ms   ({n} requests)",
+            n as f64 / el.as_secs_f64(),
+            pct(&lat, 0.5),
+            pct(&lat, 0.99)
+        );
+        for (name, c) in [("one.wav", conns.min(8)), ("sixteen.wav", conns.min(4))] {
+            let uri = format!("media://lib/{name}");
+            let req = request(port, "resources/read", Some(&uri), &format!(r#"{{"uri":"{uri}","_meta":{META}}}"#));
+            let (n, bytes, lat, el) = load(port, c, secs, req).await;
+            let raw = n as f64 * if name == "one.wav" { 1.0 } else { 16.0 };
+            println!(
+                "resources/read {:>5}  {c:>3} conns: {:>9.1} MiB/s of file data ({:.1} MiB/s on the wire)   p50 {:.2} ms   p99 {:.2} ms",
+                if name == "one.wav" { "1MiB" } else { "16MiB" },
+                raw / el.as_secs_f64(),
+                bytes as f64 / (1 << 20) as f64 / el.as_secs_f64(),
+                pct(&lat, 0.5),
+                pct(&lat, 0.99)
+            );
+        }
+    });
+    println!("server peak RSS (VmHWM): {}", vm_hwm(child.id()));
+    let _ = child.kill();
+    let _ = child.wait();
+}
