@@ -254,6 +254,26 @@ impl Server {
         &self.library
     }
 
+    /// The `x-mcp-header` annotations of a tool's arguments: `(header suffix, property)` pairs
+    /// for top-level properties (HTTP validates `Mcp-Param-*` headers against them).
+    pub fn tool_header_params(&self, tool: &str) -> Vec<(String, String)> {
+        let Some(def) = self.tools.defs().find(|d| d.name == tool) else {
+            return vec![];
+        };
+        def.input_schema
+            .get("properties")
+            .and_then(Value::as_object)
+            .map(|props| {
+                props
+                    .iter()
+                    .filter_map(|(k, v)| {
+                        Some((v.get("x-mcp-header")?.as_str()?.to_string(), k.clone()))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     pub fn stats(&self) -> &JobStats {
         &self.stats
     }

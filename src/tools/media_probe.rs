@@ -41,7 +41,9 @@ impl Tool for MediaProbe {
             input_schema: json!({
                 "type": "object",
                 "properties": {
-                    "uri": {"type": "string", "description": "A media:// URI, e.g. media://samples/images/photo.jpg"}
+                    "uri": {"type": "string", "description": "A media:// URI, e.g. media://samples/images/photo.jpg",
+                            // Lets HTTP gateways route or cache by file without parsing bodies.
+                            "x-mcp-header": "Uri"}
                 },
                 "required": ["uri"],
                 "additionalProperties": false

@@ -63,6 +63,50 @@ pub fn check_method_and_name(h: &HeaderMap, req: &Request) -> Result<(), String>
     Ok(())
 }
 
+/// Checks the `Mcp-Param-{Name}` headers of a `tools/call` against the arguments annotated
+/// with `x-mcp-header` (`params`: header suffix, property). Err: the `-32020` message.
+pub fn check_params(
+    h: &HeaderMap,
+    req: &Request,
+    params: &[(String, String)],
+) -> Result<(), String> {
+    let args = req.params.get("arguments").and_then(Value::as_object);
+    for (suffix, prop) in params {
+        let name = format!("mcp-param-{}", suffix.to_ascii_lowercase());
+        let body = args.and_then(|a| a.get(prop)).filter(|v| !v.is_null());
+        let raw = match h.get(&name) {
+            Some(v) => Some(
+                v.to_str()
+                    .map_err(|_| format!("Mcp-Param-{suffix} contains invalid characters"))?,
+            ),
+            None => None,
+        };
+        let Some(body) = body else { continue };
+        let Some(raw) = raw else {
+            return Err(format!(
+                "missing Mcp-Param-{suffix} header for argument {prop:?}"
+            ));
+        };
+        let header = decode_value(raw).map_err(|e| format!("Mcp-Param-{suffix}: {e}"))?;
+        let matches = match body {
+            Value::String(s) => *s == header,
+            Value::Bool(b) => header == b.to_string(),
+            Value::Number(n) => header
+                .parse::<f64>()
+                .ok()
+                .zip(n.as_f64())
+                .is_some_and(|(a, b)| a == b),
+            _ => false,
+        };
+        if !matches {
+            return Err(format!(
+                "Mcp-Param-{suffix} header {header:?} does not match argument {prop:?}"
+            ));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -72,5 +116,13 @@ mod tests {
         assert_eq!(decode_value("  plain ").unwrap(), "plain");
         assert_eq!(decode_value("=?base64?Y2Fmw6k=?=").unwrap(), "café");
         assert!(decode_value("=?base64?!!!?=").is_err());
+        assert!(
+            decode_value("=?base64?SGVsbG8?=").is_err(),
+            "missing padding must be refused"
+        );
+        assert_eq!(
+            decode_value("=?base64?SGVsbG8=").unwrap(),
+            "=?base64?SGVsbG8="
+        );
     }
 }

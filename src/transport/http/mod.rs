@@ -461,7 +461,18 @@ async fn modern_post(st: &Arc<State>, msg: Message, hdrs: &http::HeaderMap) -> R
         };
         return json_message(status, &e.to_outgoing(Some(&req.id), None));
     }
-    if let Err(why) = headers::check_method_and_name(hdrs, &req) {
+    let header_params = if req.method == "tools/call" {
+        req.params
+            .get("name")
+            .and_then(Value::as_str)
+            .map(|n| st.server.tool_header_params(n))
+            .unwrap_or_default()
+    } else {
+        vec![]
+    };
+    if let Err(why) = headers::check_method_and_name(hdrs, &req)
+        .and_then(|()| headers::check_params(hdrs, &req, &header_params))
+    {
         return rpc_error(
             StatusCode::BAD_REQUEST,
             Some(&req.id),
