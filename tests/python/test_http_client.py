@@ -143,3 +143,43 @@ def test_legacy_stream_resumes_with_last_event_id(http_server):
     progress = [e["params"]["progress"] for e in events if e.get("method") == "notifications/progress"]
     assert progress == [50, 100], events
     assert events[-1]["id"] == 2 and events[-1]["result"]["content"]
+
+
+def test_sigterm_closes_streams_and_exits_cleanly(tmp_path):
+    """SIGTERM: stop accepting, end the listen stream with its final result, exit 0 promptly."""
+    import subprocess
+    from conftest import BIN
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    proc = subprocess.Popen([BIN, "serve", "--listen", f"127.0.0.1:{port}", str(SAMPLES)], stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.05)
+        meta = {"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}}
+        body = json.dumps({"jsonrpc": "2.0", "id": 9, "method": "subscriptions/listen",
+                           "params": {"_meta": meta, "notifications": {"resourcesListChanged": True}}}).encode()
+        sock = _raw(f"http://127.0.0.1:{port}", "POST", "/mcp", {"Content-Type": "application/json", "Accept": "application/json, text/event-stream",
+                                                               "MCP-Protocol-Version": "2026-07-28", "Mcp-Method": "subscriptions/listen"}, body)
+        got = b""
+        while b"acknowledged" not in got:
+            got += sock.recv(4096)
+        t0 = time.monotonic()
+        proc.terminate()
+        sock.settimeout(10)
+        while b'"id":9' not in got:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            got += chunk
+        assert b'"id":9' in got, got  # the listen request ended with its result
+        assert proc.wait(timeout=10) == 0
+        assert time.monotonic() - t0 < 7
+    finally:
+        proc.kill()
