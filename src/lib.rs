@@ -16,14 +16,18 @@
 //! - [`media`]: synchronous media pipelines (image probing now). No tokio, JSON or MCP.
 //! - [`conformance`]: the conformance suite's fixtures, behind `--conformance`.
 //! - [`config`]: settings and every limit, documented in one place.
+//! - [`derived`]: canonical URIs of derived artifacts (audio segments) and their rendering
+//!   through [`cache`], the one byte-bounded cache shared by all pipelines.
 //!
 //! Dependency rules (held by `tests/layering.rs`): protocol uses no other module; media and
 //! library use neither protocol nor server nor transport; tools/resources/prompts use protocol,
 //! media, library and config only; server never uses transport; transport never uses tools or
 //! media.
 
+pub mod cache;
 pub mod config;
 pub mod conformance;
+pub mod derived;
 pub mod library;
 pub mod media;
 pub mod prompts;

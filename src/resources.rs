@@ -5,7 +5,10 @@
 //! `?offset=&length=` (the template `media://{root}/{+path}{?offset,length}`), so any file can be
 //! read in bounded chunks. Must not know about the server, transports or JSON-RPC errors.
 
+use crate::cache::DerivedCache;
+use crate::derived::render_audio;
 use crate::library::{Library, LibraryError};
+use crate::media::audio::segment::{self, SegmentSpec};
 use crate::protocol::cursor;
 use crate::protocol::types::{ResourceBody, ResourceContents, ResourceInfo, ResourceTemplate};
 use crate::tools::media_list::entry_info;
@@ -14,6 +17,8 @@ use thiserror::Error;
 
 /// The byte-range template.
 pub const RANGE_TEMPLATE: &str = "media://{root}/{+path}{?offset,length}";
+/// The derived-audio template.
+pub const AUDIO_TEMPLATE: &str = "media://{root}/{+path}{?start,duration,format,rate,channels}";
 
 #[derive(Debug, Error)]
 pub enum ResourceError {
@@ -21,10 +26,17 @@ pub enum ResourceError {
     Library(#[from] LibraryError),
     #[error("invalid cursor")]
     InvalidCursor,
+    #[error("{uri}: {source}")]
+    Audio {
+        uri: String,
+        #[source]
+        source: crate::media::audio::AudioError,
+    },
 }
 
 pub struct Resources {
     lib: Arc<Library>,
+    cache: Arc<DerivedCache>,
     inline_limit: u64,
     page_size: usize,
 }
@@ -36,9 +48,15 @@ pub struct Page<T> {
 }
 
 impl Resources {
-    pub fn new(lib: Arc<Library>, inline_limit: u64, page_size: usize) -> Self {
+    pub fn new(
+        lib: Arc<Library>,
+        cache: Arc<DerivedCache>,
+        inline_limit: u64,
+        page_size: usize,
+    ) -> Self {
         Resources {
             lib,
+            cache,
             inline_limit,
             page_size,
         }
@@ -70,6 +88,17 @@ impl Resources {
 
     pub fn templates(&self) -> Vec<ResourceTemplate> {
         vec![ResourceTemplate {
+            uri_template: AUDIO_TEMPLATE.into(),
+            name: "audio-segment".into(),
+            title: Some("Audio segment, transcoded".into()),
+            description: Some(
+                "Any stretch of any audio file (or a video's audio track) as a self-contained WAV: \
+                 start and duration in seconds, rate in Hz (e.g. 16000), channels=1 to downmix. \
+                 Deterministic: the same parameters always give the same bytes."
+                    .into(),
+            ),
+            mime_type: Some("audio/wav".into()),
+        }, ResourceTemplate {
             uri_template: RANGE_TEMPLATE.into(),
             name: "media-byte-range".into(),
             title: Some("Byte range of a media file".into()),
@@ -85,6 +114,13 @@ impl Resources {
     /// Reads a media URI (blocking file I/O).
     pub fn read(&self, uri: &str) -> Result<Vec<ResourceContents>, ResourceError> {
         let r = self.lib.resolve(uri)?;
+        if r.uri
+            .query
+            .iter()
+            .any(|(k, _)| segment::QUERY_KEYS.contains(&k.as_str()))
+        {
+            return self.read_audio(&r, uri);
+        }
         let mut offset: Option<u64> = None;
         let mut length: Option<u64> = None;
         for (k, v) in &r.uri.query {
@@ -148,6 +184,31 @@ impl Resources {
         }])
     }
 
+    /// Renders (or fetches from the cache) a derived audio segment.
+    fn read_audio(
+        &self,
+        r: &crate::library::Resolved,
+        uri: &str,
+    ) -> Result<Vec<ResourceContents>, ResourceError> {
+        let spec =
+            SegmentSpec::from_query(&r.uri.query).map_err(|reason| LibraryError::InvalidUri {
+                uri: uri.into(),
+                reason,
+            })?;
+        let data = render_audio(&self.lib, &self.cache, r, &spec, self.inline_limit, &|| {
+            false
+        })
+        .map_err(|source| ResourceError::Audio {
+            uri: uri.into(),
+            source,
+        })?;
+        Ok(vec![ResourceContents {
+            uri: uri.into(),
+            mime_type: Some(spec.format.mime().into()),
+            body: ResourceBody::Blob(data),
+        }])
+    }
+
     /// Completion values for an argument of [`RANGE_TEMPLATE`] (at most 100, plus the total).
     pub fn complete(&self, arg: &str, value: &str, root_ctx: Option<&str>) -> (Vec<String>, usize) {
         let candidates: Vec<String> = match arg {
@@ -158,7 +219,7 @@ impl Resources {
                 .map(|r| r.name.clone())
                 .filter(|n| n.starts_with(value))
                 .collect(),
-            "path" => {
+            "path" | "+path" => {
                 let root = root_ctx.and_then(|n| self.lib.roots().iter().position(|r| r.name == n));
                 self.lib
                     .index()

@@ -860,7 +860,7 @@ impl Server {
                     .and_then(Value::as_str)
                     .unwrap_or("")
                     .to_string();
-                if uri == RANGE_TEMPLATE {
+                if uri == RANGE_TEMPLATE || uri == crate::resources::AUDIO_TEMPLATE {
                     self.blocking(move || {
                         this.resources
                             .complete(&arg_name, &value, ctx_root.as_deref())

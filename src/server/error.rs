@@ -145,6 +145,13 @@ impl From<ResourceError> for RpcError {
         match e {
             ResourceError::Library(l) => l.into(),
             ResourceError::InvalidCursor => RpcError::invalid_params("Invalid cursor"),
+            ResourceError::Audio { uri, source } => {
+                tracing::debug!(%uri, error = %source, "audio segment failed");
+                RpcError::InvalidParams {
+                    message: format!("cannot render {uri}: {source}"),
+                    data: Some(json!({"uri": uri})),
+                }
+            }
         }
     }
 }

@@ -191,8 +191,12 @@ pub struct Server {
 impl Server {
     pub fn new(cfg: Config) -> Result<Arc<Self>, ServerError> {
         let library = Arc::new(Library::new(cfg.roots.clone(), cfg.limits.library.clone())?);
+        let cache = Arc::new(crate::cache::DerivedCache::new(
+            crate::cache::DEFAULT_CAPACITY,
+        ));
         let resources = Resources::new(
             library.clone(),
+            cache.clone(),
             cfg.limits.inline_read_bytes,
             cfg.limits.page_size,
         );
@@ -203,6 +207,9 @@ impl Server {
         tools.add(Arc::new(crate::tools::media_probe::MediaProbe::new(
             library.clone(),
         )));
+        tools.add(Arc::new(
+            crate::tools::audio_transcode::AudioTranscode::new(library.clone(), cache.clone()),
+        ));
         let conformance = cfg.conformance.then(crate::conformance::Fixtures::new);
         if let Some(c) = &conformance {
             for t in c.tools() {

@@ -34,8 +34,10 @@ impl Tool for MediaProbe {
             title: Some("Probe media".into()),
             description: "Describe one media file given its media:// URI (from media_list or \
                 resources/list): kind (audio, image, video), MIME type from the file's content, \
-                size in bytes, last modification time, and for images the format, stored and \
-                displayed dimensions and EXIF orientation. Reads headers only, so it is cheap \
+                size in bytes, last modification time; for images the format, stored and \
+                displayed dimensions and EXIF orientation; for audio (and the audio track of \
+                video) the container, codec, sample rate, channels and layout, bit depth, \
+                duration, bitrate, tags and whether cover art is embedded. Reads headers only, so it is cheap \
                 on any file size."
                 .into(),
             input_schema: json!({
@@ -68,6 +70,18 @@ impl Tool for MediaProbe {
                             "decodable": {"type": "boolean"}
                         },
                         "required": ["format", "width", "height", "orientation", "displayWidth", "displayHeight", "decodable"]
+                    },
+                    "audio": {
+                        "type": "object",
+                        "properties": {
+                            "container": {"type": "string"}, "codec": {"type": "string"},
+                            "sampleRate": {"type": "integer"}, "channels": {"type": "integer"},
+                            "channelLayout": {"type": "string"}, "bitsPerSample": {"type": "integer"},
+                            "durationSeconds": {"type": "number"}, "bitrate": {"type": "integer"},
+                            "tags": {"type": "object", "additionalProperties": {"type": "string"}},
+                            "hasCoverArt": {"type": "boolean"}, "decodable": {"type": "boolean"}
+                        },
+                        "required": ["container", "codec", "decodable", "tags", "hasCoverArt"]
                     },
                     "warnings": {"type": "array", "items": {"type": "string"}}
                 },
@@ -122,6 +136,43 @@ impl Tool for MediaProbe {
                 "megapixels": (ii.pixels() as f64 / 1e4).round() / 100.0,
                 "decodable": !ii.over_decode_limit(),
             });
+        }
+        if matches!(info.sniffed.kind, MediaKind::Audio | MediaKind::Video) {
+            let ext = r.rel.rsplit('.').next();
+            match crate::media::audio::probe(Box::new(self.lib.open(&r)?), ext, info.size) {
+                Ok(a) => {
+                    let mut audio = json!({
+                        "container": a.container, "codec": a.codec, "decodable": a.decodable,
+                        "tags": a.tags, "hasCoverArt": a.has_cover_art,
+                    });
+                    for (k, v) in [
+                        ("sampleRate", a.sample_rate.map(Value::from)),
+                        ("channels", a.channels.map(Value::from)),
+                        ("channelLayout", a.channel_layout.map(Value::from)),
+                        ("bitsPerSample", a.bits_per_sample.map(Value::from)),
+                        (
+                            "durationSeconds",
+                            a.duration_seconds
+                                .map(|d| Value::from((d * 1000.0).round() / 1000.0)),
+                        ),
+                        ("bitrate", a.bitrate.map(Value::from)),
+                    ] {
+                        if let Some(v) = v {
+                            audio[k] = v;
+                        }
+                    }
+                    if !a.decodable {
+                        warnings.push(format!("no decoder for audio codec {} yet: it can be probed but not transcoded", a.codec));
+                    }
+                    out["audio"] = audio;
+                }
+                Err(crate::media::audio::AudioError::NoAudioTrack)
+                    if info.sniffed.kind == MediaKind::Video => {}
+                Err(e) if info.sniffed.kind == MediaKind::Video => {
+                    warnings.push(format!("audio track unreadable: {e}"))
+                }
+                Err(e) => return Err(crate::media::MediaError::from(e).into()),
+            }
         }
         if !warnings.is_empty() {
             out["warnings"] = json!(warnings);

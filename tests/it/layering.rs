@@ -47,7 +47,26 @@ const RULES: &[(&str, &[&str])] = &[
             "conformance",
         ],
     ),
-    ("tools", &["server", "transport", "conformance"]),
+    (
+        "tools",
+        &["server", "transport", "conformance", "resources"],
+    ),
+    (
+        "derived",
+        &["server", "transport", "tools", "resources", "protocol"],
+    ),
+    (
+        "cache",
+        &[
+            "server",
+            "transport",
+            "tools",
+            "resources",
+            "protocol",
+            "media",
+            "library",
+        ],
+    ),
     ("resources", &["server", "transport", "conformance"]),
     ("prompts", &["server", "transport", "conformance"]),
     ("conformance", &["server", "transport", "media", "library"]),

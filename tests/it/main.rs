@@ -1,6 +1,7 @@
 //! All integration tests, in one binary with shared helpers (see `util`). They drive the real
 //! `mcp-media` binary over stdio.
 
+mod audio;
 mod fixtures;
 mod layering;
 mod schema;

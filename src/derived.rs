@@ -1,0 +1,68 @@
+//! Derived media: the canonical URI of each artifact the server can make from a file, and
+//! rendering one through the shared byte-bounded cache. Shared by resources (reading a derived
+//! URI) and tools (planning and producing chunks). Must not know about the server or MCP wire.
+
+use crate::cache::DerivedCache;
+use crate::library::{Library, LibraryError, MediaKind};
+use crate::media::audio::segment::{self, SegmentSpec};
+
+/// The canonical URI of a derived audio segment.
+pub fn audio_uri(base: &str, spec: &SegmentSpec) -> String {
+    format!("{base}?{}", spec.to_query())
+}
+
+/// Renders a derived audio segment of a resolved file through the shared cache, refusing up
+/// front what would exceed `limit` bytes.
+pub fn render_audio(
+    lib: &Library,
+    cache: &DerivedCache,
+    r: &crate::library::Resolved,
+    spec: &SegmentSpec,
+    limit: u64,
+    cancelled: &dyn Fn() -> bool,
+) -> Result<bytes::Bytes, crate::media::audio::AudioError> {
+    use crate::media::audio::{AudioError, decode};
+    spec.validate()?;
+    let key = audio_uri(&r.uri.base(), spec);
+    if let Some(hit) = cache.get(&key) {
+        return Ok(hit);
+    }
+    let io = |e: LibraryError| AudioError::Io(e.to_string());
+    let stat = lib.stat(r).map_err(io)?;
+    if stat.sniffed.kind == MediaKind::Image {
+        return Err(AudioError::NoAudioTrack);
+    }
+    let ext = r.rel.rsplit('.').next().map(str::to_owned);
+    let info = decode::probe(
+        Box::new(lib.open(r).map_err(io)?),
+        ext.as_deref(),
+        stat.size,
+    )?;
+    let available = info
+        .duration_seconds
+        .map_or(f64::MAX, |d| (d - spec.start).max(0.0));
+    let seconds = spec
+        .duration
+        .unwrap_or(crate::media::audio::MAX_CHUNK_SECONDS)
+        .min(available);
+    let rate = spec.rate.or(info.sample_rate).unwrap_or(48_000);
+    let channels = if spec.mono {
+        1
+    } else {
+        info.channels.unwrap_or(2)
+    };
+    let estimate =
+        crate::media::audio::wav::encoded_len((seconds * f64::from(rate)) as usize, channels)
+            as u64;
+    if estimate > limit {
+        return Err(AudioError::TooLarge(estimate, limit));
+    }
+    let seg = segment::render(
+        Box::new(lib.open(r).map_err(io)?),
+        ext.as_deref(),
+        spec,
+        cancelled,
+    )?;
+    cache.put(key, seg.data.clone());
+    Ok(seg.data)
+}

@@ -1,0 +1,354 @@
+//! Pull-based audio decoding with symphonia: open, probe, seek, then read frames on demand,
+//! optionally downmixed and resampled. Time to the first frames does not depend on the file's
+//! length (the container seeks; only what is needed is decoded).
+
+use super::{AudioError, MAX_CHANNELS, MAX_CORRUPT_PACKETS, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE};
+use std::collections::BTreeMap;
+use symphonia::core::codecs::audio::{AudioDecoder, AudioDecoderOptions};
+use symphonia::core::errors::Error as SymError;
+use symphonia::core::formats::probe::Hint;
+use symphonia::core::formats::{FormatOptions, FormatReader, SeekMode, SeekTo, TrackType};
+use symphonia::core::io::{MediaSource, MediaSourceStream};
+use symphonia::core::meta::MetadataOptions;
+use symphonia::core::units::Time;
+
+/// What a probe learns about an audio stream.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AudioInfo {
+    pub container: String,
+    pub codec: String,
+    pub sample_rate: Option<u32>,
+    pub channels: Option<usize>,
+    pub channel_layout: Option<String>,
+    pub bits_per_sample: Option<u32>,
+    pub duration_seconds: Option<f64>,
+    /// Average bitrate over the whole file, bits per second (from size and duration).
+    pub bitrate: Option<u64>,
+    /// Tags by lower-case key (title, artist, album, ...).
+    pub tags: BTreeMap<String, String>,
+    pub has_cover_art: bool,
+    /// Whether a decoder for the codec is available.
+    pub decodable: bool,
+}
+
+fn open_format(
+    source: Box<dyn MediaSource>,
+    ext: Option<&str>,
+) -> Result<Box<dyn FormatReader>, AudioError> {
+    let mss = MediaSourceStream::new(source, Default::default());
+    let mut hint = Hint::new();
+    if let Some(e) = ext {
+        hint.with_extension(e);
+    }
+    symphonia::default::get_probe()
+        .probe(
+            &hint,
+            mss,
+            FormatOptions::default(),
+            MetadataOptions::default(),
+        )
+        .map_err(|e| AudioError::Unreadable(e.to_string()))
+}
+
+fn time(secs: f64) -> Time {
+    Time::try_from_secs_f64(secs.max(0.0)).unwrap_or_default()
+}
+
+/// Probes an audio stream (the default audio track): codec, layout, duration, tags, art.
+pub fn probe(
+    source: Box<dyn MediaSource>,
+    ext: Option<&str>,
+    file_size: u64,
+) -> Result<AudioInfo, AudioError> {
+    let mut format = open_format(source, ext)?;
+    let container = format.format_info().short_name.to_string();
+    let track = format
+        .default_track(TrackType::Audio)
+        .ok_or(AudioError::NoAudioTrack)?
+        .clone();
+    let params = track
+        .codec_params
+        .as_ref()
+        .and_then(|p| p.audio())
+        .ok_or(AudioError::NoAudioTrack)?
+        .clone();
+    let codecs = symphonia::default::get_codecs();
+    let reg = codecs.get_audio_decoder(params.codec);
+    use symphonia::core::codecs::audio::well_known as wk;
+    let codec = match reg {
+        Some(r) => r.codec.info.short_name.to_string(),
+        None if params.codec == wk::CODEC_ID_OPUS => "opus".to_string(),
+        None => params.codec.to_string(),
+    };
+    let sample_rate = params.sample_rate;
+    let duration_seconds = match (
+        track.num_frames,
+        sample_rate,
+        track.duration,
+        track.time_base,
+    ) {
+        (Some(n), Some(r), _, _) if r > 0 => Some(n as f64 / f64::from(r)),
+        (_, _, Some(d), Some(tb)) => tb.calc_duration(d).map(|t| t.as_secs_f64()),
+        _ => None,
+    };
+    let mut info = AudioInfo {
+        container,
+        codec,
+        sample_rate,
+        channels: params.channels.as_ref().map(|c| c.count()),
+        channel_layout: params.channels.as_ref().map(|c| format!("{c:?}")),
+        bits_per_sample: params.bits_per_sample,
+        duration_seconds,
+        bitrate: duration_seconds
+            .filter(|d| *d > 0.0)
+            .map(|d| (file_size as f64 * 8.0 / d) as u64),
+        decodable: reg.is_some(),
+        ..Default::default()
+    };
+    let mut meta = format.metadata();
+    if let Some(rev) = meta.skip_to_latest() {
+        for tag in &rev.media.tags {
+            let key = tag.raw.key.to_ascii_lowercase();
+            let key = match key.as_str() {
+                "tit2" | "©nam" => "title".to_string(),
+                "tpe1" | "©art" => "artist".to_string(),
+                "talb" | "©alb" => "album".to_string(),
+                _ => key,
+            };
+            if info.tags.len() < 64 {
+                let mut v = tag.raw.value.to_string();
+                v.truncate(v.floor_char_boundary(512));
+                info.tags.entry(key).or_insert(v);
+            }
+        }
+        info.has_cover_art = !rev.media.visuals.is_empty();
+    }
+    Ok(info)
+}
+
+/// A decoder positioned somewhere in an audio stream, handing out interleaved `f32` frames.
+pub struct Decoder {
+    format: Box<dyn FormatReader>,
+    decoder: Box<dyn AudioDecoder>,
+    track_id: u32,
+    /// Native sample rate and channel count.
+    pub rate: u32,
+    pub channels: usize,
+    /// Frames still to drop after a seek (decoding restarts before the requested time).
+    skip: u64,
+    pending: Vec<f32>,
+    scratch: Vec<f32>,
+    eof: bool,
+    /// Corrupt packets skipped so far.
+    pub corrupt_packets: usize,
+}
+
+impl Decoder {
+    pub fn open(source: Box<dyn MediaSource>, ext: Option<&str>) -> Result<Self, AudioError> {
+        let format = open_format(source, ext)?;
+        let track = format
+            .default_track(TrackType::Audio)
+            .ok_or(AudioError::NoAudioTrack)?;
+        let params = track
+            .codec_params
+            .as_ref()
+            .and_then(|p| p.audio())
+            .ok_or(AudioError::NoAudioTrack)?;
+        let decoder = symphonia::default::get_codecs()
+            .make_audio_decoder(params, &AudioDecoderOptions::default())
+            .map_err(|_| {
+                let name =
+                    if params.codec == symphonia::core::codecs::audio::well_known::CODEC_ID_OPUS {
+                        "opus".to_string()
+                    } else {
+                        params.codec.to_string()
+                    };
+                AudioError::UnsupportedCodec(name)
+            })?;
+        let rate = params
+            .sample_rate
+            .ok_or_else(|| AudioError::Unreadable("unknown sample rate".into()))?;
+        if !(1..=MAX_SAMPLE_RATE).contains(&rate) {
+            return Err(AudioError::BadSampleRate(rate));
+        }
+        let channels = params.channels.as_ref().map_or(0, |c| c.count());
+        if channels > MAX_CHANNELS {
+            return Err(AudioError::TooManyChannels(channels));
+        }
+        let track_id = track.id;
+        let mut d = Decoder {
+            format,
+            decoder,
+            track_id,
+            rate,
+            channels,
+            skip: 0,
+            pending: Vec::new(),
+            scratch: Vec::new(),
+            eof: false,
+            corrupt_packets: 0,
+        };
+        if d.channels == 0 {
+            // Some containers do not say; learn it from the first decoded packet.
+            d.fill()?;
+        }
+        Ok(d)
+    }
+
+    /// Seeks so the next frame read is at `secs` (accurately: pre-roll is decoded and dropped).
+    pub fn seek(&mut self, secs: f64) -> Result<(), AudioError> {
+        if secs <= 0.0 {
+            return Ok(());
+        }
+        let to = SeekTo::Time {
+            time: time(secs),
+            track_id: Some(self.track_id),
+        };
+        let seeked = self
+            .format
+            .seek(SeekMode::Accurate, to)
+            .map_err(|e| AudioError::Seek(secs, e.to_string()))?;
+        self.decoder.reset();
+        self.pending.clear();
+        self.eof = false;
+        let tb = self
+            .format
+            .tracks()
+            .iter()
+            .find(|t| t.id == self.track_id)
+            .and_then(|t| t.time_base);
+        // Frames between where decoding resumes and the requested time.
+        let gap_ts = (seeked.required_ts.get() - seeked.actual_ts.get()).max(0) as f64;
+        let gap_secs = tb.map_or(0.0, |tb| {
+            gap_ts * f64::from(tb.numer.get()) / f64::from(tb.denom.get())
+        });
+        self.skip = (gap_secs * f64::from(self.rate)).round() as u64;
+        Ok(())
+    }
+
+    /// Decodes one more packet into `pending`; false at the end of the stream.
+    fn fill(&mut self) -> Result<bool, AudioError> {
+        let mut corrupt_run = 0;
+        loop {
+            if self.eof {
+                return Ok(false);
+            }
+            let packet = match self.format.next_packet() {
+                Ok(Some(p)) => p,
+                Ok(None) => {
+                    self.eof = true;
+                    return Ok(false);
+                }
+                Err(SymError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                    // A truncated file: end where the data ends.
+                    self.eof = true;
+                    return Ok(false);
+                }
+                Err(SymError::DecodeError(e)) => {
+                    corrupt_run += 1;
+                    self.corrupt_packets += 1;
+                    if corrupt_run > MAX_CORRUPT_PACKETS {
+                        return Err(AudioError::Corrupt(e.to_string()));
+                    }
+                    continue;
+                }
+                Err(e) => return Err(AudioError::Corrupt(e.to_string())),
+            };
+            if packet.track_id != self.track_id {
+                continue;
+            }
+            match self.decoder.decode(&packet) {
+                Ok(buf) => {
+                    let ch = buf.spec().channels().count();
+                    if ch == 0 || ch > MAX_CHANNELS {
+                        return Err(AudioError::TooManyChannels(ch));
+                    }
+                    if self.channels == 0 {
+                        self.channels = ch;
+                    } else if ch != self.channels {
+                        return Err(AudioError::Corrupt(format!(
+                            "channel count changed from {} to {ch}",
+                            self.channels
+                        )));
+                    }
+                    buf.copy_to_vec_interleaved(&mut self.scratch);
+                    let mut samples = &self.scratch[..];
+                    if self.skip > 0 {
+                        let drop = (self.skip as usize * ch).min(samples.len());
+                        self.skip -= (drop / ch) as u64;
+                        samples = &samples[drop..];
+                    }
+                    self.pending.extend_from_slice(samples);
+                    return Ok(true);
+                }
+                Err(SymError::DecodeError(_)) => {
+                    corrupt_run += 1;
+                    self.corrupt_packets += 1;
+                    if corrupt_run > MAX_CORRUPT_PACKETS {
+                        return Err(AudioError::Corrupt(
+                            "too many undecodable packets in a row".into(),
+                        ));
+                    }
+                }
+                Err(SymError::IoError(_)) => {
+                    self.eof = true;
+                    return Ok(false);
+                }
+                Err(e) => return Err(AudioError::Corrupt(e.to_string())),
+            }
+        }
+    }
+
+    /// Appends up to `frames` interleaved frames to `out`; returns how many (0 at the end).
+    pub fn read(&mut self, frames: usize, out: &mut Vec<f32>) -> Result<usize, AudioError> {
+        let want = frames * self.channels.max(1);
+        while self.pending.len() < want {
+            if !self.fill()? {
+                break;
+            }
+        }
+        let ch = self.channels.max(1);
+        let n = self.pending.len().min(want) / ch * ch;
+        out.extend_from_slice(&self.pending[..n]);
+        self.pending.drain(..n);
+        Ok(n / ch)
+    }
+}
+
+/// Mixes interleaved `channels`-channel audio down to mono (equal weights).
+pub fn downmix_mono(samples: &[f32], channels: usize) -> Vec<f32> {
+    if channels <= 1 {
+        return samples.to_vec();
+    }
+    let scale = 1.0 / channels as f32;
+    samples
+        .chunks_exact(channels)
+        .map(|f| f.iter().sum::<f32>() * scale)
+        .collect()
+}
+
+/// Resamples a whole clip of interleaved audio (rubato's FFT resampler, delay trimmed).
+pub fn resample(
+    samples: &[f32],
+    channels: usize,
+    from: u32,
+    to: u32,
+) -> Result<Vec<f32>, AudioError> {
+    use rubato::audioadapter_buffers::direct::InterleavedSlice;
+    use rubato::{Fft, FixedSync, Resampler};
+    if from == to || samples.is_empty() {
+        return Ok(samples.to_vec());
+    }
+    if !(MIN_SAMPLE_RATE..=MAX_SAMPLE_RATE).contains(&to) {
+        return Err(AudioError::BadSampleRate(to));
+    }
+    let frames = samples.len() / channels;
+    let mut r = Fft::<f32>::new(from as usize, to as usize, 1024, channels, FixedSync::Input)
+        .map_err(|e| AudioError::Resample(e.to_string()))?;
+    let input = InterleavedSlice::new(samples, channels, frames)
+        .map_err(|e| AudioError::Resample(e.to_string()))?;
+    let out = r
+        .process_all(&input, frames, None)
+        .map_err(|e| AudioError::Resample(e.to_string()))?;
+    Ok(out.take_data())
+}

@@ -1,0 +1,262 @@
+//! Tool `audio_transcode`: plans a stretch of an audio file as chunks (each a self-contained
+//! WAV and a derived `media://...?start=..&duration=..` URI), renders them in order with a
+//! progress notification per chunk, and returns `resource_link`s (or, with `inline`, `audio`
+//! blocks within a byte budget). Must not know about the server or transports.
+
+use crate::cache::DerivedCache;
+use crate::derived::{audio_uri, render_audio};
+use crate::library::{Library, MediaKind};
+use crate::media::audio::segment::{Format, SegmentSpec};
+use crate::media::audio::{AudioError, MAX_CHUNK_SECONDS, MAX_DECODED_SECONDS, decode, wav};
+use crate::protocol::types::{Content, ResourceInfo, ToolAnnotations, ToolDef, ToolResult};
+use crate::tools::{Tool, ToolCtx, ToolError, ToolOutcome, parse_args};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use std::sync::Arc;
+
+/// Default chunk length, seconds.
+pub const DEFAULT_CHUNK_SECONDS: f64 = 30.0;
+/// Default and largest raw bytes per chunk: 768 KiB, so a chunk's base64 stays under 1 MiB.
+pub const DEFAULT_MAX_CHUNK_BYTES: u64 = 768 * 1024;
+/// Raw bytes of `audio` blocks one result may carry with `inline: true` (base64 under 1 MiB).
+pub const INLINE_BUDGET: usize = 768 * 1024;
+/// Most chunks one call plans.
+pub const MAX_CHUNKS: usize = 2000;
+
+pub struct AudioTranscode {
+    lib: Arc<Library>,
+    cache: Arc<DerivedCache>,
+}
+
+impl AudioTranscode {
+    pub fn new(lib: Arc<Library>, cache: Arc<DerivedCache>) -> Self {
+        AudioTranscode { lib, cache }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Args {
+    uri: String,
+    start: Option<f64>,
+    duration: Option<f64>,
+    format: Option<String>,
+    sample_rate: Option<u32>,
+    channels: Option<u32>,
+    chunk_seconds: Option<f64>,
+    max_chunk_bytes: Option<u64>,
+    inline: Option<bool>,
+}
+
+fn audio_err(e: AudioError) -> ToolError {
+    match e {
+        AudioError::Cancelled => ToolError::Cancelled,
+        other => ToolError::Media(other.into()),
+    }
+}
+
+impl Tool for AudioTranscode {
+    fn def(&self) -> ToolDef {
+        ToolDef {
+            name: "audio_transcode".into(),
+            title: Some("Transcode audio into chunks".into()),
+            description: "Decode a stretch of an audio file (or a video's audio track) and cut it \
+                into chunks a model can take: each chunk is a self-contained WAV (16-bit PCM) at \
+                the requested sample rate and channels, returned as a resource_link to a \
+                media://...?start=..&duration=.. URI (read it with resources/read), or inline as \
+                audio content with inline: true. For speech models use sample_rate 16000, \
+                channels 1. Chunks never exceed max_chunk_bytes (default 786432, i.e. under 1 MiB \
+                of base64). Progress is reported per chunk."
+                .into(),
+            input_schema: json!({
+                "type": "object",
+                "properties": {
+                    "uri": {"type": "string", "description": "media:// URI of an audio (or video) file"},
+                    "start": {"type": "number", "minimum": 0, "description": "Start, seconds (default 0)"},
+                    "duration": {"type": "number", "exclusiveMinimum": 0, "description": "Seconds to transcode (default: to the end)"},
+                    "format": {"type": "string", "enum": ["wav"], "description": "Output format (default wav)"},
+                    "sample_rate": {"type": "integer", "minimum": 8000, "maximum": 384000, "description": "Output rate in Hz (default: the file's)"},
+                    "channels": {"type": "integer", "enum": [1], "description": "1 to downmix to mono (default: keep the file's channels)"},
+                    "chunk_seconds": {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_CHUNK_SECONDS, "description": "Chunk length (default 30)"},
+                    "max_chunk_bytes": {"type": "integer", "minimum": 4096, "maximum": 8388608, "description": "Largest chunk in raw bytes (default 786432)"},
+                    "inline": {"type": "boolean", "description": "Return audio content blocks instead of links (within a 768 KiB budget)"}
+                },
+                "required": ["uri"],
+                "additionalProperties": false
+            }),
+            output_schema: Some(json!({
+                "type": "object",
+                "properties": {
+                    "uri": {"type": "string"}, "format": {"type": "string"}, "mimeType": {"type": "string"},
+                    "sampleRate": {"type": "integer"}, "channels": {"type": "integer"},
+                    "start": {"type": "number"}, "duration": {"type": "number"}, "chunkSeconds": {"type": "number"},
+                    "chunks": {"type": "array", "items": {"type": "object", "properties": {
+                        "index": {"type": "integer"}, "uri": {"type": "string"}, "start": {"type": "number"},
+                        "duration": {"type": "number"}, "size": {"type": "integer"}
+                    }, "required": ["index", "uri", "start", "duration", "size"]}},
+                    "complete": {"type": "boolean"},
+                    "note": {"type": "string"}
+                },
+                "required": ["uri", "format", "sampleRate", "channels", "start", "duration", "chunks", "complete"]
+            })),
+            annotations: Some(ToolAnnotations::read_only_local("Transcode audio")),
+        }
+    }
+
+    fn call(&self, args: &Map<String, Value>, ctx: &ToolCtx<'_>) -> Result<ToolOutcome, ToolError> {
+        let a: Args = parse_args(args)?;
+        let r = self.lib.resolve(&a.uri)?;
+        if !r.uri.query.is_empty() {
+            return Err(ToolError::InvalidArguments(format!(
+                "pass the file URI without a query: {}",
+                r.uri.base()
+            )));
+        }
+        let stat = self.lib.stat(&r)?;
+        if stat.sniffed.kind == MediaKind::Image {
+            return Err(ToolError::InvalidArguments(format!(
+                "{} is an image, not audio",
+                a.uri
+            )));
+        }
+        let format = match a.format.as_deref() {
+            None => Format::Wav,
+            Some(f) => Format::parse(f).ok_or_else(|| {
+                ToolError::InvalidArguments(format!("unsupported format {f:?}; supported: wav"))
+            })?,
+        };
+        if a.channels.is_some_and(|c| c != 1) {
+            return Err(ToolError::InvalidArguments(
+                "channels must be 1 (mono) or omitted (keep)".into(),
+            ));
+        }
+        let ext = r.rel.rsplit('.').next().map(str::to_owned);
+        let info = decode::probe(Box::new(self.lib.open(&r)?), ext.as_deref(), stat.size)
+            .map_err(audio_err)?;
+        if !info.decodable {
+            return Err(audio_err(AudioError::UnsupportedCodec(info.codec)));
+        }
+        let total = info.duration_seconds.unwrap_or(0.0);
+        let start = a.start.unwrap_or(0.0);
+        if !(0.0..=total.max(0.0)).contains(&start) {
+            return Err(ToolError::InvalidArguments(format!(
+                "start {start} s is outside the file (0..{total:.3} s)"
+            )));
+        }
+        let duration = a.duration.unwrap_or(total - start).min(total - start);
+        if duration > MAX_DECODED_SECONDS {
+            return Err(audio_err(AudioError::TooLong(duration)));
+        }
+        let rate = a.sample_rate.or(info.sample_rate).unwrap_or(48_000);
+        let mono = a.channels == Some(1);
+        let channels = if mono { 1 } else { info.channels.unwrap_or(2) };
+        let max_bytes = a
+            .max_chunk_bytes
+            .unwrap_or(DEFAULT_MAX_CHUNK_BYTES)
+            .clamp(4096, 8 << 20);
+        let by_bytes =
+            ((max_bytes as usize - wav::HEADER_LEN) / (2 * channels)) as f64 / f64::from(rate);
+        let asked = a.chunk_seconds.unwrap_or(DEFAULT_CHUNK_SECONDS);
+        if !(asked > 0.0 && asked <= MAX_CHUNK_SECONDS) {
+            return Err(ToolError::InvalidArguments(format!(
+                "chunk_seconds must be in (0, {MAX_CHUNK_SECONDS}]"
+            )));
+        }
+        // Whole milliseconds keep the chunk URIs short and exact.
+        let chunk = (asked.min(by_bytes) * 1000.0).floor() / 1000.0;
+        if chunk < 0.001 {
+            return Err(ToolError::InvalidArguments(
+                "max_chunk_bytes is too small for this rate and channel count".into(),
+            ));
+        }
+        let n = ((duration / chunk).ceil() as usize).max(1);
+        if n > MAX_CHUNKS {
+            return Err(ToolError::InvalidArguments(format!(
+                "{n} chunks needed; the limit is {MAX_CHUNKS}: use a longer chunk_seconds or a shorter duration"
+            )));
+        }
+        let base = r.uri.base();
+        let name = r.rel.rsplit('/').next().unwrap_or(&r.rel).to_string();
+        let inline = a.inline.unwrap_or(false);
+        let mut chunks = vec![];
+        let mut content = vec![];
+        let mut inline_bytes = 0usize;
+        let mut note = None;
+        for i in 0..n {
+            if ctx.client.cancelled() {
+                return Err(ToolError::Cancelled);
+            }
+            let c_start = ((start + i as f64 * chunk) * 1000.0).round() / 1000.0;
+            let c_dur = (chunk.min(start + duration - c_start) * 1000.0).round() / 1000.0;
+            if c_dur <= 0.0 {
+                break;
+            }
+            let spec = SegmentSpec {
+                start: c_start,
+                duration: Some(c_dur),
+                format,
+                rate: Some(rate),
+                mono,
+            };
+            let uri = audio_uri(&base, &spec);
+            let data = render_audio(
+                &self.lib,
+                &self.cache,
+                &r,
+                &spec,
+                max_bytes.max(8 << 20),
+                &|| ctx.client.cancelled(),
+            )
+            .map_err(audio_err)?;
+            if inline && inline_bytes + data.len() > INLINE_BUDGET {
+                note = Some(format!(
+                    "stopped after {i} of {n} chunks: inline audio is limited to {INLINE_BUDGET} bytes per result; call again with start={c_start} or without inline to get links"
+                ));
+                break;
+            }
+            chunks.push(json!({"index": i, "uri": uri, "start": c_start, "duration": c_dur, "size": data.len()}));
+            ctx.client.progress(
+                ((c_start + c_dur - start) * 1000.0).round() / 1000.0,
+                Some((duration * 1000.0).round() / 1000.0),
+                Some(&format!("chunk {}/{n} ready: {uri}", i + 1)),
+            );
+            if inline {
+                inline_bytes += data.len();
+                content.push(Content::Audio {
+                    data,
+                    mime_type: format.mime().into(),
+                });
+            } else {
+                content.push(Content::Link(ResourceInfo {
+                    uri: uri.clone(),
+                    name: format!(
+                        "{name} [{c_start:.3}-{:.3} s].{}",
+                        c_start + c_dur,
+                        format.as_str()
+                    ),
+                    title: None,
+                    description: Some(format!("{c_dur:.3} s at {rate} Hz, {channels} channel(s)")),
+                    mime_type: Some(format.mime().into()),
+                    size: Some(data.len() as u64),
+                    annotations: None,
+                }));
+            }
+        }
+        let mut structured = json!({
+            "uri": base, "format": format.as_str(), "mimeType": format.mime(), "sampleRate": rate,
+            "channels": channels, "start": start, "duration": duration, "chunkSeconds": chunk,
+            "chunks": chunks, "complete": note.is_none(),
+        });
+        if let Some(n) = &note {
+            structured["note"] = n.clone().into();
+        }
+        let mut all = vec![Content::text(structured.to_string())];
+        all.extend(content);
+        Ok(ToolResult {
+            content: all,
+            structured: Some(structured),
+            is_error: false,
+        }
+        .into())
+    }
+}
