@@ -88,3 +88,34 @@ async def test_symlink_escape_refused(mode, tmp_path: pathlib.Path):
         with pytest.raises(MCPError):
             await c.read_resource("media://lib/link.png")
         assert (await c.read_resource("media://lib/ok.png")).contents
+
+
+async def test_audio_transcode_progress_then_chunk_wav(mode):
+    """Progress notifications arrive before the result; a chunk URI reads as a WAV whose
+    header says the requested rate and channels."""
+    import struct
+
+    seen = []
+
+    async def on_progress(progress, total, message):
+        seen.append((progress, total, message))
+
+    async with client(mode) as c:
+        res = await c.call_tool(
+            "audio_transcode",
+            {"uri": "media://samples/audio/tone.mp3", "sample_rate": 16000, "channels": 1, "chunk_seconds": 1},
+            progress_callback=on_progress,
+        )
+        assert not res.is_error
+        sc = res.structured_content
+        assert len(sc["chunks"]) == 3 and sc["sampleRate"] == 16000
+        assert [round(p) for p, _, _ in seen] == [1, 2, 3]
+        if mode == "auto":
+            links = [b for b in res.content if b.type == "resource_link"]
+            assert len(links) == 3 and all(l.mime_type == "audio/wav" for l in links)
+        read = await c.read_resource(sc["chunks"][1]["uri"])
+        wav = base64.b64decode(read.contents[0].blob)
+        assert wav[:4] == b"RIFF" and wav[8:12] == b"WAVE"
+        channels, rate = struct.unpack("<HI", wav[22:28])
+        assert (channels, rate) == (1, 16000)
+        assert len(wav) == sc["chunks"][1]["size"]
