@@ -1,0 +1,90 @@
+//! Whole-pipeline audio benchmark against ffmpeg, side by side in one run: decode + resample
+//! to 16 kHz mono + 30 s WAV chunks, for FLAC, MP3, AAC and Vorbis (60 s stereo 44.1 kHz
+//! sources made by ffmpeg), reported as x-realtime and as the ratio of median times
+//! (ours / ffmpeg `-ac 1 -ar 16000 -f segment`). Also time to the first 30 s chunk of a
+//! one-hour file against a one-minute file (it must not grow with the length).
+//!
+//! Run: `cargo bench --bench audio_vs_ffmpeg` (needs ffmpeg on PATH).
+
+use mcp_media::media::audio::segment::{Format, SegmentSpec, render};
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn ffmpeg(args: &[&str]) {
+    let ok = Command::new("ffmpeg").args(["-nostdin", "-v", "error", "-y"]).args(args).status().expect("ffmpeg on PATH");
+    assert!(ok.success(), "ffmpeg {args:?}");
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn ours(path: &Path, seconds: f64) {
+    let ext = path.extension().and_then(|e| e.to_str());
+    let mut start = 0.0;
+    while start < seconds {
+        let spec = SegmentSpec { start, duration: Some(30.0f64.min(seconds - start)), format: Format::Wav, rate: Some(16000), mono: true };
+        let f = std::fs::File::open(path).unwrap();
+        let seg = render(Box::new(f), ext, &spec, &|| false).unwrap();
+        assert!(seg.data.len() > 44);
+        start += 30.0;
+    }
+}
+
+fn main() {
+    let short = !std::env::args().any(|a| a == "--bench");
+    let runs = if short { 1 } else { 5 };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let src = "sine=frequency=440:sample_rate=44100:duration=60";
+    for (name, codec) in [("a.flac", "flac"), ("a.mp3", "libmp3lame"), ("a.m4a", "aac"), ("a.ogg", "libvorbis")] {
+        ffmpeg(&["-f", "lavfi", "-i", src, "-ac", "2", "-c:a", codec, &d.join(name).to_string_lossy()]);
+    }
+    println!("decode + resample to 16 kHz mono + 30 s WAV chunks, 60 s stereo 44.1 kHz source, median of {runs}");
+    for name in ["a.flac", "a.mp3", "a.m4a", "a.ogg"] {
+        let p = d.join(name);
+        let mut t_ours = vec![];
+        let mut t_ff = vec![];
+        for _ in 0..runs {
+            let t = Instant::now();
+            ours(&p, 60.0);
+            t_ours.push(t.elapsed());
+            let out = d.join("seg%03d.wav");
+            let t = Instant::now();
+            ffmpeg(&["-i", &p.to_string_lossy(), "-ac", "1", "-ar", "16000", "-f", "segment", "-segment_time", "30", &out.to_string_lossy()]);
+            t_ff.push(t.elapsed());
+        }
+        let (a, b) = (median(t_ours), median(t_ff));
+        println!(
+            "{name:7} mcp-media {:7.1} ms ({:5.0}x realtime)   ffmpeg {:7.1} ms ({:5.0}x realtime)   ratio ours/ffmpeg {:.2}",
+            a.as_secs_f64() * 1e3,
+            60.0 / a.as_secs_f64(),
+            b.as_secs_f64() * 1e3,
+            60.0 / b.as_secs_f64(),
+            a.as_secs_f64() / b.as_secs_f64()
+        );
+    }
+    // Time to first chunk: one hour vs one minute of FLAC.
+    for (name, secs) in [("minute.flac", "60"), ("hour.flac", "3600")] {
+        ffmpeg(&["-f", "lavfi", "-i", &format!("sine=frequency=440:sample_rate=16000:duration={secs}"), "-c:a", "flac", &d.join(name).to_string_lossy()]);
+    }
+    let first = |name: &str, start: f64| {
+        let mut v = vec![];
+        for _ in 0..runs {
+            let t = Instant::now();
+            let spec = SegmentSpec { start, duration: Some(30.0), format: Format::Wav, rate: Some(16000), mono: true };
+            render(Box::new(std::fs::File::open(d.join(name)).unwrap()), Some("flac"), &spec, &|| false).unwrap();
+            v.push(t.elapsed());
+        }
+        median(v)
+    };
+    let (m, h, h_mid) = (first("minute.flac", 0.0), first("hour.flac", 0.0), first("hour.flac", 1800.0));
+    println!(
+        "time to first 30 s chunk: 1-minute file {:.1} ms, 1-hour file {:.1} ms, 1-hour file from 30:00 {:.1} ms",
+        m.as_secs_f64() * 1e3,
+        h.as_secs_f64() * 1e3,
+        h_mid.as_secs_f64() * 1e3
+    );
+}
