@@ -12,7 +12,11 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 fn ffmpeg(args: &[&str]) {
-    let ok = Command::new("ffmpeg").args(["-nostdin", "-v", "error", "-y"]).args(args).status().expect("ffmpeg on PATH");
+    let ok = Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-y"])
+        .args(args)
+        .status()
+        .expect("ffmpeg on PATH");
     assert!(ok.success(), "ffmpeg {args:?}");
 }
 
@@ -25,7 +29,13 @@ fn ours(path: &Path, seconds: f64) {
     let ext = path.extension().and_then(|e| e.to_str());
     let mut start = 0.0;
     while start < seconds {
-        let spec = SegmentSpec { start, duration: Some(30.0f64.min(seconds - start)), format: Format::Wav, rate: Some(16000), mono: true };
+        let spec = SegmentSpec {
+            start,
+            duration: Some(30.0f64.min(seconds - start)),
+            format: Format::Wav,
+            rate: Some(16000),
+            mono: true,
+        };
         let f = std::fs::File::open(path).unwrap();
         let seg = render(Box::new(f), ext, &spec, &|| false).unwrap();
         assert!(seg.data.len() > 44);
@@ -39,10 +49,27 @@ fn main() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let src = "sine=frequency=440:sample_rate=44100:duration=60";
-    for (name, codec) in [("a.flac", "flac"), ("a.mp3", "libmp3lame"), ("a.m4a", "aac"), ("a.ogg", "libvorbis")] {
-        ffmpeg(&["-f", "lavfi", "-i", src, "-ac", "2", "-c:a", codec, &d.join(name).to_string_lossy()]);
+    for (name, codec) in [
+        ("a.flac", "flac"),
+        ("a.mp3", "libmp3lame"),
+        ("a.m4a", "aac"),
+        ("a.ogg", "libvorbis"),
+    ] {
+        ffmpeg(&[
+            "-f",
+            "lavfi",
+            "-i",
+            src,
+            "-ac",
+            "2",
+            "-c:a",
+            codec,
+            &d.join(name).to_string_lossy(),
+        ]);
     }
-    println!("decode + resample to 16 kHz mono + 30 s WAV chunks, 60 s stereo 44.1 kHz source, median of {runs}");
+    println!(
+        "decode + resample to 16 kHz mono + 30 s WAV chunks, 60 s stereo 44.1 kHz source, median of {runs}"
+    );
     for name in ["a.flac", "a.mp3", "a.m4a", "a.ogg"] {
         let p = d.join(name);
         let mut t_ours = vec![];
@@ -53,7 +80,19 @@ fn main() {
             t_ours.push(t.elapsed());
             let out = d.join("seg%03d.wav");
             let t = Instant::now();
-            ffmpeg(&["-i", &p.to_string_lossy(), "-ac", "1", "-ar", "16000", "-f", "segment", "-segment_time", "30", &out.to_string_lossy()]);
+            ffmpeg(&[
+                "-i",
+                &p.to_string_lossy(),
+                "-ac",
+                "1",
+                "-ar",
+                "16000",
+                "-f",
+                "segment",
+                "-segment_time",
+                "30",
+                &out.to_string_lossy(),
+            ]);
             t_ff.push(t.elapsed());
         }
         let (a, b) = (median(t_ours), median(t_ff));
@@ -68,19 +107,43 @@ fn main() {
     }
     // Time to first chunk: one hour vs one minute of FLAC.
     for (name, secs) in [("minute.flac", "60"), ("hour.flac", "3600")] {
-        ffmpeg(&["-f", "lavfi", "-i", &format!("sine=frequency=440:sample_rate=16000:duration={secs}"), "-c:a", "flac", &d.join(name).to_string_lossy()]);
+        ffmpeg(&[
+            "-f",
+            "lavfi",
+            "-i",
+            &format!("sine=frequency=440:sample_rate=16000:duration={secs}"),
+            "-c:a",
+            "flac",
+            &d.join(name).to_string_lossy(),
+        ]);
     }
     let first = |name: &str, start: f64| {
         let mut v = vec![];
         for _ in 0..runs {
             let t = Instant::now();
-            let spec = SegmentSpec { start, duration: Some(30.0), format: Format::Wav, rate: Some(16000), mono: true };
-            render(Box::new(std::fs::File::open(d.join(name)).unwrap()), Some("flac"), &spec, &|| false).unwrap();
+            let spec = SegmentSpec {
+                start,
+                duration: Some(30.0),
+                format: Format::Wav,
+                rate: Some(16000),
+                mono: true,
+            };
+            render(
+                Box::new(std::fs::File::open(d.join(name)).unwrap()),
+                Some("flac"),
+                &spec,
+                &|| false,
+            )
+            .unwrap();
             v.push(t.elapsed());
         }
         median(v)
     };
-    let (m, h, h_mid) = (first("minute.flac", 0.0), first("hour.flac", 0.0), first("hour.flac", 1800.0));
+    let (m, h, h_mid) = (
+        first("minute.flac", 0.0),
+        first("hour.flac", 0.0),
+        first("hour.flac", 1800.0),
+    );
     println!(
         "time to first 30 s chunk: 1-minute file {:.1} ms, 1-hour file {:.1} ms, 1-hour file from 30:00 {:.1} ms",
         m.as_secs_f64() * 1e3,

@@ -61,7 +61,7 @@ impl Tool for AudioTranscode {
             name: "audio_transcode".into(),
             title: Some("Transcode audio into chunks".into()),
             description: "Decode a stretch of an audio file (or a video's audio track) and cut it \
-                into chunks a model can take: each chunk is a self-contained WAV (16-bit PCM) at \
+                into chunks a model can take: each chunk is a self-contained WAV (16-bit PCM) or Ogg Opus file at \
                 the requested sample rate and channels, returned as a resource_link to a \
                 media://...?start=..&duration=.. URI (read it with resources/read), or inline as \
                 audio content with inline: true. For speech models use sample_rate 16000, \
@@ -74,7 +74,7 @@ impl Tool for AudioTranscode {
                     "uri": {"type": "string", "description": "media:// URI of an audio (or video) file"},
                     "start": {"type": "number", "minimum": 0, "description": "Start, seconds (default 0)"},
                     "duration": {"type": "number", "exclusiveMinimum": 0, "description": "Seconds to transcode (default: to the end)"},
-                    "format": {"type": "string", "enum": ["wav"], "description": "Output format (default wav)"},
+                    "format": {"type": "string", "enum": ["wav", "opus"], "description": "wav (16-bit PCM, default) or opus (Ogg Opus, 10-20x smaller; rates 8000/12000/16000/24000/48000)"},
                     "sample_rate": {"type": "integer", "minimum": 8000, "maximum": 384000, "description": "Output rate in Hz (default: the file's)"},
                     "channels": {"type": "integer", "enum": [1], "description": "1 to downmix to mono (default: keep the file's channels)"},
                     "chunk_seconds": {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_CHUNK_SECONDS, "description": "Chunk length (default 30)"},
@@ -147,7 +147,12 @@ impl Tool for AudioTranscode {
         if duration > MAX_DECODED_SECONDS {
             return Err(audio_err(AudioError::TooLong(duration)));
         }
-        let rate = a.sample_rate.or(info.sample_rate).unwrap_or(48_000);
+        let rate = format.rate(a.sample_rate, info.sample_rate.unwrap_or(48_000));
+        if format == Format::Opus && !crate::media::audio::segment::OPUS_RATES.contains(&rate) {
+            return Err(ToolError::InvalidArguments(format!(
+                "Opus needs sample_rate 8000, 12000, 16000, 24000 or 48000, not {rate}"
+            )));
+        }
         let mono = a.channels == Some(1);
         let channels = if mono { 1 } else { info.channels.unwrap_or(2) };
         let max_bytes = a

@@ -106,6 +106,7 @@ fn decoded_pcm_agrees_with_ffmpeg() {
         ("tone.mp3", false),
         ("tone.ogg", false),
         ("tone.m4a", false),
+        ("tone.opus", false),
     ]
     .iter()
     .enumerate()
@@ -251,7 +252,6 @@ fn progress_per_chunk_and_inline_budget() {
 fn bad_audio_gets_clear_errors_and_the_server_keeps_serving() {
     let mut s = Server::spawn(&[&samples().to_string_lossy()]);
     let cases = [
-        ("media://samples/audio/tone.opus", "opus"),
         ("media://samples/images/alpha.png", "image"),
         ("media://samples/bad/garbage.wav", "not a recognised"),
         ("media://samples/bad/empty.wav", "not a recognised"),
@@ -351,4 +351,68 @@ fn cancelling_a_transcode_stops_it_within_one_chunk() {
         "{after} progress notifications after the cancel: the job kept going"
     );
     assert!(s.request(json!(1), "tools/list", modern(json!({})))["result"].is_object());
+}
+
+#[test]
+fn opus_chunks_are_valid_ogg_opus_that_ffmpeg_decodes() {
+    let mut s = Server::spawn(&[&samples().to_string_lossy()]);
+    let r = s.request(json!(1), "tools/call", modern(json!({"name": "audio_transcode",
+        "arguments": {"uri": "media://samples/audio/voice_16k.wav", "format": "opus", "sample_rate": 16000, "channels": 1, "chunk_seconds": 0.75}})));
+    let sc = &r["result"]["structuredContent"];
+    assert_eq!(
+        (sc["format"].as_str(), sc["mimeType"].as_str()),
+        (Some("opus"), Some("audio/ogg")),
+        "{sc}"
+    );
+    let chunks = sc["chunks"].as_array().unwrap();
+    assert_eq!(chunks.len(), 3);
+    let dir = tempfile::tempdir().unwrap();
+    let mut decoded = vec![];
+    for (i, c) in chunks.iter().enumerate() {
+        let data = read_blob(&mut s, 10 + i as i64, c["uri"].as_str().unwrap());
+        assert_eq!(&data[..4], b"OggS");
+        let wav_bytes = 44 + (c["duration"].as_f64().unwrap() * 16000.0) as usize * 2;
+        assert!(
+            data.len() * 5 < wav_bytes,
+            "opus should be far smaller than WAV: {} vs {wav_bytes}",
+            data.len()
+        );
+        let f = dir.path().join(format!("c{i}.opus"));
+        std::fs::write(&f, &data).unwrap();
+        let probe = Command::new("ffprobe")
+            .args([
+                "-v",
+                "error",
+                "-show_entries",
+                "stream=codec_name:format=duration",
+                "-of",
+                "json",
+            ])
+            .arg(&f)
+            .output()
+            .expect("ffprobe (Debian package ffmpeg)");
+        let p: Value = serde_json::from_slice(&probe.stdout).unwrap();
+        assert_eq!(p["streams"][0]["codec_name"], "opus");
+        let dur: f64 = p["format"]["duration"].as_str().unwrap().parse().unwrap();
+        assert!(
+            (dur - c["duration"].as_f64().unwrap()).abs() < 0.03,
+            "chunk {i}: {dur} s vs {}",
+            c["duration"]
+        );
+        decoded.extend(ffmpeg_pcm(&f.to_string_lossy(), 0.0, 10.0));
+    }
+    let source = ffmpeg_pcm(
+        &samples().join("audio/voice_16k.wav").to_string_lossy(),
+        0.0,
+        10.0,
+    );
+    let (snr, lag) = aligned_snr(&decoded, &source, 400);
+    println!("opus round trip: SNR {snr:.1} dB at lag {lag}");
+    assert!(snr > 10.0, "opus round trip SNR {snr:.1} dB");
+    assert!(
+        decoded.len().abs_diff(source.len()) < 16000 / 10,
+        "{} vs {}",
+        decoded.len(),
+        source.len()
+    );
 }

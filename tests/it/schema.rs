@@ -179,10 +179,36 @@ fn run_session(version: &str, legacy: bool) -> usize {
             p(json!({"name": "test_input_required_result_prompt", "arguments": {}})),
         );
     }
-    call(&mut s, 40, "tools/call", p(json!({"name": "audio_transcode", "arguments": {"uri": "media://samples/audio/tone.flac", "sample_rate": 16000, "channels": 1, "chunk_seconds": 1.5}})));
-    call(&mut s, 41, "tools/call", p(json!({"name": "audio_transcode", "arguments": {"uri": "media://samples/audio/voice_16k.wav", "inline": true}})));
-    call(&mut s, 42, "tools/call", p(json!({"name": "media_probe", "arguments": {"uri": "media://samples/audio/tone.mp3"}})));
-    call(&mut s, 43, "resources/read", p(json!({"uri": "media://samples/audio/tone.ogg?start=1&duration=0.5&rate=16000&channels=1"})));
+    call(
+        &mut s,
+        40,
+        "tools/call",
+        p(
+            json!({"name": "audio_transcode", "arguments": {"uri": "media://samples/audio/tone.flac", "sample_rate": 16000, "channels": 1, "chunk_seconds": 1.5}}),
+        ),
+    );
+    call(
+        &mut s,
+        41,
+        "tools/call",
+        p(
+            json!({"name": "audio_transcode", "arguments": {"uri": "media://samples/audio/voice_16k.wav", "inline": true}}),
+        ),
+    );
+    call(
+        &mut s,
+        42,
+        "tools/call",
+        p(json!({"name": "media_probe", "arguments": {"uri": "media://samples/audio/tone.mp3"}})),
+    );
+    call(
+        &mut s,
+        43,
+        "resources/read",
+        p(
+            json!({"uri": "media://samples/audio/tone.ogg?start=1&duration=0.5&rate=16000&channels=1"}),
+        ),
+    );
     s.send_raw(b"{broken\n");
     s.next(std::time::Duration::from_secs(5));
 

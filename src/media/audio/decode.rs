@@ -102,7 +102,7 @@ pub fn probe(
         bitrate: duration_seconds
             .filter(|d| *d > 0.0)
             .map(|d| (file_size as f64 * 8.0 / d) as u64),
-        decodable: reg.is_some(),
+        decodable: reg.is_some() || params.codec == wk::CODEC_ID_OPUS,
         ..Default::default()
     };
     let mut meta = format.metadata();
@@ -126,10 +126,20 @@ pub fn probe(
     Ok(info)
 }
 
+/// The codec behind a [`Decoder`]: symphonia's, or the pure-Rust Opus decoder (symphonia
+/// demuxes Opus in Ogg and Matroska but has no decoder for it).
+enum Codec {
+    Symphonia(Box<dyn AudioDecoder>),
+    Opus(Box<opus_pure::OpusDecoder>),
+}
+
+/// Longest Opus frame: 120 ms at 48 kHz.
+const OPUS_MAX_FRAME: usize = 5760;
+
 /// A decoder positioned somewhere in an audio stream, handing out interleaved `f32` frames.
 pub struct Decoder {
     format: Box<dyn FormatReader>,
-    decoder: Box<dyn AudioDecoder>,
+    decoder: Codec,
     track_id: u32,
     /// Native sample rate and channel count.
     pub rate: u32,
@@ -154,20 +164,26 @@ impl Decoder {
             .as_ref()
             .and_then(|p| p.audio())
             .ok_or(AudioError::NoAudioTrack)?;
-        let decoder = symphonia::default::get_codecs()
-            .make_audio_decoder(params, &AudioDecoderOptions::default())
-            .map_err(|_| {
-                let name =
-                    if params.codec == symphonia::core::codecs::audio::well_known::CODEC_ID_OPUS {
-                        "opus".to_string()
-                    } else {
-                        params.codec.to_string()
-                    };
-                AudioError::UnsupportedCodec(name)
-            })?;
-        let rate = params
-            .sample_rate
-            .ok_or_else(|| AudioError::Unreadable("unknown sample rate".into()))?;
+        let is_opus = params.codec == symphonia::core::codecs::audio::well_known::CODEC_ID_OPUS;
+        let (decoder, rate) = if is_opus {
+            let ch = params.channels.as_ref().map_or(2, |c| c.count());
+            if !(1..=2).contains(&ch) {
+                return Err(AudioError::UnsupportedCodec(format!(
+                    "opus with {ch} channels (multistream)"
+                )));
+            }
+            let d = opus_pure::OpusDecoder::new(48_000, ch)
+                .map_err(|e| AudioError::Unreadable(e.to_string()))?;
+            (Codec::Opus(Box::new(d)), 48_000)
+        } else {
+            let d = symphonia::default::get_codecs()
+                .make_audio_decoder(params, &AudioDecoderOptions::default())
+                .map_err(|_| AudioError::UnsupportedCodec(params.codec.to_string()))?;
+            let rate = params
+                .sample_rate
+                .ok_or_else(|| AudioError::Unreadable("unknown sample rate".into()))?;
+            (Codec::Symphonia(d), rate)
+        };
         if !(1..=MAX_SAMPLE_RATE).contains(&rate) {
             return Err(AudioError::BadSampleRate(rate));
         }
@@ -208,7 +224,12 @@ impl Decoder {
             .format
             .seek(SeekMode::Accurate, to)
             .map_err(|e| AudioError::Seek(secs, e.to_string()))?;
-        self.decoder.reset();
+        match &mut self.decoder {
+            Codec::Symphonia(d) => d.reset(),
+            Codec::Opus(d) => {
+                let _ = d.reset_state();
+            }
+        }
         self.pending.clear();
         self.eof = false;
         let tb = self
@@ -257,9 +278,33 @@ impl Decoder {
             if packet.track_id != self.track_id {
                 continue;
             }
-            match self.decoder.decode(&packet) {
-                Ok(buf) => {
-                    let ch = buf.spec().channels().count();
+            let decoded = match &mut self.decoder {
+                Codec::Symphonia(d) => match d.decode(&packet) {
+                    Ok(buf) => {
+                        let ch = buf.spec().channels().count();
+                        buf.copy_to_vec_interleaved(&mut self.scratch);
+                        Ok(ch)
+                    }
+                    Err(e) => Err(e),
+                },
+                Codec::Opus(d) => {
+                    let ch = self.channels.max(1);
+                    self.scratch.resize(OPUS_MAX_FRAME * ch, 0.0);
+                    match d.decode(&packet.data, OPUS_MAX_FRAME, &mut self.scratch) {
+                        Ok(n) => {
+                            // Apply the container's trimming (pre-skip, end padding).
+                            let start = (packet.trim_start.get() as usize).min(n);
+                            let end = n.saturating_sub(packet.trim_end.get() as usize).max(start);
+                            self.scratch.truncate(end * ch);
+                            self.scratch.drain(..start * ch);
+                            Ok(ch)
+                        }
+                        Err(_) => Err(SymError::DecodeError("invalid opus packet")),
+                    }
+                }
+            };
+            match decoded {
+                Ok(ch) => {
                     if ch == 0 || ch > MAX_CHANNELS {
                         return Err(AudioError::TooManyChannels(ch));
                     }
@@ -271,7 +316,6 @@ impl Decoder {
                             self.channels
                         )));
                     }
-                    buf.copy_to_vec_interleaved(&mut self.scratch);
                     let mut samples = &self.scratch[..];
                     if self.skip > 0 {
                         let drop = (self.skip as usize * ch).min(samples.len());

@@ -10,22 +10,82 @@ use symphonia::core::io::MediaSource;
 /// Output format of a segment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
+    /// RIFF WAV, 16-bit PCM.
     Wav,
+    /// Ogg Opus (opus-pure): 8, 12, 16, 24 or 48 kHz; about 10-20x smaller than WAV.
+    Opus,
 }
+
+/// Sample rates Opus encodes.
+pub const OPUS_RATES: [u32; 5] = [8000, 12000, 16000, 24000, 48000];
 
 impl Format {
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "wav" => Some(Format::Wav),
+            "opus" => Some(Format::Opus),
             _ => None,
         }
     }
     pub fn as_str(self) -> &'static str {
-        "wav"
+        match self {
+            Format::Wav => "wav",
+            Format::Opus => "opus",
+        }
     }
     pub fn mime(self) -> &'static str {
-        "audio/wav"
+        match self {
+            Format::Wav => "audio/wav",
+            Format::Opus => "audio/ogg",
+        }
     }
+    /// The output rate for a requested one (None: the source's `native`).
+    pub fn rate(self, requested: Option<u32>, native: u32) -> u32 {
+        match (self, requested) {
+            (_, Some(r)) => r,
+            (Format::Wav, None) => native,
+            (Format::Opus, None) => 48_000,
+        }
+    }
+    /// Upper bound of the encoded size of `seconds` of audio.
+    pub fn estimate_bytes(self, seconds: f64, rate: u32, channels: usize) -> u64 {
+        match self {
+            Format::Wav => {
+                wav::encoded_len((seconds * f64::from(rate)).ceil() as usize, channels) as u64
+            }
+            // Bitrate plus Ogg framing; generous.
+            Format::Opus => {
+                (seconds * f64::from(opus_bitrate(rate, channels)) / 8.0 * 1.3) as u64 + 4096
+            }
+        }
+    }
+}
+
+/// Opus bitrate: 24 kb/s per channel for speech rates, 48 kb/s per channel above.
+pub fn opus_bitrate(rate: u32, channels: usize) -> i32 {
+    (if rate <= 16_000 { 24_000 } else { 48_000 }) * channels.min(2) as i32
+}
+
+fn encode_opus(pcm: &[f32], channels: usize, rate: u32) -> Result<Bytes, AudioError> {
+    use opus_pure::{Application, MAX_PACKET_BYTES, OggOpusWriter, OpusEncoder, OpusHead};
+    let err = |e: opus_pure::Error| AudioError::Io(format!("opus encoder: {e}"));
+    let mut enc = OpusEncoder::new(rate as i32, channels, Application::Audio).map_err(err)?;
+    enc.bitrate_bps = opus_bitrate(rate, channels);
+    let head = OpusHead::for_encoder(&enc, rate);
+    let mut w = OggOpusWriter::new(Vec::new(), head).map_err(err)?;
+    let frame = (rate / 50) as usize;
+    let mut packet = vec![0u8; MAX_PACKET_BYTES];
+    let mut block = vec![0f32; frame * channels];
+    for chunk in pcm.chunks(frame * channels) {
+        block[..chunk.len()].copy_from_slice(chunk);
+        block[chunk.len()..].fill(0.0);
+        let n = enc.encode(&block, frame, &mut packet).map_err(err)?;
+        // The real duration of the last (padded) frame, so players trim the padding.
+        let frames = (chunk.len() / channels) as u32;
+        w.write_packet_with_duration(&packet[..n], frames * 48_000 / rate)
+            .map_err(err)?;
+    }
+    Ok(Bytes::from(w.finish().map_err(err)?))
 }
 
 /// What to render.
@@ -128,6 +188,14 @@ impl SegmentSpec {
         {
             return Err(AudioError::BadSampleRate(r));
         }
+        if self.format == Format::Opus
+            && let Some(r) = self.rate
+            && !OPUS_RATES.contains(&r)
+        {
+            return Err(AudioError::Unreadable(format!(
+                "Opus encodes at 8000, 12000, 16000, 24000 or 48000 Hz, not {r}"
+            )));
+        }
         Ok(())
     }
 }
@@ -177,13 +245,17 @@ pub fn render(
     } else {
         (pcm, ch)
     };
-    let out_rate = spec.rate.unwrap_or(in_rate);
+    let out_rate = spec.format.rate(spec.rate, in_rate);
+    if spec.format == Format::Opus && out_ch > 2 {
+        return Err(AudioError::TooManyChannels(out_ch));
+    }
     let pcm = resample(&pcm, out_ch, in_rate, out_rate)?;
     // The resampler's output length is rounded up: trim to the exact duration.
     let exact = ((got as f64) * f64::from(out_rate) / f64::from(in_rate)).round() as usize * out_ch;
     let pcm = &pcm[..exact.min(pcm.len())];
     let data = match spec.format {
         Format::Wav => wav::encode(pcm, out_ch as u16, out_rate),
+        Format::Opus => encode_opus(pcm, out_ch, out_rate)?,
     };
     Ok(Segment {
         data,
