@@ -210,6 +210,9 @@ impl Server {
         tools.add(Arc::new(
             crate::tools::audio_transcode::AudioTranscode::new(library.clone(), cache.clone()),
         ));
+        tools.add(Arc::new(
+            crate::tools::audio_spectrogram::AudioSpectrogram::new(library.clone()),
+        ));
         let conformance = cfg.conformance.then(crate::conformance::Fixtures::new);
         if let Some(c) = &conformance {
             for t in c.tools() {

@@ -6,6 +6,7 @@
 //! the few protocol-level ones, as JSON-RPC errors) in exactly one place.
 //! Must not know about the server, transports, auth or hyper.
 
+pub mod audio_spectrogram;
 pub mod audio_transcode;
 pub mod media_list;
 pub mod media_probe;

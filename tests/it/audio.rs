@@ -416,3 +416,45 @@ fn opus_chunks_are_valid_ogg_opus_that_ffmpeg_decodes() {
         source.len()
     );
 }
+
+#[test]
+fn spectrogram_shows_the_tones_where_they_are() {
+    let mut s = Server::spawn(&[&samples().to_string_lossy()]);
+    let r = s.request(json!(1), "tools/call", modern(json!({"name": "audio_spectrogram",
+        "arguments": {"uri": "media://samples/audio/tone.flac", "width": 300, "height": 200, "max_hz": 2000}})));
+    let img = r["result"]["content"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == "image")
+        .unwrap();
+    assert_eq!(img["mimeType"], "image/png");
+    let png = base64::engine::general_purpose::STANDARD
+        .decode(img["data"].as_str().unwrap())
+        .unwrap();
+    let im = image::load_from_memory(&png).unwrap().to_rgb8();
+    assert_eq!(im.dimensions(), (300, 200));
+    // 440 Hz and 660 Hz of 2000 Hz: rows 200 - 44 = 156 and 200 - 66 = 134 (from the top).
+    let energy = |y: u32| {
+        (0..300)
+            .map(|x| {
+                im.get_pixel(x, y)
+                    .0
+                    .iter()
+                    .map(|&c| u32::from(c))
+                    .sum::<u32>()
+            })
+            .sum::<u32>()
+    };
+    let mut rows: Vec<u32> = (0..200).collect();
+    rows.sort_by_key(|&y| std::cmp::Reverse(energy(y)));
+    for expect in [156u32, 134] {
+        assert!(
+            rows[..4].iter().any(|&y| y.abs_diff(expect) <= 2),
+            "brightest rows {:?}, expected near {expect}",
+            &rows[..4]
+        );
+    }
+    let e = s.request(json!(2), "tools/call", modern(json!({"name": "audio_spectrogram", "arguments": {"uri": "media://samples/images/alpha.png"}})));
+    assert_eq!(e["result"]["isError"], true);
+}

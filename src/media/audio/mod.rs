@@ -6,6 +6,7 @@
 
 pub mod decode;
 pub mod segment;
+pub mod spectrogram;
 pub mod wav;
 
 pub use decode::{AudioInfo, Decoder, probe};
