@@ -54,6 +54,7 @@ fn main() {
         ("a.mp3", "libmp3lame"),
         ("a.m4a", "aac"),
         ("a.ogg", "libvorbis"),
+        ("a.opus", "libopus"),
     ] {
         ffmpeg(&[
             "-f",
@@ -70,7 +71,7 @@ fn main() {
     println!(
         "decode + resample to 16 kHz mono + 30 s WAV chunks, 60 s stereo 44.1 kHz source, median of {runs}"
     );
-    for name in ["a.flac", "a.mp3", "a.m4a", "a.ogg"] {
+    for name in ["a.flac", "a.mp3", "a.m4a", "a.ogg", "a.opus"] {
         let p = d.join(name);
         let mut t_ours = vec![];
         let mut t_ff = vec![];

@@ -21,6 +21,8 @@ TONE=(-f lavfi -i "sine=frequency=440:sample_rate=44100:duration=3" -f lavfi -i 
 "${FF[@]}" "${TONE[@]}" "${BX[@]}" -c:a libopus -b:a 48k audio/tone.opus
 "${FF[@]}" "${TONE[@]}" "${BX[@]}" -c:a aac -b:a 96k audio/tone.m4a
 "${FF[@]}" "${TONE[@]}" "${BX[@]}" -c:a pcm_s16be audio/tone.aiff
+"${FF[@]}" "${TONE[@]}" "${BX[@]}" -c:a alac audio/tone_alac.m4a
+"${FF[@]}" "${TONE[@]}" "${BX[@]}" -c:a pcm_s16le -f caf audio/tone.caf
 "${FF[@]}" -f lavfi -i "sine=frequency=300:sample_rate=16000:duration=2" -f lavfi -i "anoisesrc=color=pink:seed=7:amplitude=0.05:sample_rate=16000:duration=2" \
     -filter_complex "[0][1]amix=inputs=2,tremolo=f=4:d=0.8[a]" -map "[a]" "${BX[@]}" -ac 1 -c:a pcm_s16le audio/voice_16k.wav
 "${FF[@]}" -f lavfi -i "sine=frequency=1000:sample_rate=96000:duration=1" "${BX[@]}" -c:a flac -sample_fmt s32 -bits_per_raw_sample 24 audio/hires_24_96.flac

@@ -63,6 +63,13 @@ fn ext_is_audio(path: &Path) -> bool {
 
 /// Classifies `head` (the first bytes of the file at `path`). `None`: not media we serve.
 pub fn sniff(head: &[u8], path: &Path) -> Option<Sniffed> {
+    // Formats `infer` does not know.
+    if head.starts_with(b"caff") && head.len() >= 8 {
+        return Some(Sniffed {
+            kind: MediaKind::Audio,
+            mime: "audio/x-caf",
+        });
+    }
     let t = infer::get(head)?;
     let audio_hint = ext_is_audio(path);
     let s = |kind, mime| Some(Sniffed { kind, mime });

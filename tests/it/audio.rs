@@ -103,6 +103,8 @@ fn decoded_pcm_agrees_with_ffmpeg() {
         ("tone.wav", true),
         ("tone.flac", true),
         ("tone.aiff", true),
+        ("tone_alac.m4a", true),
+        ("tone.caf", true),
         ("tone.mp3", false),
         ("tone.ogg", false),
         ("tone.m4a", false),
