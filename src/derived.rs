@@ -11,6 +11,13 @@ pub fn audio_uri(base: &str, spec: &SegmentSpec) -> String {
     format!("{base}?{}", spec.to_query())
 }
 
+/// A rendered artifact and how many corrupt packets were skipped making it (0 on a cache hit:
+/// they were reported when it was made).
+pub struct Rendered {
+    pub data: bytes::Bytes,
+    pub corrupt_packets: usize,
+}
+
 /// Renders a derived audio segment of a resolved file through the shared cache, refusing up
 /// front what would exceed `limit` bytes.
 pub fn render_audio(
@@ -20,12 +27,15 @@ pub fn render_audio(
     spec: &SegmentSpec,
     limit: u64,
     cancelled: &dyn Fn() -> bool,
-) -> Result<bytes::Bytes, crate::media::audio::AudioError> {
+) -> Result<Rendered, crate::media::audio::AudioError> {
     use crate::media::audio::{AudioError, decode};
     spec.validate()?;
     let key = audio_uri(&r.uri.base(), spec);
     if let Some(hit) = cache.get(&key) {
-        return Ok(hit);
+        return Ok(Rendered {
+            data: hit,
+            corrupt_packets: 0,
+        });
     }
     let io = |e: LibraryError| AudioError::Io(e.to_string());
     let stat = lib.stat(r).map_err(io)?;
@@ -63,6 +73,12 @@ pub fn render_audio(
         spec,
         cancelled,
     )?;
+    if seg.corrupt_packets > 0 {
+        tracing::warn!(uri = %key, skipped = seg.corrupt_packets, "skipped corrupt audio packets");
+    }
     cache.put(key, seg.data.clone());
-    Ok(seg.data)
+    Ok(Rendered {
+        data: seg.data,
+        corrupt_packets: seg.corrupt_packets,
+    })
 }

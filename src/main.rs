@@ -46,6 +46,15 @@ struct ServeArgs {
     /// Largest accepted HTTP request body, in bytes.
     #[arg(long, default_value_t = 4 * 1024 * 1024)]
     max_body_bytes: usize,
+    /// Time a client gets to send a request's headers, in milliseconds.
+    #[arg(long, default_value_t = 10_000)]
+    header_timeout_ms: u64,
+    /// Most open HTTP connections; more are closed on accept.
+    #[arg(long, default_value_t = 1024)]
+    max_connections: usize,
+    /// Most legacy (2025-11-25 and older) HTTP sessions alive at once.
+    #[arg(long, default_value_t = 1000)]
+    max_sessions: usize,
     /// Register the conformance suite's fixture tools, resources and prompts.
     #[arg(long)]
     conformance: bool,
@@ -159,6 +168,9 @@ fn main() -> Result<()> {
         opts.allowed_origins = args.allow_origins.clone();
         opts.allowed_hosts = args.allow_hosts.clone();
         opts.max_body_bytes = args.max_body_bytes;
+        opts.header_timeout = std::time::Duration::from_millis(args.header_timeout_ms);
+        opts.max_connections = args.max_connections.max(1);
+        opts.max_sessions = args.max_sessions.max(1);
         rt.block_on(async {
             tracing::info!(roots = %server.library().root_names(), "serving MCP over HTTP");
             mcp_media::transport::http::serve(server, opts, shutdown_signal()).await

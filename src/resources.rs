@@ -205,7 +205,7 @@ impl Resources {
         Ok(vec![ResourceContents {
             uri: uri.into(),
             mime_type: Some(spec.format.mime().into()),
-            body: ResourceBody::Blob(data),
+            body: ResourceBody::Blob(data.data),
         }])
     }
 

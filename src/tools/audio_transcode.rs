@@ -95,6 +95,7 @@ impl Tool for AudioTranscode {
                         "duration": {"type": "number"}, "size": {"type": "integer"}
                     }, "required": ["index", "uri", "start", "duration", "size"]}},
                     "complete": {"type": "boolean"},
+                    "corruptPacketsSkipped": {"type": "integer", "description": "Undecodable packets skipped (silence in their place)"},
                     "note": {"type": "string"}
                 },
                 "required": ["uri", "format", "sampleRate", "channels", "start", "duration", "chunks", "complete"]
@@ -187,6 +188,7 @@ impl Tool for AudioTranscode {
         let mut content = vec![];
         let mut inline_bytes = 0usize;
         let mut note = None;
+        let mut corrupt = 0usize;
         for i in 0..n {
             if ctx.client.cancelled() {
                 return Err(ToolError::Cancelled);
@@ -204,7 +206,7 @@ impl Tool for AudioTranscode {
                 mono,
             };
             let uri = audio_uri(&base, &spec);
-            let data = render_audio(
+            let rendered = render_audio(
                 &self.lib,
                 &self.cache,
                 &r,
@@ -213,6 +215,8 @@ impl Tool for AudioTranscode {
                 &|| ctx.client.cancelled(),
             )
             .map_err(audio_err)?;
+            corrupt += rendered.corrupt_packets;
+            let data = rendered.data;
             if inline && inline_bytes + data.len() > INLINE_BUDGET {
                 note = Some(format!(
                     "stopped after {i} of {n} chunks: inline audio is limited to {INLINE_BUDGET} bytes per result; call again with start={c_start} or without inline to get links"
@@ -254,6 +258,9 @@ impl Tool for AudioTranscode {
         });
         if let Some(n) = &note {
             structured["note"] = n.clone().into();
+        }
+        if corrupt > 0 {
+            structured["corruptPacketsSkipped"] = corrupt.into();
         }
         let mut all = vec![Content::text(structured.to_string())];
         all.extend(content);

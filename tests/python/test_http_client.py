@@ -183,3 +183,67 @@ def test_sigterm_closes_streams_and_exits_cleanly(tmp_path):
         assert time.monotonic() - t0 < 7
     finally:
         proc.kill()
+
+
+def _spawn(*extra):
+    import subprocess
+    from conftest import BIN
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    proc = subprocess.Popen([BIN, "serve", "--listen", f"127.0.0.1:{port}", *extra, str(SAMPLES)], stderr=subprocess.DEVNULL)
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.05)
+    return proc, port
+
+
+def test_header_timeout_and_connection_cap():
+    proc, port = _spawn("--header-timeout-ms", "300", "--max-connections", "2")
+    try:
+        slow = socket.create_connection(("127.0.0.1", port))
+        slow.sendall(b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # never finishes its headers
+        slow.settimeout(3)
+        t0 = time.monotonic()
+        data = slow.recv(1024)
+        while data:
+            data = slow.recv(1024)
+        assert time.monotonic() - t0 < 2.5, "the server did not drop a client that never sent its headers"
+        a = socket.create_connection(("127.0.0.1", port))
+        b = socket.create_connection(("127.0.0.1", port))
+        time.sleep(0.2)
+        c = socket.create_connection(("127.0.0.1", port))
+        c.settimeout(3)
+        c.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        try:
+            got = c.recv(1024)
+        except ConnectionResetError:
+            got = b""
+        assert got == b"", "a third connection was served past --max-connections 2"
+        a.close()
+        b.close()
+        time.sleep(0.2)
+        assert urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=3).status == 200
+    finally:
+        proc.kill()
+
+
+def test_batches_only_in_2025_03_26_sessions(http_server):
+    url = http_server + "/mcp"
+    def session(version):
+        _, headers, _ = _post(url, {"jsonrpc": "2.0", "id": 0, "method": "initialize",
+                                    "params": {"protocolVersion": version, "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}, {})
+        return {"Mcp-Session-Id": headers["Mcp-Session-Id"], "MCP-Protocol-Version": version}
+    batch = [{"jsonrpc": "2.0", "id": 1, "method": "ping"}, {"jsonrpc": "2.0", "method": "notifications/initialized"},
+             {"jsonrpc": "2.0", "id": 2, "method": "tools/list"}]
+    status, _, body = _post(url, batch, session("2025-03-26"))
+    assert status == 200
+    answers = json.loads(body)
+    assert [a["id"] for a in answers] == [1, 2] and answers[1]["result"]["tools"]
+    status, _, body = _post(url, batch, session("2025-06-18"))
+    assert status == 400

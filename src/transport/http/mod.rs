@@ -57,7 +57,9 @@ pub struct HttpOptions {
     pub max_body_bytes: usize,
     /// Time allowed to receive a request's headers. Default 10 s.
     pub header_timeout: Duration,
-    /// Open TCP connections at once; more are closed on accept. Default 1024.
+    /// Open TCP connections at once; more are closed on accept. Default 1024. Connections
+    /// speak HTTP/1.1, so each carries one request at a time: this is also the bound on
+    /// concurrent requests (per connection: 1).
     pub max_connections: usize,
     /// Legacy sessions alive at once. Default 1000.
     pub max_sessions: usize,
