@@ -158,6 +158,24 @@ pub fn encode_into(msg: &Outgoing, framing: Framing, out: &mut BytesMut) {
     out.put_slice(suffix);
 }
 
+/// Frames the answers of a JSON-RPC batch as one array (each already encoded bare).
+pub fn encode_batch(parts: &[Bytes], framing: Framing) -> Bytes {
+    let mut out =
+        BytesMut::with_capacity(parts.iter().map(Bytes::len).sum::<usize>() + parts.len() + 2);
+    out.put_u8(b'[');
+    for (i, p) in parts.iter().enumerate() {
+        if i > 0 {
+            out.put_u8(b',');
+        }
+        out.put_slice(p);
+    }
+    out.put_u8(b']');
+    if framing == Framing::Line {
+        out.put_u8(b'\n');
+    }
+    out.freeze()
+}
+
 fn splice_blobs(envelope: &[u8], blobs: &[Bytes], out: &mut BytesMut) {
     let prefix = PLACEHOLDER_PREFIX.as_bytes();
     // serde_json escapes the \u0001 in the prefix as "\u0001": search for the escaped form.
@@ -225,6 +243,22 @@ mod tests {
         assert!(text.ends_with("}\n\n"));
         let v: Value = serde_json::from_str(&text["event: message\ndata: ".len()..]).unwrap();
         assert_eq!(v["result"], json!(["aGVsbG8=", {"k": ""}, "AP8="]));
+    }
+
+    #[test]
+    fn batch_answers_are_one_array() {
+        let parts = [
+            Bytes::from_static(b"{\"a\":1}"),
+            Bytes::from_static(b"{\"b\":2}"),
+        ];
+        assert_eq!(
+            &encode_batch(&parts, Framing::Line)[..],
+            b"[{\"a\":1},{\"b\":2}]\n"
+        );
+        assert_eq!(
+            &encode_batch(&parts, Framing::Bare)[..],
+            b"[{\"a\":1},{\"b\":2}]"
+        );
     }
 
     #[test]

@@ -3,7 +3,6 @@
 //! Must not know about the server or transports.
 
 use crate::library::{Library, MediaKind};
-use crate::media::audio::AudioError;
 use crate::media::audio::decode::{Decoder, downmix_mono};
 use crate::media::audio::spectrogram::{SpectrogramSpec, render};
 use crate::protocol::types::{Content, ToolAnnotations, ToolDef, ToolResult};
@@ -35,13 +34,6 @@ struct Args {
     height: Option<u32>,
     max_hz: Option<f32>,
     floor_db: Option<f32>,
-}
-
-fn audio_err(e: AudioError) -> ToolError {
-    match e {
-        AudioError::Cancelled => ToolError::Cancelled,
-        other => ToolError::Media(other.into()),
-    }
 }
 
 impl Tool for AudioSpectrogram {
@@ -105,8 +97,8 @@ impl Tool for AudioSpectrogram {
             )));
         }
         let ext = r.rel.rsplit('.').next();
-        let mut dec = Decoder::open(Box::new(self.lib.open(&r)?), ext).map_err(audio_err)?;
-        dec.seek(start).map_err(audio_err)?;
+        let mut dec = Decoder::open(Box::new(self.lib.open(&r)?), ext).map_err(ToolError::from)?;
+        dec.seek(start).map_err(ToolError::from)?;
         let rate = dec.rate;
         let want = (duration * f64::from(rate)) as usize;
         let mut mono = Vec::with_capacity(want);
@@ -118,7 +110,7 @@ impl Tool for AudioSpectrogram {
             buf.clear();
             let n = dec
                 .read((want - mono.len()).min(rate as usize), &mut buf)
-                .map_err(audio_err)?;
+                .map_err(ToolError::from)?;
             if n == 0 {
                 break;
             }
@@ -135,7 +127,7 @@ impl Tool for AudioSpectrogram {
             max_hz: a.max_hz.unwrap_or(8000.0),
             floor_db: a.floor_db.unwrap_or(-90.0).clamp(-160.0, -10.0),
         };
-        let (png, max_hz) = render(&mono, rate, &spec).map_err(audio_err)?;
+        let (png, max_hz) = render(&mono, rate, &spec).map_err(ToolError::from)?;
         let shown = mono.len() as f64 / f64::from(rate);
         let structured = json!({
             "uri": r.uri.base(), "start": start, "duration": (shown * 1000.0).round() / 1000.0,

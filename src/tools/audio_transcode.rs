@@ -48,13 +48,6 @@ struct Args {
     inline: Option<bool>,
 }
 
-fn audio_err(e: AudioError) -> ToolError {
-    match e {
-        AudioError::Cancelled => ToolError::Cancelled,
-        other => ToolError::Media(other.into()),
-    }
-}
-
 impl Tool for AudioTranscode {
     fn def(&self) -> ToolDef {
         ToolDef {
@@ -133,9 +126,9 @@ impl Tool for AudioTranscode {
         }
         let ext = r.rel.rsplit('.').next().map(str::to_owned);
         let info = decode::probe(Box::new(self.lib.open(&r)?), ext.as_deref(), stat.size)
-            .map_err(audio_err)?;
+            .map_err(ToolError::from)?;
         if !info.decodable {
-            return Err(audio_err(AudioError::UnsupportedCodec(info.codec)));
+            return Err(ToolError::from(AudioError::UnsupportedCodec(info.codec)));
         }
         let total = info.duration_seconds.unwrap_or(0.0);
         let start = a.start.unwrap_or(0.0);
@@ -146,7 +139,7 @@ impl Tool for AudioTranscode {
         }
         let duration = a.duration.unwrap_or(total - start).min(total - start);
         if duration > MAX_DECODED_SECONDS {
-            return Err(audio_err(AudioError::TooLong(duration)));
+            return Err(ToolError::from(AudioError::TooLong(duration)));
         }
         let rate = format.rate(a.sample_rate, info.sample_rate.unwrap_or(48_000));
         if format == Format::Opus && !crate::media::audio::segment::OPUS_RATES.contains(&rate) {
@@ -214,7 +207,7 @@ impl Tool for AudioTranscode {
                 max_bytes.max(8 << 20),
                 &|| ctx.client.cancelled(),
             )
-            .map_err(audio_err)?;
+            .map_err(ToolError::from)?;
             corrupt += rendered.corrupt_packets;
             let data = rendered.data;
             if inline && inline_bytes + data.len() > INLINE_BUDGET {

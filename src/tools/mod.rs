@@ -58,6 +58,15 @@ pub enum ToolOutcome {
     },
 }
 
+impl From<crate::media::audio::AudioError> for ToolError {
+    fn from(e: crate::media::audio::AudioError) -> Self {
+        match e {
+            crate::media::audio::AudioError::Cancelled => ToolError::Cancelled,
+            other => ToolError::Media(other.into()),
+        }
+    }
+}
+
 impl From<ToolResult> for ToolOutcome {
     fn from(r: ToolResult) -> Self {
         ToolOutcome::Complete(r)

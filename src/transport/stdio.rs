@@ -171,16 +171,7 @@ async fn on_frame(
                     }
                 }
                 if !parts.is_empty() {
-                    let mut line = BytesMut::new();
-                    line.extend_from_slice(b"[");
-                    for (i, p) in parts.iter().enumerate() {
-                        if i > 0 {
-                            line.extend_from_slice(b",");
-                        }
-                        line.extend_from_slice(p);
-                    }
-                    line.extend_from_slice(b"]\n");
-                    let _ = sink.raw(line.freeze()).await;
+                    let _ = sink.raw(frame::encode_batch(&parts, Framing::Line)).await;
                 }
                 drop(permit);
             });

@@ -145,8 +145,7 @@ def test_legacy_stream_resumes_with_last_event_id(http_server):
     assert events[-1]["id"] == 2 and events[-1]["result"]["content"]
 
 
-def test_sigterm_closes_streams_and_exits_cleanly(tmp_path):
-    """SIGTERM: stop accepting, end the listen stream with its final result, exit 0 promptly."""
+def _spawn(*extra):
     import subprocess
     from conftest import BIN
 
@@ -154,14 +153,20 @@ def test_sigterm_closes_streams_and_exits_cleanly(tmp_path):
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
     s.close()
-    proc = subprocess.Popen([BIN, "serve", "--listen", f"127.0.0.1:{port}", str(SAMPLES)], stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen([BIN, "serve", "--listen", f"127.0.0.1:{port}", *extra, str(SAMPLES)], stderr=subprocess.DEVNULL)
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.05)
+    return proc, port
+
+
+def test_sigterm_closes_streams_and_exits_cleanly():
+    """SIGTERM: stop accepting, end the listen stream with its final result, exit 0 promptly."""
+    proc, port = _spawn()
     try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.05)
         meta = {"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}}
         body = json.dumps({"jsonrpc": "2.0", "id": 9, "method": "subscriptions/listen",
                            "params": {"_meta": meta, "notifications": {"resourcesListChanged": True}}}).encode()
@@ -183,24 +188,6 @@ def test_sigterm_closes_streams_and_exits_cleanly(tmp_path):
         assert time.monotonic() - t0 < 7
     finally:
         proc.kill()
-
-
-def _spawn(*extra):
-    import subprocess
-    from conftest import BIN
-
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    proc = subprocess.Popen([BIN, "serve", "--listen", f"127.0.0.1:{port}", *extra, str(SAMPLES)], stderr=subprocess.DEVNULL)
-    for _ in range(100):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.05)
-    return proc, port
 
 
 def test_header_timeout_and_connection_cap():

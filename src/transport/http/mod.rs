@@ -578,17 +578,12 @@ async fn legacy_post(
             if parts.is_empty() {
                 return (empty(StatusCode::ACCEPTED), "batch".into());
             }
-            let mut body = Vec::new();
-            body.push(b'[');
-            for (i, p) in parts.iter().enumerate() {
-                if i > 0 {
-                    body.push(b',');
-                }
-                body.extend_from_slice(p);
-            }
-            body.push(b']');
             (
-                full(StatusCode::OK, "application/json", Bytes::from(body)),
+                full(
+                    StatusCode::OK,
+                    "application/json",
+                    frame::encode_batch(&parts, Framing::Bare),
+                ),
                 "batch".into(),
             )
         }
