@@ -29,6 +29,9 @@ pub struct Limits {
     pub shutdown_grace: Duration,
     /// Media library scanning bounds.
     pub library: LibraryLimits,
+    /// Bytes of derived artifacts (audio segments, ...) kept in the shared cache. Default
+    /// 256 MiB; least recently used go first.
+    pub cache_bytes: usize,
 }
 
 impl Default for Limits {
@@ -42,6 +45,7 @@ impl Default for Limits {
             client_request_timeout: Duration::from_secs(120),
             shutdown_grace: Duration::from_secs(5),
             library: LibraryLimits::default(),
+            cache_bytes: crate::cache::DEFAULT_CAPACITY,
         }
     }
 }

@@ -67,6 +67,9 @@ struct ServeArgs {
     /// Items per page of list results.
     #[arg(long, default_value_t = Limits::default().page_size)]
     page_size: usize,
+    /// Bytes of derived media (transcoded segments) kept in memory for re-reads.
+    #[arg(long, default_value_t = Limits::default().cache_bytes)]
+    cache_bytes: usize,
     /// Most directory entries a library scan looks at.
     #[arg(long, default_value_t = Limits::default().library.max_scan_entries)]
     max_scan_entries: usize,
@@ -143,6 +146,7 @@ fn main() -> Result<()> {
         ..Limits::default()
     };
     limits.library.max_scan_entries = args.max_scan_entries;
+    limits.cache_bytes = args.cache_bytes;
     let cfg = Config {
         roots,
         limits,
