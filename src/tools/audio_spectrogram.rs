@@ -2,11 +2,11 @@
 //! can "see" it (time left to right, frequency bottom to top, documented colour map).
 //! Must not know about the server or transports.
 
-use crate::library::{Library, MediaKind};
+use crate::library::Library;
 use crate::media::audio::decode::{Decoder, downmix_mono};
 use crate::media::audio::spectrogram::{SpectrogramSpec, render};
 use crate::protocol::types::{Content, ToolAnnotations, ToolDef, ToolResult};
-use crate::tools::{Tool, ToolCtx, ToolError, ToolOutcome, parse_args};
+use crate::tools::{Tool, ToolCtx, ToolError, ToolOutcome, parse_args, resolve_audio};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
@@ -76,14 +76,8 @@ impl Tool for AudioSpectrogram {
 
     fn call(&self, args: &Map<String, Value>, ctx: &ToolCtx<'_>) -> Result<ToolOutcome, ToolError> {
         let a: Args = parse_args(args)?;
-        let r = self.lib.resolve(&a.uri)?;
-        let stat = self.lib.stat(&r)?;
-        if stat.sniffed.kind == MediaKind::Image {
-            return Err(ToolError::InvalidArguments(format!(
-                "{} is an image, not audio",
-                a.uri
-            )));
-        }
+        // A query is refused: the stretch is given by start and duration.
+        let (r, _) = resolve_audio(&self.lib, &a.uri)?;
         let start = a.start.unwrap_or(0.0);
         if !(start.is_finite() && start >= 0.0) {
             return Err(ToolError::InvalidArguments(

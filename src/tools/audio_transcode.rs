@@ -5,11 +5,11 @@
 
 use crate::cache::DerivedCache;
 use crate::derived::{audio_uri, render_audio};
-use crate::library::{Library, MediaKind};
+use crate::library::Library;
 use crate::media::audio::segment::{Format, SegmentSpec};
 use crate::media::audio::{AudioError, MAX_CHUNK_SECONDS, MAX_DECODED_SECONDS, decode, wav};
 use crate::protocol::types::{Content, ResourceInfo, ToolAnnotations, ToolDef, ToolResult};
-use crate::tools::{Tool, ToolCtx, ToolError, ToolOutcome, parse_args};
+use crate::tools::{Tool, ToolCtx, ToolError, ToolOutcome, parse_args, resolve_audio};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
@@ -99,20 +99,7 @@ impl Tool for AudioTranscode {
 
     fn call(&self, args: &Map<String, Value>, ctx: &ToolCtx<'_>) -> Result<ToolOutcome, ToolError> {
         let a: Args = parse_args(args)?;
-        let r = self.lib.resolve(&a.uri)?;
-        if !r.uri.query.is_empty() {
-            return Err(ToolError::InvalidArguments(format!(
-                "pass the file URI without a query: {}",
-                r.uri.base()
-            )));
-        }
-        let stat = self.lib.stat(&r)?;
-        if stat.sniffed.kind == MediaKind::Image {
-            return Err(ToolError::InvalidArguments(format!(
-                "{} is an image, not audio",
-                a.uri
-            )));
-        }
+        let (r, stat) = resolve_audio(&self.lib, &a.uri)?;
         let format = match a.format.as_deref() {
             None => Format::Wav,
             Some(f) => Format::parse(f).ok_or_else(|| {

@@ -116,6 +116,28 @@ pub trait Tool: Send + Sync {
     fn call(&self, args: &Map<String, Value>, ctx: &ToolCtx<'_>) -> Result<ToolOutcome, ToolError>;
 }
 
+/// Resolves the URI of a file to take audio from (an audio file or a video's audio track):
+/// no query, exists, not an image.
+pub fn resolve_audio(
+    lib: &crate::library::Library,
+    uri: &str,
+) -> Result<(crate::library::Resolved, crate::library::FileInfo), ToolError> {
+    let r = lib.resolve(uri)?;
+    if !r.uri.query.is_empty() {
+        return Err(ToolError::InvalidArguments(format!(
+            "pass the file URI without a query: {}",
+            r.uri.base()
+        )));
+    }
+    let stat = lib.stat(&r)?;
+    if stat.sniffed.kind == crate::library::MediaKind::Image {
+        return Err(ToolError::InvalidArguments(format!(
+            "{uri} is an image, not audio"
+        )));
+    }
+    Ok((r, stat))
+}
+
 /// Deserialises tool arguments into a typed struct; unknown or ill-typed arguments become an
 /// `InvalidArguments` error whose text names the problem.
 pub fn parse_args<T: DeserializeOwned>(args: &Map<String, Value>) -> Result<T, ToolError> {

@@ -222,6 +222,16 @@ fn rpc_error(
     json_message(status, &Outgoing::error(id, code, message, None))
 }
 
+/// 400 for a JSON-RPC batch outside a 2025-03-26 session.
+fn batch_refused() -> Response<Body> {
+    rpc_error(
+        StatusCode::BAD_REQUEST,
+        None,
+        code::INVALID_REQUEST,
+        "JSON-RPC batches are only accepted in a 2025-03-26 session",
+    )
+}
+
 /// The HTTP status for a JSON-RPC error code on the modern path.
 fn modern_status(code: i64) -> StatusCode {
     match code {
@@ -363,15 +373,7 @@ async fn post(st: &Arc<State>, req: Request<HyperBody>) -> (Response<Body>, Stri
     }
     let msg = match incoming {
         Incoming::Batch(_) => {
-            return (
-                rpc_error(
-                    StatusCode::BAD_REQUEST,
-                    None,
-                    code::INVALID_REQUEST,
-                    "JSON-RPC batches are only accepted in a 2025-03-26 session",
-                ),
-                String::new(),
-            );
+            return (batch_refused(), String::new());
         }
         Incoming::Single(Err(e)) => {
             tracing::warn!(code = e.code, error = %e.message, "malformed message");
@@ -551,15 +553,7 @@ async fn legacy_post(
                 .legacy()
                 .is_some_and(|s| s.version.accepts_batches())
             {
-                return (
-                    rpc_error(
-                        StatusCode::BAD_REQUEST,
-                        None,
-                        code::INVALID_REQUEST,
-                        "JSON-RPC batches are only accepted in a 2025-03-26 session",
-                    ),
-                    "batch".into(),
-                );
+                return (batch_refused(), "batch".into());
             }
             let (tx, _rx) = mpsc::channel(64);
             let sink = Sink::new(tx, Framing::Sse);
