@@ -73,6 +73,11 @@ impl DerivedCache {
         g.map.insert(key, value);
     }
 
+    /// The most bytes this cache holds.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
     /// (entries, bytes, hits, misses)
     pub fn stats(&self) -> (usize, usize, u64, u64) {
         let g = self.lock();

@@ -18,9 +18,16 @@ pub struct Limits {
     pub inline_read_bytes: u64,
     /// Items per page of `resources/list`, `tools/list` and `prompts/list`. Default 100.
     pub page_size: usize,
-    /// Requests one connection may have in flight at once. Default 64. When full, the stdio
-    /// reader stops reading until one finishes (backpressure on the client).
+    /// Requests one connection may run at once. Default 64. Further requests wait for a slot
+    /// (up to `max_queued` of them); the stdio reader never waits, so cancellations and
+    /// answers to server-to-client requests always get through.
     pub max_in_flight: usize,
+    /// Requests one connection may have waiting for a slot. Default 256. Beyond it a request
+    /// is answered at once with a "server busy" error.
+    pub max_queued: usize,
+    /// Blocking jobs (tool calls, reads, scans) running at once, server-wide. Default (None):
+    /// twice the CPU count.
+    pub job_permits: Option<usize>,
     /// Outgoing frames queued per connection before producers wait. Default 32.
     pub out_queue: usize,
     /// How long a server-to-client request (sampling, elicitation) waits for its answer.
@@ -41,6 +48,8 @@ impl Default for Limits {
             inline_read_bytes: 8 * 1024 * 1024,
             page_size: 100,
             max_in_flight: 64,
+            max_queued: 256,
+            job_permits: None,
             out_queue: 32,
             client_request_timeout: Duration::from_secs(120),
             shutdown_grace: Duration::from_secs(5),

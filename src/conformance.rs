@@ -7,21 +7,15 @@ use crate::protocol::types::{
     ResourceContents, ResourceInfo, ResourceTemplate, ToolDef, ToolResult,
 };
 use crate::protocol::{LogLevel, ProtocolVersion};
+use crate::provider::{
+    Completions, Page, PromptError, PromptOutcome, PromptProvider, ResourceError, ResourceProvider,
+    ToolProvider,
+};
 use crate::tools::{ListKind, Tool, ToolCtx, ToolError, ToolOutcome};
 use bytes::Bytes;
 use serde_json::{Map, Value, json};
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
-
-/// What a fixture prompt produced.
-#[derive(Debug)]
-pub enum PromptOutcome {
-    Complete(PromptResult),
-    InputRequired {
-        input_requests: Map<String, Value>,
-        request_state: Option<String>,
-    },
-}
 
 /// A 1x1 red PNG, made with the image crate.
 static PNG: LazyLock<Bytes> = LazyLock::new(|| {
@@ -856,5 +850,69 @@ impl Fixtures {
                 .map(|o| o.to_string())
                 .collect(),
         )
+    }
+}
+
+impl ToolProvider for Fixtures {
+    fn tools(&self) -> Vec<Arc<dyn Tool>> {
+        Fixtures::tools(self)
+    }
+    /// Fixture tools announce list changes (a conformance scenario asks for them).
+    fn list_changes(&self) -> bool {
+        true
+    }
+}
+
+impl ResourceProvider for Fixtures {
+    fn list(&self, cursor: Option<&str>) -> Result<Page<ResourceInfo>, ResourceError> {
+        match cursor {
+            None => Ok(Page {
+                items: self.resources(),
+                next_cursor: None,
+            }),
+            Some(_) => Err(ResourceError::InvalidCursor),
+        }
+    }
+    fn templates(&self) -> Vec<ResourceTemplate> {
+        Fixtures::templates(self)
+    }
+    fn owns(&self, uri: &str) -> bool {
+        uri.starts_with("test://")
+    }
+    fn read(&self, uri: &str) -> Result<Vec<ResourceContents>, ResourceError> {
+        Fixtures::read(self, uri).ok_or_else(|| ResourceError::NotFound { uri: uri.into() })
+    }
+    fn complete(
+        &self,
+        template: &str,
+        _arg: &str,
+        _value: &str,
+        _context: &Map<String, Value>,
+    ) -> Option<Completions> {
+        template.starts_with("test://").then(|| (vec![], 0))
+    }
+}
+
+impl PromptProvider for Fixtures {
+    fn prompts(&self) -> Vec<PromptDef> {
+        Fixtures::prompts(self)
+    }
+    fn get(
+        &self,
+        name: &str,
+        args: &Map<String, Value>,
+        ctx: &ToolCtx<'_>,
+    ) -> Option<Result<PromptOutcome, PromptError>> {
+        self.get_prompt(name, args, ctx)
+            .map(|r| r.map_err(PromptError::InvalidArguments))
+    }
+    fn complete(&self, prompt: &str, arg: &str, value: &str) -> Option<Completions> {
+        self.complete_prompt(prompt, arg, value).map(|v| {
+            let n = v.len();
+            (v, n)
+        })
+    }
+    fn list_changes(&self) -> bool {
+        true
     }
 }

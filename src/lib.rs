@@ -24,6 +24,7 @@
 //! media, library and config only; server never uses transport; transport never uses tools or
 //! media.
 
+pub mod build;
 pub mod cache;
 pub mod config;
 pub mod conformance;
@@ -32,6 +33,7 @@ pub mod library;
 pub mod media;
 pub mod prompts;
 pub mod protocol;
+pub mod provider;
 pub mod resources;
 pub mod server;
 pub mod tools;

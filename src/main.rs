@@ -1,13 +1,14 @@
 //! The `mcp-media` binary: parses the command line into a [`Config`], sets up logging to
-//! stderr, and runs a transport. The only place that uses `anyhow`.
+//! stderr, builds the server through the composition root ([`mcp_media::build`]) and runs a
+//! transport. The only place that uses `anyhow`.
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use mcp_media::config::{Config, Limits};
-use mcp_media::server::Server;
 use mcp_media::transport::http::HttpOptions;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 #[derive(Parser)]
 #[command(
@@ -70,6 +71,16 @@ struct ServeArgs {
     /// Bytes of derived media (transcoded segments) kept in memory for re-reads.
     #[arg(long, default_value_t = Limits::default().cache_bytes)]
     cache_bytes: usize,
+    /// Requests one stdio connection may run at once; more wait (up to --max-queued).
+    #[arg(long, default_value_t = Limits::default().max_in_flight)]
+    max_in_flight: usize,
+    /// Requests one stdio connection may have waiting for a slot; more get "server busy".
+    #[arg(long, default_value_t = Limits::default().max_queued)]
+    max_queued: usize,
+    /// Blocking jobs (tool calls, reads, scans) running at once, server-wide [default: twice
+    /// the CPU count].
+    #[arg(long)]
+    jobs: Option<usize>,
     /// Most directory entries a library scan looks at.
     #[arg(long, default_value_t = Limits::default().library.max_scan_entries)]
     max_scan_entries: usize,
@@ -139,10 +150,16 @@ fn main() -> Result<()> {
     if args.page_size == 0 {
         bail!("--page-size must be at least 1");
     }
+    if args.max_in_flight == 0 || args.jobs == Some(0) {
+        bail!("--max-in-flight and --jobs must be at least 1");
+    }
     let mut limits = Limits {
         max_line_bytes: args.max_line_bytes,
         inline_read_bytes: args.inline_limit,
         page_size: args.page_size,
+        max_in_flight: args.max_in_flight,
+        max_queued: args.max_queued,
+        job_permits: args.jobs,
         ..Limits::default()
     };
     limits.library.max_scan_entries = args.max_scan_entries;
@@ -158,7 +175,9 @@ fn main() -> Result<()> {
                 .into(),
         ),
     };
-    let server = Server::new(cfg).context("cannot start the server")?;
+    let app = Arc::new(mcp_media::build::build(cfg).context("cannot start the server")?);
+    let server = app.server.clone();
+    let roots = app.library.root_names();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -175,8 +194,12 @@ fn main() -> Result<()> {
         opts.header_timeout = std::time::Duration::from_millis(args.header_timeout_ms);
         opts.max_connections = args.max_connections.max(1);
         opts.max_sessions = args.max_sessions.max(1);
+        let metrics_app = app.clone();
+        opts.extra_metrics = Some(mcp_media::transport::http::ExtraMetrics(Arc::new(
+            move || metrics_app.metrics(),
+        )));
         rt.block_on(async {
-            tracing::info!(roots = %server.library().root_names(), "serving MCP over HTTP");
+            tracing::info!(%roots, "serving MCP over HTTP");
             mcp_media::transport::http::serve(server, opts, shutdown_signal()).await
         })
         .context("HTTP transport failed")?;
@@ -184,7 +207,7 @@ fn main() -> Result<()> {
         return Ok(());
     }
     rt.block_on(async {
-        tracing::info!(roots = %server.library().root_names(), "serving MCP over stdio");
+        tracing::info!(%roots, "serving MCP over stdio");
         mcp_media::transport::stdio::serve(server, tokio::io::stdin(), tokio::io::stdout()).await
     })
     .context("stdio transport failed")?;

@@ -6,17 +6,10 @@ use crate::protocol::types::{Content, PromptArgument, PromptDef, PromptMessage, 
 use crate::tools::media_list::entry_info;
 use serde_json::{Map, Value};
 use std::sync::Arc;
-use thiserror::Error;
 
-#[derive(Debug, Error)]
-pub enum PromptError {
-    #[error("unknown prompt {0:?}")]
-    Unknown(String),
-    #[error("missing required argument {0:?}")]
-    MissingArgument(&'static str),
-    #[error(transparent)]
-    Library(#[from] crate::library::LibraryError),
-}
+pub use crate::provider::PromptError;
+use crate::provider::{Completions, PromptOutcome, PromptProvider};
+use crate::tools::ToolCtx;
 
 pub struct Prompts {
     lib: Arc<Library>,
@@ -99,5 +92,25 @@ impl Prompts {
             .collect();
         let total = all.len();
         Some((all.into_iter().take(100).collect(), total))
+    }
+}
+
+impl PromptProvider for Prompts {
+    fn prompts(&self) -> Vec<PromptDef> {
+        self.defs()
+    }
+    fn get(
+        &self,
+        name: &str,
+        args: &Map<String, Value>,
+        _ctx: &ToolCtx<'_>,
+    ) -> Option<Result<PromptOutcome, PromptError>> {
+        if !self.defs().iter().any(|d| d.name == name) {
+            return None;
+        }
+        Some(Prompts::get(self, name, args).map(PromptOutcome::Complete))
+    }
+    fn complete(&self, prompt: &str, arg: &str, value: &str) -> Option<Completions> {
+        Prompts::complete(self, prompt, arg, value)
     }
 }

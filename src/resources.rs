@@ -11,40 +11,22 @@ use crate::library::{Library, LibraryError};
 use crate::media::audio::segment::{self, SegmentSpec};
 use crate::protocol::cursor;
 use crate::protocol::types::{ResourceBody, ResourceContents, ResourceInfo, ResourceTemplate};
+use crate::provider::{Completions, ResourceProvider};
+pub use crate::provider::{Page, ResourceError};
 use crate::tools::media_list::entry_info;
+use serde_json::{Map, Value};
 use std::sync::Arc;
-use thiserror::Error;
 
 /// The byte-range template.
 pub const RANGE_TEMPLATE: &str = "media://{root}/{+path}{?offset,length}";
 /// The derived-audio template.
 pub const AUDIO_TEMPLATE: &str = "media://{root}/{+path}{?start,duration,format,rate,channels}";
 
-#[derive(Debug, Error)]
-pub enum ResourceError {
-    #[error(transparent)]
-    Library(#[from] LibraryError),
-    #[error("invalid cursor")]
-    InvalidCursor,
-    #[error("{uri}: {source}")]
-    Audio {
-        uri: String,
-        #[source]
-        source: crate::media::audio::AudioError,
-    },
-}
-
 pub struct Resources {
     lib: Arc<Library>,
     cache: Arc<DerivedCache>,
     inline_limit: u64,
     page_size: usize,
-}
-
-/// One page of a list.
-pub struct Page<T> {
-    pub items: Vec<T>,
-    pub next_cursor: Option<String>,
 }
 
 impl Resources {
@@ -234,5 +216,32 @@ impl Resources {
         };
         let total = candidates.len();
         (candidates.into_iter().take(100).collect(), total)
+    }
+}
+
+impl ResourceProvider for Resources {
+    fn list(&self, cursor: Option<&str>) -> Result<Page<ResourceInfo>, ResourceError> {
+        Resources::list(self, cursor)
+    }
+    fn templates(&self) -> Vec<ResourceTemplate> {
+        Resources::templates(self)
+    }
+    fn owns(&self, uri: &str) -> bool {
+        uri.starts_with("media://")
+    }
+    fn read(&self, uri: &str) -> Result<Vec<ResourceContents>, ResourceError> {
+        Resources::read(self, uri)
+    }
+    fn complete(
+        &self,
+        template: &str,
+        arg: &str,
+        value: &str,
+        context: &Map<String, Value>,
+    ) -> Option<Completions> {
+        (template == RANGE_TEMPLATE || template == AUDIO_TEMPLATE).then(|| {
+            let root = context.get("root").and_then(Value::as_str);
+            Resources::complete(self, arg, value, root)
+        })
     }
 }

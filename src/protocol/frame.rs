@@ -138,11 +138,7 @@ pub fn encode(msg: &Outgoing, framing: Framing) -> Bytes {
 pub fn encode_into(msg: &Outgoing, framing: Framing, out: &mut BytesMut) {
     // Serialising a Value cannot fail (string keys only).
     let envelope = serde_json::to_vec(&msg.json).expect("JSON value serialises");
-    let (prefix, suffix): (&[u8], &[u8]) = match framing {
-        Framing::Line => (b"", b"\n"),
-        Framing::Bare => (b"", b""),
-        Framing::Sse => (b"event: message\ndata: ", b"\n\n"),
-    };
+    let (prefix, suffix) = framing.head_tail();
     let blob_len: usize = msg
         .blobs
         .iter()
@@ -158,10 +154,27 @@ pub fn encode_into(msg: &Outgoing, framing: Framing, out: &mut BytesMut) {
     out.put_slice(suffix);
 }
 
+impl Framing {
+    /// What goes before and after a message's JSON.
+    fn head_tail(self) -> (&'static [u8], &'static [u8]) {
+        match self {
+            Framing::Line => (b"", b"\n"),
+            Framing::Bare => (b"", b""),
+            Framing::Sse => (
+                crate::protocol::sse::EVENT_HEAD,
+                crate::protocol::sse::EVENT_TAIL,
+            ),
+        }
+    }
+}
+
 /// Frames the answers of a JSON-RPC batch as one array (each already encoded bare).
 pub fn encode_batch(parts: &[Bytes], framing: Framing) -> Bytes {
-    let mut out =
-        BytesMut::with_capacity(parts.iter().map(Bytes::len).sum::<usize>() + parts.len() + 2);
+    let (head, tail) = framing.head_tail();
+    let mut out = BytesMut::with_capacity(
+        head.len() + parts.iter().map(Bytes::len).sum::<usize>() + parts.len() + 2 + tail.len(),
+    );
+    out.put_slice(head);
     out.put_u8(b'[');
     for (i, p) in parts.iter().enumerate() {
         if i > 0 {
@@ -170,9 +183,7 @@ pub fn encode_batch(parts: &[Bytes], framing: Framing) -> Bytes {
         out.put_slice(p);
     }
     out.put_u8(b']');
-    if framing == Framing::Line {
-        out.put_u8(b'\n');
-    }
+    out.put_slice(tail);
     out.freeze()
 }
 

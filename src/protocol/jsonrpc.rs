@@ -15,6 +15,8 @@ pub mod code {
     pub const METHOD_NOT_FOUND: i64 = -32601;
     pub const INVALID_PARAMS: i64 = -32602;
     pub const INTERNAL_ERROR: i64 = -32603;
+    /// Implementation-defined server error: too many requests queued on one connection.
+    pub const SERVER_BUSY: i64 = -32000;
     /// Legacy (<= 2025-11-25) resource not found.
     pub const RESOURCE_NOT_FOUND_LEGACY: i64 = -32002;
     /// 2026-07-28: HTTP headers do not match the body.

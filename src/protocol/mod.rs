@@ -1,5 +1,5 @@
 //! The MCP wire: JSON-RPC 2.0 messages, protocol revisions, MCP types rendered per revision,
-//! NDJSON line framing and the zero-copy blob framing of outgoing messages.
+//! NDJSON line framing, SSE event framing and the zero-copy blob framing of outgoing messages.
 //!
 //! Knows nothing of tokio, hyper, media, the server or transports: everything here is plain,
 //! synchronous and testable on byte buffers.
@@ -8,6 +8,7 @@ pub mod codec;
 pub mod cursor;
 pub mod frame;
 pub mod jsonrpc;
+pub mod sse;
 pub mod types;
 pub mod version;
 

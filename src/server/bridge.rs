@@ -2,8 +2,8 @@
 //! the client (progress, logs, server-to-client requests), and how it learns it was cancelled.
 
 use crate::protocol::{LogLevel, Outgoing, ProtocolVersion, RequestId};
-use crate::server::ServerEvent;
-use crate::server::{Connection, Sink, lock};
+use crate::server::context::Ctx;
+use crate::server::{Connection, Server, ServerEvent, Sink, lock};
 use crate::tools::{ClientBridge, ListKind, ToolError};
 use serde_json::{Map, Value, json};
 use std::sync::atomic::Ordering;
@@ -27,6 +27,24 @@ pub(crate) struct Bridge {
     /// Last progress value sent (progress must increase).
     pub last_progress: Mutex<Option<f64>>,
     pub events: tokio::sync::broadcast::Sender<ServerEvent>,
+}
+
+impl Bridge {
+    /// The bridge of the request `cx` on `server`.
+    pub fn new(server: &Server, cx: &Ctx) -> Self {
+        Bridge {
+            token: cx.token.clone(),
+            sink: cx.sink.clone(),
+            conn: cx.conn.clone(),
+            version: cx.version,
+            progress_token: cx.progress_token.clone(),
+            log_level: cx.log_level,
+            may_request: !cx.stateless(),
+            request_timeout: server.cfg.limits.client_request_timeout,
+            last_progress: Mutex::new(None),
+            events: server.events.clone(),
+        }
+    }
 }
 
 impl ClientBridge for Bridge {

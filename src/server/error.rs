@@ -5,12 +5,12 @@
 //! at `warn` for refusals that matter (traversal attempts) and `debug` for ordinary misses.
 
 use crate::library::LibraryError;
-use crate::prompts::PromptError;
 use crate::protocol::jsonrpc::code;
 use crate::protocol::types::ToolResult;
 use crate::protocol::version::supported_version_strings;
 use crate::protocol::{Outgoing, ProtocolVersion, RequestId};
-use crate::resources::ResourceError;
+use crate::provider::{PromptError, ResourceError};
+use crate::server::jobs::JobError;
 use crate::tools::ToolError;
 use serde_json::{Value, json};
 
@@ -145,6 +145,13 @@ impl From<ResourceError> for RpcError {
         match e {
             ResourceError::Library(l) => l.into(),
             ResourceError::InvalidCursor => RpcError::invalid_params("Invalid cursor"),
+            ResourceError::NotFound { uri } => {
+                tracing::debug!(%uri, "resource not found");
+                RpcError::ResourceNotFound {
+                    message: format!("Resource not found: {uri}"),
+                    uri,
+                }
+            }
             ResourceError::Audio { uri, source } => {
                 tracing::debug!(%uri, error = %source, "audio segment failed");
                 RpcError::InvalidParams {
@@ -159,11 +166,19 @@ impl From<ResourceError> for RpcError {
 impl From<PromptError> for RpcError {
     fn from(e: PromptError) -> Self {
         match e {
-            PromptError::Unknown(_) | PromptError::MissingArgument(_) => {
+            PromptError::Unknown(_)
+            | PromptError::MissingArgument(_)
+            | PromptError::InvalidArguments(_) => {
                 RpcError::invalid_params(format!("Invalid params: {e}"))
             }
             PromptError::Library(l) => RpcError::invalid_params(format!("Invalid params: {l}")),
         }
+    }
+}
+
+impl From<JobError> for RpcError {
+    fn from(e: JobError) -> Self {
+        RpcError::Internal(e.to_string())
     }
 }
 

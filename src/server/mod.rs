@@ -1,24 +1,37 @@
-//! Transport-agnostic request handling: era and version routing, the legacy handshake, the
-//! in-flight table with cancellation, the bridge that runs tools under `spawn_blocking`, and
-//! rendering of results for the revision in force.
+//! Transport-agnostic request handling. A transport owns the bytes; it hands each decoded
+//! message to [`Server::handle`] (or a batch to [`Server::handle_batch`]) together with the
+//! [`Connection`] it arrived on and the [`Sink`] where that request's notifications go, and
+//! writes back the returned response.
 //!
-//! A transport owns the bytes; it hands each decoded message to [`Server::handle`] together with
-//! the [`Connection`] it arrived on and the [`Sink`] where that request's notifications go, and
-//! writes back the returned response. Must not know about hyper, sockets, stdio or auth.
+//! - `context`: works out a request's era, version, capabilities, progress, cancellation and
+//!   principal once ([`classify`] tells transports the era of a message);
+//! - `handlers`: the method table and one module per method family;
+//! - `jobs`: blocking work, its permits, statistics and cancellation;
+//! - `bridge`: what a running tool may ask of its client;
+//! - `error`: the one place where errors become JSON-RPC errors or `isError` results.
+//!
+//! Tools, resources and prompts arrive behind the traits of [`crate::provider`], assembled by
+//! [`ServerBuilder`] in the composition root. Must not know about hyper, sockets, stdio, auth
+//! or any concrete tool, resource or prompt.
 
 mod bridge;
-mod dispatch;
+pub mod context;
 pub mod error;
+mod handlers;
+pub mod jobs;
 pub mod state;
 
+pub use context::{Era, Principal, classify};
+pub use error::RpcError;
+pub use handlers::is_known_method;
+pub use jobs::{JobStats, Jobs};
+
 use crate::config::Config;
-use crate::library::{Library, LibraryError};
-use crate::prompts::Prompts;
 use crate::protocol::frame::{self, Framing};
-use crate::protocol::jsonrpc::{Message, Notification, Response};
+use crate::protocol::jsonrpc::{Message, Notification, Response, WireError, code};
 use crate::protocol::types::Implementation;
 use crate::protocol::{LogLevel, Outgoing, ProtocolVersion, RequestId};
-use crate::resources::Resources;
+use crate::provider::{PromptProvider, ResourceProvider, ToolProvider};
 use crate::tools::ToolSet;
 use bytes::Bytes;
 use serde_json::Value;
@@ -26,17 +39,8 @@ use std::collections::HashMap;
 use std::collections::HashSet;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
-use thiserror::Error;
 use tokio::sync::{Semaphore, broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
-
-pub use error::RpcError;
-
-#[derive(Debug, Error)]
-pub enum ServerError {
-    #[error(transparent)]
-    Library(#[from] LibraryError),
-}
 
 /// Where a request's messages go: a bounded queue of framed bytes owned by the transport.
 /// A full queue makes producers wait (backpressure); a closed one means the peer is gone.
@@ -78,16 +82,6 @@ pub enum ServerEvent {
     ResourceUpdated(String),
 }
 
-/// Counters of the blocking jobs (tool calls), for metrics and for proving cancellation.
-#[derive(Debug, Default)]
-pub struct JobStats {
-    /// Jobs running now.
-    pub running: std::sync::atomic::AtomicI64,
-    /// Jobs that stopped early because their request was cancelled or its stream closed.
-    pub cancelled: AtomicU64,
-    pub completed: AtomicU64,
-}
-
 /// Most `subscriptions/listen` streams open at once, server-wide.
 pub const MAX_LISTENERS: usize = 256;
 /// Most resource URIs one listen stream or legacy session may subscribe to.
@@ -111,6 +105,8 @@ pub struct Connection {
     next_id: AtomicU64,
     /// Legacy `resources/subscribe` URIs.
     subscriptions: Mutex<HashSet<String>>,
+    /// Who is on the other end, once a transport has authenticated it.
+    principal: Option<Principal>,
 }
 
 impl Default for Connection {
@@ -127,7 +123,20 @@ impl Connection {
             pending: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(1),
             subscriptions: Mutex::new(HashSet::new()),
+            principal: None,
         }
+    }
+
+    /// A connection whose requests were made by `principal`.
+    pub fn authenticated(principal: Principal) -> Self {
+        Connection {
+            principal: Some(principal),
+            ..Self::new()
+        }
+    }
+
+    pub fn principal(&self) -> Option<&Principal> {
+        self.principal.as_ref()
     }
 
     pub fn legacy(&self) -> Option<LegacySession> {
@@ -169,99 +178,104 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// Most requests one JSON-RPC batch (2025-03-26) may hold; further elements are answered
+/// with an error each.
+pub const MAX_BATCH_ITEMS: usize = 64;
+/// Most bytes of answers one batch may accumulate; once past it, further requests in the
+/// batch are answered with an error each instead of being run.
+pub const MAX_BATCH_ANSWER_BYTES: usize = 32 * 1024 * 1024;
+
 pub struct Server {
     cfg: Config,
     info: Implementation,
-    library: Arc<Library>,
-    resources: Resources,
-    prompts: Prompts,
     tools: ToolSet,
-    conformance: Option<crate::conformance::Fixtures>,
+    resources: Vec<Arc<dyn ResourceProvider>>,
+    prompts: Vec<Arc<dyn PromptProvider>>,
+    /// Some provider's tool (prompt) list may change while the server runs.
+    tools_change: bool,
+    prompts_change: bool,
     state_key: state::StateKey,
-    /// Bounds the blocking jobs (tool calls, file reads) running at once, server-wide.
-    jobs: Arc<Semaphore>,
+    /// The blocking work (tool calls, file reads), bounded server-wide.
+    jobs: Jobs,
     events: broadcast::Sender<ServerEvent>,
     listeners: Arc<Semaphore>,
-    stats: Arc<JobStats>,
     /// Cancelled when the server shuts down: long-lived streams end gracefully.
     stopping: CancellationToken,
-    _watcher: Option<crate::library::watch::Watcher>,
 }
 
-impl Server {
-    pub fn new(cfg: Config) -> Result<Arc<Self>, ServerError> {
-        let library = Arc::new(Library::new(cfg.roots.clone(), cfg.limits.library.clone())?);
-        let cache = Arc::new(crate::cache::DerivedCache::new(
-            crate::cache::DEFAULT_CAPACITY,
-        ));
-        let resources = Resources::new(
-            library.clone(),
-            cache.clone(),
-            cfg.limits.inline_read_bytes,
-            cfg.limits.page_size,
-        );
-        let mut tools = ToolSet::new();
-        tools.add(Arc::new(crate::tools::media_list::MediaList::new(
-            library.clone(),
-        )));
-        tools.add(Arc::new(crate::tools::media_probe::MediaProbe::new(
-            library.clone(),
-        )));
-        tools.add(Arc::new(
-            crate::tools::audio_transcode::AudioTranscode::new(library.clone(), cache.clone()),
-        ));
-        tools.add(Arc::new(
-            crate::tools::audio_spectrogram::AudioSpectrogram::new(library.clone()),
-        ));
-        let conformance = cfg.conformance.then(crate::conformance::Fixtures::new);
-        if let Some(c) = &conformance {
-            for t in c.tools() {
-                tools.add(t);
-            }
+/// Assembles a [`Server`] from its providers (the composition root uses it).
+pub struct ServerBuilder {
+    cfg: Config,
+    tools: ToolSet,
+    resources: Vec<Arc<dyn ResourceProvider>>,
+    prompts: Vec<Arc<dyn PromptProvider>>,
+    tools_change: bool,
+    prompts_change: bool,
+    jobs: usize,
+}
+
+impl ServerBuilder {
+    pub fn new(cfg: Config) -> Self {
+        ServerBuilder {
+            cfg,
+            tools: ToolSet::new(),
+            resources: vec![],
+            prompts: vec![],
+            tools_change: false,
+            prompts_change: false,
+            jobs: jobs::default_permits(),
         }
-        let jobs = std::thread::available_parallelism().map_or(4, |n| n.get() * 2);
+    }
+    /// Adds a provider's tools (after those already added).
+    pub fn tools(mut self, p: &dyn ToolProvider) -> Self {
+        for t in p.tools() {
+            self.tools.add(t);
+        }
+        self.tools_change |= p.list_changes();
+        self
+    }
+    /// Adds a resource provider; lists follow the order of addition, reads go to the first
+    /// provider that owns the URI.
+    pub fn resources(mut self, p: Arc<dyn ResourceProvider>) -> Self {
+        self.resources.push(p);
+        self
+    }
+    pub fn prompts(mut self, p: Arc<dyn PromptProvider>) -> Self {
+        self.prompts_change |= p.list_changes();
+        self.prompts.push(p);
+        self
+    }
+    /// Blocking jobs running at once, server-wide.
+    pub fn job_permits(mut self, n: usize) -> Self {
+        self.jobs = n.max(1);
+        self
+    }
+    pub fn build(self) -> Arc<Server> {
         let (events, _) = broadcast::channel(256);
-        let tx = events.clone();
-        let watcher = match library.watch(move |uris| {
-            let _ = tx.send(ServerEvent::ResourcesListChanged);
-            for u in uris {
-                let _ = tx.send(ServerEvent::ResourceUpdated(u));
-            }
-        }) {
-            Ok(w) => Some(w),
-            Err(e) => {
-                tracing::warn!(error = %e, "not watching the media roots; listings refresh every rescan interval");
-                None
-            }
-        };
-        Ok(Arc::new(Server {
+        Arc::new(Server {
             events,
             listeners: Arc::new(Semaphore::new(MAX_LISTENERS)),
-            stats: Arc::new(JobStats::default()),
             stopping: CancellationToken::new(),
-            _watcher: watcher,
             info: Implementation {
                 name: "mcp-media".into(),
                 title: Some("mcp-media".into()),
                 version: env!("CARGO_PKG_VERSION").into(),
             },
-            prompts: Prompts::new(library.clone()),
-            library,
-            resources,
-            tools,
-            conformance,
+            tools: self.tools,
+            resources: self.resources,
+            prompts: self.prompts,
+            tools_change: self.tools_change,
+            prompts_change: self.prompts_change,
             state_key: state::StateKey::random(),
-            jobs: Arc::new(Semaphore::new(jobs)),
-            cfg,
-        }))
+            jobs: Jobs::new(self.jobs),
+            cfg: self.cfg,
+        })
     }
+}
 
+impl Server {
     pub fn config(&self) -> &Config {
         &self.cfg
-    }
-
-    pub fn library(&self) -> &Arc<Library> {
-        &self.library
     }
 
     /// The `x-mcp-header` annotations of a tool's arguments: `(header suffix, property)` pairs
@@ -285,7 +299,11 @@ impl Server {
     }
 
     pub fn stats(&self) -> &JobStats {
-        &self.stats
+        self.jobs.stats()
+    }
+
+    pub fn jobs(&self) -> &Jobs {
+        &self.jobs
     }
 
     /// Ends long-lived streams (listen) gracefully; called by transports on shutdown.
@@ -311,10 +329,10 @@ impl Server {
             return None;
         }
         let (method, params) = match e {
-            ServerEvent::ToolsListChanged if self.conformance.is_some() => {
+            ServerEvent::ToolsListChanged if self.tools_change => {
                 ("notifications/tools/list_changed", serde_json::json!({}))
             }
-            ServerEvent::PromptsListChanged if self.conformance.is_some() => {
+            ServerEvent::PromptsListChanged if self.prompts_change => {
                 ("notifications/prompts/list_changed", serde_json::json!({}))
             }
             ServerEvent::ResourcesListChanged => (
@@ -349,6 +367,131 @@ impl Server {
                 None
             }
         }
+    }
+
+    /// Handles one request: prepares its context, registers it for cancellation, dispatches
+    /// it, and renders its answer for the revision in force.
+    async fn handle_request(
+        self: &Arc<Self>,
+        conn: &Arc<Connection>,
+        req: crate::protocol::jsonrpc::Request,
+        sink: &Sink,
+    ) -> Option<Outgoing> {
+        let id = req.id.clone();
+        let cx = match context::prepare(conn, &req, sink) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::debug!(method = %req.method, %id, error = ?e, "request refused before dispatch");
+                return Some(e.to_outgoing(Some(&id), None));
+            }
+        };
+        {
+            let mut inflight = lock(&conn.inflight);
+            if inflight.contains_key(&id) {
+                return Some(
+                    RpcError::InvalidRequest(format!("request id {id} is already in flight"))
+                        .to_outgoing(Some(&id), Some(cx.version)),
+                );
+            }
+            // `initialize` must not be cancelled by the client (it is not registered).
+            if req.method != "initialize" {
+                inflight.insert(id.clone(), cx.token.clone());
+            }
+        }
+        let res = tokio::select! {
+            biased;
+            _ = cx.token.cancelled() => None,
+            r = handlers::dispatch(self, &req, &cx) => Some(r),
+        };
+        lock(&conn.inflight).remove(&id);
+        if cx.token.is_cancelled() {
+            tracing::debug!(method = %req.method, %id, "request cancelled; no response sent");
+            return None;
+        }
+        Some(match res? {
+            Ok((result, blobs)) => Outgoing::response(&id, result, blobs),
+            Err(e) => {
+                let subject = cx.principal.as_ref().map(|p| p.subject.as_str());
+                tracing::debug!(method = %req.method, %id, ?subject, error = ?e, "request failed");
+                e.to_outgoing(Some(&id), Some(cx.version))
+            }
+        })
+    }
+
+    /// The version and era a request would be served under, or why it cannot be (for
+    /// transports that answer such failures with a status of their own, such as HTTP 400).
+    pub fn preflight(
+        &self,
+        conn: &Connection,
+        req: &crate::protocol::jsonrpc::Request,
+    ) -> Result<(ProtocolVersion, Era), RpcError> {
+        context::version_of(conn, req)
+    }
+
+    /// Whether `conn` may send JSON-RPC batches (only 2025-03-26 sessions); if not, the error
+    /// to answer.
+    pub fn batch_refusal(&self, conn: &Connection) -> Option<Outgoing> {
+        let v = conn.legacy().map(|s| s.version);
+        if v.is_some_and(|v| v.accepts_batches()) {
+            return None;
+        }
+        tracing::warn!("refused a JSON-RPC batch");
+        let msg = format!(
+            "Invalid Request: JSON-RPC batches are only accepted in a 2025-03-26 session (this is {})",
+            v.map_or("not a session".to_string(), |v| format!("protocol {v}"))
+        );
+        Some(Outgoing::error(None, code::INVALID_REQUEST, &msg, None))
+    }
+
+    /// Handles a JSON-RPC batch (2025-03-26): its elements in order, each answer framed bare.
+    /// At most [`MAX_BATCH_ITEMS`] elements and [`MAX_BATCH_ANSWER_BYTES`] bytes of answers
+    /// are served; every request beyond gets an error of its own. Returns the answers (frame
+    /// them as one array with [`frame::encode_batch`]), `Ok(None)` if nothing needs an answer,
+    /// or the refusal if this connection may not batch.
+    pub async fn handle_batch(
+        self: &Arc<Self>,
+        conn: &Arc<Connection>,
+        items: Vec<Result<Message, WireError>>,
+        sink: &Sink,
+    ) -> Result<Option<Vec<Bytes>>, Outgoing> {
+        if let Some(refusal) = self.batch_refusal(conn) {
+            return Err(refusal);
+        }
+        let mut parts: Vec<Bytes> = Vec::new();
+        let mut bytes = 0usize;
+        for (i, item) in items.into_iter().enumerate() {
+            let over = if i >= MAX_BATCH_ITEMS {
+                Some(format!("a batch holds at most {MAX_BATCH_ITEMS} messages"))
+            } else if bytes > MAX_BATCH_ANSWER_BYTES {
+                Some(format!(
+                    "the batch's answers passed {MAX_BATCH_ANSWER_BYTES} bytes"
+                ))
+            } else {
+                None
+            };
+            let out = match (item, over) {
+                (Ok(Message::Request(r)), Some(why)) => {
+                    tracing::warn!(method = %r.method, "batch element refused: {why}");
+                    Some(Outgoing::error(
+                        Some(&r.id),
+                        code::INVALID_REQUEST,
+                        &format!("Invalid Request: not run: {why}"),
+                        None,
+                    ))
+                }
+                (Ok(_), Some(_)) => None,
+                (Ok(m), None) => self.handle(conn, m, sink).await,
+                (Err(e), _) => e
+                    .answerable
+                    .then(|| Outgoing::error(e.id.as_ref(), e.code, &e.message, None)),
+            };
+            if let Some(o) = out {
+                let f = frame::encode(&o, Framing::Bare);
+                bytes += f.len();
+                parts.push(f);
+            }
+        }
+        Ok((!parts.is_empty()).then_some(parts))
     }
 
     fn handle_notification(&self, conn: &Connection, n: Notification) {

@@ -1,16 +1,19 @@
 //! stdio transport: one reader (newline-delimited JSON, bounded lines) and one writer task that
 //! owns the output. Each request runs as its own task, so responses may complete out of order;
-//! at most `max_in_flight` run at once, after which the reader stops reading (backpressure).
-//! On EOF the transport lets in-flight requests finish within the shutdown grace, cancels the
-//! rest, flushes and returns.
+//! at most `max_in_flight` run at once and up to `max_queued` more wait for a slot; beyond that
+//! a request is answered at once with a "server busy" error. The reader never waits on work,
+//! so a `notifications/cancelled` or the answer to a server-to-client request is read even
+//! when every slot is busy. On EOF the transport lets in-flight requests finish within the
+//! shutdown grace, cancels the rest, flushes and returns. Never touches media or tools.
 
+use crate::protocol::Outgoing;
 use crate::protocol::codec::{Line, LineDecoder};
 use crate::protocol::frame::{self, Framing};
 use crate::protocol::jsonrpc::{self, Incoming, Message, code};
-use crate::protocol::{Outgoing, ProtocolVersion};
 use crate::server::{Connection, Server, Sink};
 use bytes::{Bytes, BytesMut};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
@@ -29,7 +32,11 @@ where
     let writer = tokio::spawn(write_loop(output, rx));
     let sink = Sink::new(tx, Framing::Line);
     let conn = Arc::new(Connection::new());
-    let slots = Arc::new(Semaphore::new(limits.max_in_flight));
+    let slots = Slots {
+        run: Arc::new(Semaphore::new(limits.max_in_flight.max(1))),
+        waiting: Arc::new(AtomicUsize::new(0)),
+        max: limits.max_in_flight.max(1) + limits.max_queued,
+    };
     let mut tasks = JoinSet::new();
     // Changes (list_changed, resource updates) for a legacy session on this process.
     let forwarder = {
@@ -120,96 +127,110 @@ where
     }
 }
 
+/// Request slots of one connection: `run` bounds the requests running, `waiting` counts those
+/// accepted (running or waiting for a slot), at most `max`.
+struct Slots {
+    run: Arc<Semaphore>,
+    waiting: Arc<AtomicUsize>,
+    max: usize,
+}
+
+impl Slots {
+    /// Takes a place for one more request, or `None` if the connection has `max` already.
+    fn admit(&self) -> Option<Admitted> {
+        let n = self.waiting.fetch_add(1, Ordering::AcqRel);
+        let a = Admitted(self.waiting.clone());
+        (n < self.max).then_some(a)
+    }
+}
+
+/// A request's place among a connection's accepted requests; released on drop.
+struct Admitted(Arc<AtomicUsize>);
+
+impl Drop for Admitted {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 async fn on_frame(
     server: &Arc<Server>,
     conn: &Arc<Connection>,
     sink: &Sink,
-    slots: &Arc<Semaphore>,
+    slots: &Slots,
     tasks: &mut JoinSet<()>,
     bytes: &[u8],
 ) {
-    match jsonrpc::parse(bytes) {
-        Incoming::Single(Ok(msg)) => dispatch(server, conn, sink, slots, tasks, msg).await,
+    let work = match jsonrpc::parse(bytes) {
         Incoming::Single(Err(e)) => {
             tracing::warn!(code = e.code, error = %e.message, "malformed message");
             if e.answerable {
-                sink.send(&Outgoing::error(e.id.as_ref(), e.code, &e.message, None))
-                    .await;
+                let out = Outgoing::error(e.id.as_ref(), e.code, &e.message, None);
+                let sink = sink.clone();
+                tasks.spawn(async move {
+                    sink.send(&out).await;
+                });
             }
+            return;
         }
-        Incoming::Batch(items) => {
-            let batches_ok = conn.legacy().is_some_and(|s| s.version.accepts_batches());
-            if !batches_ok {
-                tracing::warn!("refused a JSON-RPC batch");
-                let v = conn.legacy().map_or(ProtocolVersion::LATEST, |s| s.version);
-                let msg =
-                    format!("Invalid Request: JSON-RPC batches are not supported in protocol {v}");
-                sink.send(&Outgoing::error(None, code::INVALID_REQUEST, &msg, None))
-                    .await;
-                return;
-            }
-            // A batch is answered as one array, after all its requests finish.
-            let server = server.clone();
-            let conn = conn.clone();
-            let sink = sink.clone();
-            let permit = slots
-                .clone()
-                .acquire_owned()
-                .await
-                .expect("semaphore never closed");
-            tasks.spawn(async move {
-                let mut parts: Vec<Bytes> = Vec::new();
-                for item in items {
-                    let out = match item {
-                        Ok(msg) => server.handle(&conn, msg, &sink).await,
-                        Err(e) => e
-                            .answerable
-                            .then(|| Outgoing::error(e.id.as_ref(), e.code, &e.message, None)),
-                    };
-                    if let Some(o) = out {
-                        parts.push(frame::encode(&o, Framing::Bare));
-                    }
-                }
-                if !parts.is_empty() {
-                    let _ = sink.raw(frame::encode_batch(&parts, Framing::Line)).await;
-                }
-                drop(permit);
-            });
-        }
-    }
-}
-
-async fn dispatch(
-    server: &Arc<Server>,
-    conn: &Arc<Connection>,
-    sink: &Sink,
-    slots: &Arc<Semaphore>,
-    tasks: &mut JoinSet<()>,
-    msg: Message,
-) {
-    match msg {
-        // Notifications and responses are handled in order, inline (a cancel must get through
-        // even when every slot is busy).
-        Message::Notification(_) | Message::Response(_) => {
+        // Notifications and responses are handled in order, inline: they never wait on work.
+        Incoming::Single(Ok(msg @ (Message::Notification(_) | Message::Response(_)))) => {
             server.handle(conn, msg, sink).await;
+            return;
         }
-        Message::Request(_) => {
-            let permit = slots
-                .clone()
-                .acquire_owned()
-                .await
-                .expect("semaphore never closed");
-            let server = server.clone();
-            let conn = conn.clone();
-            let sink = sink.clone();
-            tasks.spawn(async move {
+        Incoming::Single(Ok(msg)) => Work::One(msg),
+        Incoming::Batch(items) => Work::Batch(items),
+    };
+    let (server, conn, sink) = (server.clone(), conn.clone(), sink.clone());
+    let Some(place) = slots.admit() else {
+        let id = match &work {
+            Work::One(Message::Request(r)) => Some(r.id.clone()),
+            _ => None,
+        };
+        tracing::warn!(
+            limit = slots.max,
+            "refused a request: too many requests on this connection"
+        );
+        let msg = format!(
+            "Server busy: this connection has {} requests running or waiting; retry later",
+            slots.max
+        );
+        tasks.spawn(async move {
+            sink.send(&Outgoing::error(id.as_ref(), code::SERVER_BUSY, &msg, None))
+                .await;
+        });
+        return;
+    };
+    let run = slots.run.clone();
+    tasks.spawn(async move {
+        let _place = place;
+        let Ok(_slot) = run.acquire_owned().await else {
+            return;
+        };
+        match work {
+            Work::One(msg) => {
                 if let Some(out) = server.handle(&conn, msg, &sink).await {
                     sink.send(&out).await;
                 }
-                drop(permit);
-            });
+            }
+            // A batch is answered as one array, after all its requests finish.
+            Work::Batch(items) => match server.handle_batch(&conn, items, &sink).await {
+                Ok(Some(parts)) => {
+                    sink.raw(frame::encode_batch(&parts, Framing::Line)).await;
+                }
+                Ok(None) => {}
+                Err(refusal) => {
+                    sink.send(&refusal).await;
+                }
+            },
         }
-    }
+    });
+}
+
+/// A request or a batch waiting for a slot.
+enum Work {
+    One(Message),
+    Batch(Vec<Result<Message, jsonrpc::WireError>>),
 }
 
 async fn write_loop<W: AsyncWrite + Unpin>(

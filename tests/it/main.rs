@@ -4,6 +4,7 @@
 mod audio;
 mod fixtures;
 mod layering;
+mod pipeline;
 mod schema;
 mod stdio;
 mod util;

@@ -1,0 +1,120 @@
+//! The composition root: builds the media library, the derived-media cache, the providers
+//! (media tools, resources and prompts; the conformance fixtures when asked) and the server
+//! from a [`Config`], and wires the library's watcher to the server's change events.
+//!
+//! The only module that names concrete providers together with the server. Must not know
+//! about transports or command lines.
+
+use crate::cache::DerivedCache;
+use crate::config::Config;
+use crate::library::{Library, LibraryError};
+use crate::provider::ToolProvider;
+use crate::server::{Server, ServerBuilder, ServerEvent};
+use crate::tools::Tool;
+use std::sync::Arc;
+
+/// A built server and the parts the caller may want to look at.
+pub struct App {
+    pub server: Arc<Server>,
+    pub library: Arc<Library>,
+    pub cache: Arc<DerivedCache>,
+    /// Keeps the watcher of the media roots alive (none if the platform refused one).
+    _watcher: Option<crate::library::watch::Watcher>,
+}
+
+/// The media server's own tools.
+struct MediaTools {
+    library: Arc<Library>,
+    cache: Arc<DerivedCache>,
+}
+
+impl ToolProvider for MediaTools {
+    fn tools(&self) -> Vec<Arc<dyn Tool>> {
+        use crate::tools::{audio_spectrogram, audio_transcode, media_list, media_probe};
+        let lib = &self.library;
+        vec![
+            Arc::new(media_list::MediaList::new(lib.clone())),
+            Arc::new(media_probe::MediaProbe::new(lib.clone())),
+            Arc::new(audio_transcode::AudioTranscode::new(
+                lib.clone(),
+                self.cache.clone(),
+            )),
+            Arc::new(audio_spectrogram::AudioSpectrogram::new(lib.clone())),
+        ]
+    }
+}
+
+/// Builds everything `cfg` describes.
+pub fn build(cfg: Config) -> Result<App, LibraryError> {
+    let limits = &cfg.limits;
+    let library = Arc::new(Library::new(cfg.roots.clone(), limits.library.clone())?);
+    let cache = Arc::new(DerivedCache::new(limits.cache_bytes));
+    let resources = Arc::new(crate::resources::Resources::new(
+        library.clone(),
+        cache.clone(),
+        limits.inline_read_bytes,
+        limits.page_size,
+    ));
+    let mut b = ServerBuilder::new(cfg.clone())
+        .tools(&MediaTools {
+            library: library.clone(),
+            cache: cache.clone(),
+        })
+        .resources(resources)
+        .prompts(Arc::new(crate::prompts::Prompts::new(library.clone())));
+    if let Some(n) = limits.job_permits {
+        b = b.job_permits(n);
+    }
+    if cfg.conformance {
+        let fixtures = Arc::new(crate::conformance::Fixtures::new());
+        b = b
+            .tools(fixtures.as_ref())
+            .resources(fixtures.clone())
+            .prompts(fixtures);
+    }
+    let server = b.build();
+    let events = server.clone();
+    let watcher = match library.watch(move |uris| {
+        events.notify(ServerEvent::ResourcesListChanged);
+        for u in uris {
+            events.notify(ServerEvent::ResourceUpdated(u));
+        }
+    }) {
+        Ok(w) => Some(w),
+        Err(e) => {
+            tracing::warn!(error = %e, "not watching the media roots; listings refresh every rescan interval");
+            None
+        }
+    };
+    Ok(App {
+        server,
+        library,
+        cache,
+        _watcher: watcher,
+    })
+}
+
+impl App {
+    /// Prometheus text for the parts outside the server (the derived-media cache).
+    pub fn metrics(&self) -> String {
+        let (entries, bytes, hits, misses) = self.cache.stats();
+        format!(
+            "# HELP mcp_media_cache_capacity_bytes Capacity of the derived-media cache.\n\
+             # TYPE mcp_media_cache_capacity_bytes gauge\n\
+             mcp_media_cache_capacity_bytes {}\n\
+             # HELP mcp_media_cache_bytes Bytes held by the derived-media cache.\n\
+             # TYPE mcp_media_cache_bytes gauge\n\
+             mcp_media_cache_bytes {bytes}\n\
+             # HELP mcp_media_cache_entries Artifacts held by the derived-media cache.\n\
+             # TYPE mcp_media_cache_entries gauge\n\
+             mcp_media_cache_entries {entries}\n\
+             # HELP mcp_media_cache_hits_total Derived-media reads served from the cache.\n\
+             # TYPE mcp_media_cache_hits_total counter\n\
+             mcp_media_cache_hits_total {hits}\n\
+             # HELP mcp_media_cache_misses_total Derived-media reads that had to render.\n\
+             # TYPE mcp_media_cache_misses_total counter\n\
+             mcp_media_cache_misses_total {misses}\n",
+            self.cache.capacity()
+        )
+    }
+}

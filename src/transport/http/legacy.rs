@@ -1,0 +1,84 @@
+//! Legacy-era (2025-11-25 and older) POSTs: `initialize` opens a session; later POSTs carry a
+//! request (run, answered as JSON or SSE), a notification or a response to a server-to-client
+//! request (202), or a batch (2025-03-26 sessions only, answered like one request, so its
+//! progress and server-to-client requests reach the client). Never touches media or tools.
+
+use super::routes::{empty, error_code, json_message, rpc_error};
+use super::{Body, State, session, sse};
+use crate::protocol::frame::Framing;
+use crate::protocol::jsonrpc::{Incoming, Message, code};
+use crate::server::{Connection, Sink};
+use http::{HeaderValue, Response, StatusCode};
+use std::sync::Arc;
+use tokio::sync::mpsc;
+
+pub(super) async fn initialize(st: &Arc<State>, msg: Message) -> Response<Body> {
+    let conn = Arc::new(Connection::new());
+    // `initialize` sends nothing but its answer.
+    let (tx, _rx) = mpsc::channel(1);
+    let sink = Sink::new(tx, Framing::Sse);
+    let Some(out) = st.server.handle(&conn, msg, &sink).await else {
+        return empty(StatusCode::ACCEPTED);
+    };
+    if error_code(&out).is_some() {
+        return json_message(StatusCode::OK, &out);
+    }
+    let Some(sess) = st.sessions.insert(conn) else {
+        tracing::warn!(limit = st.sessions.max, "session cap reached");
+        return rpc_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            None,
+            code::INTERNAL_ERROR,
+            "Too many sessions; try again later",
+        );
+    };
+    let mut r = json_message(StatusCode::OK, &out);
+    if let Ok(v) = HeaderValue::from_str(&sess.id) {
+        r.headers_mut().insert("mcp-session-id", v);
+    }
+    r
+}
+
+pub(super) async fn post(
+    st: &Arc<State>,
+    sess: Arc<session::Session>,
+    incoming: Incoming,
+) -> (Response<Body>, String) {
+    match incoming {
+        Incoming::Single(Err(e)) => (
+            rpc_error(StatusCode::BAD_REQUEST, e.id.as_ref(), e.code, &e.message),
+            String::new(),
+        ),
+        Incoming::Single(Ok(Message::Request(r))) => {
+            let label = r.method.clone();
+            let conn = sess.conn.clone();
+            let work = sse::Work::One(Message::Request(r));
+            (sse::run(st, conn, work, Some(sess)).await, label)
+        }
+        Incoming::Single(Ok(other)) => {
+            let label = match &other {
+                Message::Notification(n) => n.method.clone(),
+                _ => "response".into(),
+            };
+            // Notifications and responses produce no messages of their own.
+            let (tx, _rx) = mpsc::channel(1);
+            st.server
+                .handle(&sess.conn, other, &Sink::new(tx, Framing::Sse))
+                .await;
+            (empty(StatusCode::ACCEPTED), label)
+        }
+        Incoming::Batch(items) => {
+            if let Some(refusal) = st.server.batch_refusal(&sess.conn) {
+                return (
+                    json_message(StatusCode::BAD_REQUEST, &refusal),
+                    "batch".into(),
+                );
+            }
+            let conn = sess.conn.clone();
+            (
+                sse::run(st, conn, sse::Work::Batch(items), Some(sess)).await,
+                "batch".into(),
+            )
+        }
+    }
+}

@@ -1,0 +1,312 @@
+//! The MCP endpoint's routes: POST (both eras), GET (legacy standalone stream and resumption),
+//! DELETE (ends a legacy session), plus `/healthz` and `/metrics`; the status code for each
+//! outcome and the header checks of the stateless revision. Never touches media or tools.
+
+use super::{Body, State, headers, legacy, sse};
+use crate::protocol::frame::{self, Framing};
+use crate::protocol::jsonrpc::{self, Incoming, Message, RequestId, code};
+use crate::protocol::{Outgoing, meta};
+use crate::server::{Connection, Era, classify};
+use bytes::Bytes;
+use http::{HeaderValue, Method, Request, Response, StatusCode, header};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming as HyperBody;
+use serde_json::Value;
+use std::sync::Arc;
+
+pub(super) fn full(status: StatusCode, content_type: &str, body: Bytes) -> Response<Body> {
+    let mut r = Response::new(Full::new(body).boxed());
+    *r.status_mut() = status;
+    if let Ok(v) = HeaderValue::from_str(content_type) {
+        r.headers_mut().insert(header::CONTENT_TYPE, v);
+    }
+    r
+}
+
+pub(super) fn empty(status: StatusCode) -> Response<Body> {
+    let mut r = Response::new(Full::new(Bytes::new()).boxed());
+    *r.status_mut() = status;
+    r
+}
+
+pub(super) fn json_message(status: StatusCode, msg: &Outgoing) -> Response<Body> {
+    full(
+        status,
+        "application/json",
+        frame::encode(msg, Framing::Bare),
+    )
+}
+
+pub(super) fn rpc_error(
+    status: StatusCode,
+    id: Option<&RequestId>,
+    code: i64,
+    message: &str,
+) -> Response<Body> {
+    json_message(status, &Outgoing::error(id, code, message, None))
+}
+
+/// The HTTP status for a JSON-RPC error code on the stateless path.
+pub(super) fn modern_status(code: i64) -> StatusCode {
+    match code {
+        code::METHOD_NOT_FOUND => StatusCode::NOT_FOUND,
+        code::HEADER_MISMATCH | code::MISSING_CLIENT_CAPABILITY | code::UNSUPPORTED_VERSION => {
+            StatusCode::BAD_REQUEST
+        }
+        _ => StatusCode::OK,
+    }
+}
+
+pub(super) fn error_code(msg: &Outgoing) -> Option<i64> {
+    msg.json.get("error")?.get("code")?.as_i64()
+}
+
+pub(super) fn session_not_found() -> Response<Body> {
+    rpc_error(
+        StatusCode::NOT_FOUND,
+        None,
+        code::INVALID_REQUEST,
+        "Session not found",
+    )
+}
+
+pub(super) async fn route(st: Arc<State>, req: Request<HyperBody>) -> Response<Body> {
+    let path = req.uri().path().to_string();
+    if path == "/healthz" {
+        return full(StatusCode::OK, "text/plain", Bytes::from_static(b"ok\n"));
+    }
+    if path == "/metrics" {
+        let mut text = st.metrics.render(st.sessions.len(), st.server.stats());
+        if let Some(extra) = &st.opts.extra_metrics {
+            text.push_str(&(extra.0)());
+        }
+        return full(
+            StatusCode::OK,
+            "text/plain; version=0.0.4",
+            Bytes::from(text),
+        );
+    }
+    if path != st.opts.path {
+        return full(
+            StatusCode::NOT_FOUND,
+            "text/plain",
+            Bytes::from_static(b"not found\n"),
+        );
+    }
+    let host = headers::header(req.headers(), "host").map(str::to_owned);
+    let origin = headers::header(req.headers(), "origin").map(str::to_owned);
+    if let Err(why) = st.guard.check(host.as_deref(), origin.as_deref()) {
+        tracing::warn!(reason = %why, "refused a request (DNS rebinding protection)");
+        st.metrics.count("", 403);
+        return rpc_error(
+            StatusCode::FORBIDDEN,
+            None,
+            code::INVALID_REQUEST,
+            &format!("Forbidden: {why}"),
+        );
+    }
+    let method = req.method().clone();
+    let (resp, label) = match method {
+        Method::POST => post(&st, req).await,
+        Method::GET => (sse::get(&st, req), "GET".to_string()),
+        Method::DELETE => (delete(&st, req), "DELETE".to_string()),
+        _ => {
+            let mut r = empty(StatusCode::METHOD_NOT_ALLOWED);
+            r.headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static("GET, POST, DELETE"));
+            (r, "other".to_string())
+        }
+    };
+    st.metrics.count(&label, resp.status().as_u16());
+    resp
+}
+
+async fn post(st: &Arc<State>, req: Request<HyperBody>) -> (Response<Body>, String) {
+    let hdrs = req.headers().clone();
+    if let Some(ct) = headers::header(&hdrs, "content-type")
+        && !ct.to_ascii_lowercase().starts_with("application/json")
+    {
+        return (
+            rpc_error(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                None,
+                code::INVALID_REQUEST,
+                "Content-Type must be application/json",
+            ),
+            String::new(),
+        );
+    }
+    let body = match Limited::new(req.into_body(), st.opts.max_body_bytes)
+        .collect()
+        .await
+    {
+        Ok(b) => b.to_bytes(),
+        Err(e) => {
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some()
+            {
+                tracing::warn!(
+                    limit = st.opts.max_body_bytes,
+                    "refused an oversized request body"
+                );
+                let msg = format!(
+                    "Request body exceeds the limit of {} bytes",
+                    st.opts.max_body_bytes
+                );
+                return (
+                    rpc_error(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        None,
+                        code::INVALID_REQUEST,
+                        &msg,
+                    ),
+                    String::new(),
+                );
+            }
+            return (
+                rpc_error(
+                    StatusCode::BAD_REQUEST,
+                    None,
+                    code::PARSE_ERROR,
+                    "could not read the request body",
+                ),
+                String::new(),
+            );
+        }
+    };
+    let incoming = jsonrpc::parse(&body);
+    if let Some(sid) = headers::header(&hdrs, "mcp-session-id") {
+        let Some(sess) = st.sessions.get(sid.trim()) else {
+            return (session_not_found(), String::new());
+        };
+        return legacy::post(st, sess, incoming).await;
+    }
+    let msg = match incoming {
+        Incoming::Batch(_) => {
+            // Batches exist only in 2025-03-26 sessions, and this request has none.
+            let refusal = st.server.batch_refusal(&Connection::new());
+            let out = refusal.unwrap_or_else(|| {
+                Outgoing::error(None, code::INVALID_REQUEST, "batch refused", None)
+            });
+            return (json_message(StatusCode::BAD_REQUEST, &out), "batch".into());
+        }
+        Incoming::Single(Err(e)) => {
+            tracing::warn!(code = e.code, error = %e.message, "malformed message");
+            return (
+                rpc_error(StatusCode::BAD_REQUEST, e.id.as_ref(), e.code, &e.message),
+                String::new(),
+            );
+        }
+        Incoming::Single(Ok(m)) => m,
+    };
+    let label = match &msg {
+        Message::Request(r) => r.method.clone(),
+        Message::Notification(n) => n.method.clone(),
+        Message::Response(_) => "response".into(),
+    };
+    let header_version = headers::header(&hdrs, "mcp-protocol-version");
+    if classify(&msg, header_version) == Era::Legacy {
+        return match msg {
+            Message::Request(r) if r.method == "initialize" => {
+                (legacy::initialize(st, Message::Request(r)).await, label)
+            }
+            Message::Request(r) => (
+                rpc_error(
+                    StatusCode::BAD_REQUEST,
+                    Some(&r.id),
+                    code::INVALID_REQUEST,
+                    "Bad Request: send initialize first and then the Mcp-Session-Id header (2025-11-25 and older), or use protocol 2026-07-28 with params._meta",
+                ),
+                label,
+            ),
+            _ => (
+                rpc_error(
+                    StatusCode::BAD_REQUEST,
+                    None,
+                    code::INVALID_REQUEST,
+                    "Bad Request: no session",
+                ),
+                label,
+            ),
+        };
+    }
+    (stateless_post(st, msg, &hdrs).await, label)
+}
+
+/// A 2026-07-28 POST: headers checked against the body, then run.
+async fn stateless_post(st: &Arc<State>, msg: Message, hdrs: &http::HeaderMap) -> Response<Body> {
+    let req = match msg {
+        Message::Request(r) => r,
+        // The core protocol defines no client notification over modern HTTP; accept them.
+        Message::Notification(_) | Message::Response(_) => return empty(StatusCode::ACCEPTED),
+    };
+    let hv = headers::header(hdrs, "mcp-protocol-version").map(str::trim);
+    let mv = req
+        .params
+        .get("_meta")
+        .and_then(|m| m.get(meta::PROTOCOL_VERSION))
+        .and_then(Value::as_str);
+    match (hv, mv) {
+        (None, _) => {
+            return rpc_error(
+                StatusCode::BAD_REQUEST,
+                Some(&req.id),
+                code::HEADER_MISMATCH,
+                "Header mismatch: missing MCP-Protocol-Version header",
+            );
+        }
+        (Some(h), Some(m)) if h != m => {
+            let msg = format!(
+                "Header mismatch: MCP-Protocol-Version {h:?} does not match _meta protocolVersion {m:?}"
+            );
+            return rpc_error(
+                StatusCode::BAD_REQUEST,
+                Some(&req.id),
+                code::HEADER_MISMATCH,
+                &msg,
+            );
+        }
+        _ => {}
+    }
+    let conn = Arc::new(Connection::new());
+    if let Err(e) = st.server.preflight(&conn, &req) {
+        let out = e.to_outgoing(Some(&req.id), None);
+        let status = if error_code(&out) == Some(code::METHOD_NOT_FOUND) {
+            StatusCode::NOT_FOUND
+        } else {
+            StatusCode::BAD_REQUEST
+        };
+        return json_message(status, &out);
+    }
+    let header_params = if req.method == "tools/call" {
+        req.params
+            .get("name")
+            .and_then(Value::as_str)
+            .map(|n| st.server.tool_header_params(n))
+            .unwrap_or_default()
+    } else {
+        vec![]
+    };
+    if let Err(why) = headers::check_method_and_name(hdrs, &req)
+        .and_then(|()| headers::check_params(hdrs, &req, &header_params))
+    {
+        return rpc_error(
+            StatusCode::BAD_REQUEST,
+            Some(&req.id),
+            code::HEADER_MISMATCH,
+            &format!("Header mismatch: {why}"),
+        );
+    }
+    sse::run(st, conn, sse::Work::One(Message::Request(req)), None).await
+}
+
+fn delete(st: &Arc<State>, req: Request<HyperBody>) -> Response<Body> {
+    let Some(sid) = headers::header(req.headers(), "mcp-session-id") else {
+        return empty(StatusCode::METHOD_NOT_ALLOWED);
+    };
+    if st.sessions.remove(sid.trim()) {
+        empty(StatusCode::OK)
+    } else {
+        session_not_found()
+    }
+}
