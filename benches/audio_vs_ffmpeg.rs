@@ -5,6 +5,7 @@
 //! one-hour file against a one-minute file (it must not grow with the length).
 //!
 //! Run: `cargo bench --bench audio_vs_ffmpeg` (needs ffmpeg on PATH).
+#![allow(clippy::print_stdout)] // a benchmark reports on stdout; no protocol runs there
 
 use mcp_media::media::audio::segment::{Format, SegmentSpec, render};
 use std::path::Path;

@@ -4,6 +4,7 @@
 //! `resources/read`, and the server's peak RSS (VmHWM). Bounded in count and time; loopback only.
 //!
 //! Run: `cargo bench --bench http_load` (env: LOAD_CONNS, LOAD_SECS).
+#![allow(clippy::print_stdout)] // a benchmark reports on stdout; no protocol runs there
 
 use std::io::Write as _;
 use std::process::{Command, Stdio};

@@ -16,8 +16,8 @@ use std::sync::Arc;
 /// A built server and the parts the caller may want to look at.
 pub struct App {
     pub server: Arc<Server>,
-    pub library: Arc<Library>,
-    pub cache: Arc<DerivedCache>,
+    pub(crate) library: Arc<Library>,
+    pub(crate) cache: Arc<DerivedCache>,
     /// Keeps the watcher of the media roots alive (none if the platform refused one).
     _watcher: Option<crate::library::watch::Watcher>,
 }
@@ -95,6 +95,11 @@ pub fn build(cfg: Config) -> Result<App, LibraryError> {
 }
 
 impl App {
+    /// The media roots' names, for logs.
+    pub fn root_names(&self) -> String {
+        self.library.root_names()
+    }
+
     /// Prometheus text for the parts outside the server (the derived-media cache).
     pub fn metrics(&self) -> String {
         let (entries, bytes, hits, misses) = self.cache.stats();

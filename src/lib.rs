@@ -1,40 +1,46 @@
 //! mcp-media: a Model Context Protocol server that serves a media library (audio, images,
-//! video) to models and agents, over stdio (and Streamable HTTP, in progress).
+//! video) to models and agents, over stdio and Streamable HTTP.
 //!
 //! # Layout
 //! Data flows one way, through layers that each know only the layer below:
-//! transport -> server -> tools / resources / prompts -> library, media.
+//! transport -> server -> providers (tools / resources / prompts) -> derived, cache -> library,
+//! media. The composition root ([`build`]) is the only place that assembles them.
 //!
 //! - [`protocol`]: the wire only: JSON-RPC messages, revisions, MCP types rendered per
-//!   revision, NDJSON framing, zero-copy blob framing. No tokio, no media.
-//! - [`server`]: transport-agnostic dispatch: era/version routing, in-flight table and
-//!   cancellation, the blocking-job bridge, and the one place errors become wire errors.
-//! - [`transport`]: stdio (one reader, one writer task). Never touches media or tools.
-//! - [`library`]: media roots, path confinement, scanning, content sniffing, URIs.
-//! - [`tools`]: one file per tool; plain synchronous code.
-//! - [`resources`], [`prompts`]: resources and prompts over the library.
-//! - [`media`]: synchronous media pipelines (image probing now). No tokio, JSON or MCP.
-//! - [`conformance`]: the conformance suite's fixtures, behind `--conformance`.
+//!   revision, NDJSON and SSE framing, zero-copy blob framing. No tokio, no media.
+//! - [`server`]: transport-agnostic: a request's context worked out once, a method table with
+//!   one handler module per method family, blocking jobs with their permits and cancellation,
+//!   batches, and the one place errors become wire errors. Holds providers behind traits.
+//! - [`transport`]: stdio (a reader that never waits on work, one writer) and Streamable HTTP
+//!   (routes, legacy sessions, SSE bodies). Never touches media, tools or providers.
+//! - `provider`: the traits tools, resources and prompts are served through, and their errors.
+//! - `tools`: one file per tool; plain synchronous code.
+//! - `resources`, `prompts`: resources and prompts over the library.
+//! - `conformance`: the conformance suite's fixtures: one more provider, behind `--conformance`.
+//! - `derived`: canonical URIs of derived artifacts (audio segments) and their rendering
+//!   through `cache`, the one byte-bounded cache shared by all pipelines.
+//! - `library`: media roots, path confinement, scanning, content sniffing, URIs, watching.
+//! - [`media`]: synchronous media pipelines. No tokio, JSON or MCP.
 //! - [`config`]: settings and every limit, documented in one place.
-//! - [`derived`]: canonical URIs of derived artifacts (audio segments) and their rendering
-//!   through [`cache`], the one byte-bounded cache shared by all pipelines.
+//! - [`build`]: the composition root: builds the library, cache, providers and server.
 //!
-//! Dependency rules (held by `tests/layering.rs`): protocol uses no other module; media and
-//! library use neither protocol nor server nor transport; tools/resources/prompts use protocol,
-//! media, library and config only; server never uses transport; transport never uses tools or
-//! media.
+//! Dependency rules: `tests/it/layering.rs` holds them as an allow-list (which crate modules
+//! and which external crates each module may use), so they cannot drift silently.
+//! Modules are `pub(crate)` unless the binary, benches or tests need them.
+
+#![forbid(unsafe_code)]
 
 pub mod build;
-pub mod cache;
+pub(crate) mod cache;
 pub mod config;
-pub mod conformance;
-pub mod derived;
-pub mod library;
+pub(crate) mod conformance;
+pub(crate) mod derived;
+pub(crate) mod library;
 pub mod media;
-pub mod prompts;
+pub(crate) mod prompts;
 pub mod protocol;
-pub mod provider;
-pub mod resources;
+pub(crate) mod provider;
+pub(crate) mod resources;
 pub mod server;
-pub mod tools;
+pub(crate) mod tools;
 pub mod transport;

@@ -177,7 +177,7 @@ fn main() -> Result<()> {
     };
     let app = Arc::new(mcp_media::build::build(cfg).context("cannot start the server")?);
     let server = app.server.clone();
-    let roots = app.library.root_names();
+    let roots = app.root_names();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

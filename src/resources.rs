@@ -18,7 +18,7 @@ use serde_json::{Map, Value};
 use std::sync::Arc;
 
 /// The byte-range template.
-pub const RANGE_TEMPLATE: &str = "media://{root}/{+path}{?offset,length}";
+pub use crate::library::uri::RANGE_TEMPLATE;
 /// The derived-audio template.
 pub const AUDIO_TEMPLATE: &str = "media://{root}/{+path}{?start,duration,format,rate,channels}";
 
@@ -42,10 +42,6 @@ impl Resources {
             inline_limit,
             page_size,
         }
-    }
-
-    pub fn library(&self) -> &Arc<Library> {
-        &self.lib
     }
 
     /// A page of every media file under the roots (blocking: may rescan).

@@ -10,6 +10,9 @@ use percent_encoding::{AsciiSet, CONTROLS, percent_decode_str, utf8_percent_enco
 
 pub const SCHEME: &str = "media://";
 
+/// The template of a byte range of any media file (`resources/read` with `offset`/`length`).
+pub const RANGE_TEMPLATE: &str = "media://{root}/{+path}{?offset,length}";
+
 /// Characters encoded inside one path segment: everything outside RFC 3986 `pchar`, plus `/`.
 const SEGMENT: &AsciiSet = &CONTROLS
     .add(b' ')

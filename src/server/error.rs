@@ -128,7 +128,7 @@ impl From<LibraryError> for RpcError {
                 message: e.to_string(),
                 data: Some(json!({
                     "uri": uri, "size": size, "inlineLimit": limit,
-                    "rangeTemplate": crate::resources::RANGE_TEMPLATE,
+                    "rangeTemplate": crate::library::uri::RANGE_TEMPLATE,
                     "firstRange": format!("{uri}?offset=0&length={limit}"),
                 })),
             },

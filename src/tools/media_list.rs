@@ -91,7 +91,8 @@ impl Tool for MediaList {
                         "required": ["uri", "name", "kind", "mimeType", "size"]
                     }},
                     "total": {"type": "integer", "description": "Matching files over all pages."},
-                    "nextCursor": {"type": "string"}
+                    "nextCursor": {"type": "string"},
+                    "truncated": {"type": "boolean", "description": "The library scan stopped at its entry limit (--max-scan-entries): some files are not listed."}
                 },
                 "required": ["items", "total"]
             })),
@@ -183,6 +184,9 @@ impl Tool for MediaList {
             })
             .collect();
         let mut structured = json!({"items": items, "total": matching.len()});
+        if index.truncated {
+            structured["truncated"] = true.into();
+        }
         if let Some(n) = next {
             structured["nextCursor"] = cursor::encode(&scope, n).into();
         }

@@ -173,10 +173,4 @@ impl ToolSet {
             .find(|(d, _)| d.name == name)
             .map(|(_, t)| t)
     }
-    pub fn len(&self) -> usize {
-        self.tools.len()
-    }
-    pub fn is_empty(&self) -> bool {
-        self.tools.is_empty()
-    }
 }

@@ -1,121 +1,221 @@
-//! Holds the dependency rules of `src/lib.rs` (and ARCHITECTURE.md): which module may use which.
-//! Scans every `crate::<module>` path in each source file.
+//! Holds the dependency rules of `src/lib.rs` (and ARCHITECTURE.md) as an allow-list: for each
+//! top-level module of `src/`, which other crate modules and which external crates it may use.
+//! Every `crate::<module>` path and every `<dependency>::` path (dependencies read from
+//! Cargo.toml) in each source file is checked, so a new dependency or a new edge between
+//! modules fails here until the list says it is intended.
 
 use std::collections::BTreeSet;
 use std::path::Path;
 
-/// (module, modules it must not use)
-const RULES: &[(&str, &[&str])] = &[
+/// (module, crate modules it may use, external crates it may use). `std` is always allowed.
+const ALLOW: &[(&str, &[&str], &[&str])] = &[
     (
         "protocol",
+        &[],
         &[
-            "server",
-            "transport",
-            "media",
-            "library",
-            "tools",
-            "resources",
-            "prompts",
-            "conformance",
-            "config",
+            "serde",
+            "serde_json",
+            "bytes",
+            "base64",
+            "memchr",
+            "getrandom",
+            "thiserror",
         ],
     ),
     (
         "media",
+        &[],
         &[
-            "protocol",
-            "server",
-            "transport",
-            "library",
-            "tools",
-            "resources",
-            "prompts",
-            "conformance",
-            "config",
+            "symphonia",
+            "image",
+            "bytes",
+            "rubato",
+            "opus_pure",
+            "realfft",
+            "thiserror",
+            "tracing",
         ],
     ),
     (
         "library",
+        &[],
         &[
-            "protocol",
-            "server",
-            "transport",
-            "media",
-            "tools",
-            "resources",
-            "prompts",
-            "conformance",
+            "bytes",
+            "cap_std",
+            "humantime",
+            "infer",
+            "notify",
+            "percent_encoding",
+            "thiserror",
+            "tracing",
+            "walkdir",
         ],
+    ),
+    ("cache", &[], &["bytes"]),
+    ("config", &["library", "protocol", "cache"], &[]),
+    (
+        "derived",
+        &["cache", "library", "media"],
+        &["bytes", "tracing"],
+    ),
+    (
+        "provider",
+        &["protocol", "tools", "library", "media"],
+        &["serde_json", "thiserror"],
     ),
     (
         "tools",
-        &["server", "transport", "conformance", "resources"],
-    ),
-    (
-        "derived",
-        &["server", "transport", "tools", "resources", "protocol"],
-    ),
-    (
-        "cache",
+        &["protocol", "media", "library", "derived", "cache", "config"],
         &[
-            "server",
-            "transport",
-            "tools",
-            "resources",
-            "protocol",
-            "media",
-            "library",
+            "serde",
+            "serde_json",
+            "thiserror",
+            "globset",
+            "bytes",
+            "tracing",
         ],
     ),
-    ("resources", &["server", "transport", "conformance"]),
-    ("prompts", &["server", "transport", "conformance"]),
-    ("conformance", &["server", "transport", "media", "library"]),
-    ("server", &["transport"]),
+    (
+        "resources",
+        &[
+            "protocol", "provider", "media", "library", "derived", "cache", "tools",
+        ],
+        &["serde_json", "bytes", "tracing"],
+    ),
+    (
+        "prompts",
+        &["protocol", "provider", "library", "tools"],
+        &["serde_json"],
+    ),
+    (
+        "conformance",
+        &["protocol", "provider", "tools"],
+        &["serde_json", "bytes", "image", "getrandom"],
+    ),
+    (
+        // The server sees tools only through their contract (`Tool`, `ToolCtx`, `ToolError`),
+        // and the library only through the error it maps to the wire.
+        "server",
+        &["protocol", "provider", "config", "tools", "library"],
+        &[
+            "tokio",
+            "tokio_util",
+            "serde_json",
+            "bytes",
+            "thiserror",
+            "tracing",
+            "hmac",
+            "sha2",
+            "base64",
+            "getrandom",
+        ],
+    ),
     (
         "transport",
+        &["protocol", "server", "config"],
         &[
-            "media",
-            "tools",
-            "library",
-            "resources",
-            "prompts",
-            "conformance",
+            "hyper",
+            "hyper_util",
+            "http",
+            "http_body_util",
+            "tokio",
+            "tokio_stream",
+            "tokio_util",
+            "bytes",
+            "serde_json",
+            "tracing",
+            "getrandom",
         ],
+    ),
+    (
+        "build",
+        &[
+            "cache",
+            "config",
+            "conformance",
+            "library",
+            "prompts",
+            "provider",
+            "resources",
+            "server",
+            "tools",
+        ],
+        &["tracing"],
+    ),
+    ("lib", &[], &[]),
+    // The binary is its own crate: it reaches the library as `mcp_media::`.
+    (
+        "main",
+        &[],
+        &["anyhow", "clap", "tokio", "tracing", "tracing_subscriber"],
     ),
 ];
 
-fn used_modules(text: &str) -> BTreeSet<String> {
+/// Names after `crate::` (including `use crate::{a, b}` groups).
+fn crate_modules(text: &str) -> BTreeSet<String> {
+    let ident = |s: &str| -> String {
+        s.trim()
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect()
+    };
     let mut out = BTreeSet::new();
     for (i, _) in text.match_indices("crate::") {
         let rest = &text[i + "crate::".len()..];
-        let name: String = rest
-            .chars()
-            .take_while(|c| c.is_alphanumeric() || *c == '_')
-            .collect();
+        let name = ident(rest);
         if !name.is_empty() {
             out.insert(name);
         }
-        // `use crate::{a, b}` groups
-        if rest.starts_with('{') {
-            let group = &rest[1..rest.find('}').unwrap_or(rest.len())];
-            for part in group.split(',') {
-                let n: String = part
-                    .trim()
-                    .chars()
-                    .take_while(|c| c.is_alphanumeric() || *c == '_')
-                    .collect();
-                if !n.is_empty() {
-                    out.insert(n);
-                }
+        if let Some(group) = rest.strip_prefix('{') {
+            let group = &group[..group.find('}').unwrap_or(group.len())];
+            out.extend(group.split(',').map(ident).filter(|n| !n.is_empty()));
+        }
+    }
+    out
+}
+
+/// External crates named in paths (`name::`, not preceded by an identifier character or `::`).
+fn external_crates(text: &str, deps: &[String]) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for d in deps {
+        let pat = format!("{d}::");
+        for (i, _) in text.match_indices(&pat) {
+            let before = text[..i].chars().next_back();
+            let prefixed = text[..i].ends_with("::")
+                || before.is_some_and(|c| c.is_alphanumeric() || c == '_');
+            if !prefixed {
+                out.insert(d.clone());
             }
         }
     }
     out
 }
 
+/// The `[dependencies]` of Cargo.toml, with `-` as `_`.
+fn dependencies() -> Vec<String> {
+    let toml = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
+        .expect("Cargo.toml");
+    let mut deps = vec![];
+    let mut in_deps = false;
+    for line in toml.lines() {
+        let line = line.trim();
+        if line.starts_with('[') {
+            in_deps = line == "[dependencies]";
+            continue;
+        }
+        if in_deps && let Some((name, _)) = line.split_once('=') {
+            let name = name.trim();
+            if !name.is_empty() && !name.starts_with('#') {
+                deps.push(name.replace('-', "_"));
+            }
+        }
+    }
+    deps
+}
+
 fn files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
+    for e in std::fs::read_dir(dir).expect("readable src") {
+        let p = e.expect("dir entry").path();
         if p.is_dir() {
             files(&p, out);
         } else if p.extension().is_some_and(|x| x == "rs") {
@@ -125,28 +225,42 @@ fn files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
 }
 
 #[test]
-fn modules_respect_the_dependency_rules() {
+fn modules_use_only_what_the_allow_list_permits() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let deps = dependencies();
+    assert!(
+        deps.iter().any(|d| d == "tokio") && deps.iter().any(|d| d == "symphonia"),
+        "read the dependencies: {deps:?}"
+    );
     let mut all = vec![];
     files(&src, &mut all);
     let mut violations = vec![];
     for f in &all {
-        let rel = f.strip_prefix(&src).unwrap();
+        let rel = f.strip_prefix(&src).expect("under src");
         let module = rel
             .components()
             .next()
-            .unwrap()
+            .expect("a component")
             .as_os_str()
             .to_string_lossy()
             .trim_end_matches(".rs")
             .to_string();
-        let Some((_, forbidden)) = RULES.iter().find(|(m, _)| *m == module) else {
+        let Some((_, mods, crates)) = ALLOW.iter().find(|(m, _, _)| *m == module) else {
+            violations.push(format!(
+                "{}: module {module} is not in the allow-list",
+                rel.display()
+            ));
             continue;
         };
-        let text = std::fs::read_to_string(f).unwrap();
-        for used in used_modules(&text) {
-            if forbidden.contains(&used.as_str()) {
+        let text = std::fs::read_to_string(f).expect("readable source");
+        for used in crate_modules(&text) {
+            if used != module && !mods.contains(&used.as_str()) {
                 violations.push(format!("{} uses crate::{used}", rel.display()));
+            }
+        }
+        for used in external_crates(&text, &deps) {
+            if !crates.contains(&used.as_str()) {
+                violations.push(format!("{} uses the crate {used}", rel.display()));
             }
         }
     }
@@ -158,7 +272,18 @@ fn modules_respect_the_dependency_rules() {
 }
 
 #[test]
-fn the_scanner_sees_grouped_imports() {
-    let u = used_modules("use crate::{server::X, transport};\nlet a = crate::media::f();");
+fn the_scanner_sees_grouped_imports_and_external_paths() {
+    let u = crate_modules("use crate::{server::X, transport};\nlet a = crate::media::f();");
     assert!(u.contains("server") && u.contains("transport") && u.contains("media"));
+    let deps = vec!["tokio".to_string(), "http".to_string(), "bytes".to_string()];
+    let e = external_crates(
+        "use tokio::sync; let x = hyper::http::Method; let b = my_bytes::x;",
+        &deps,
+    );
+    assert!(e.contains("tokio"), "{e:?}");
+    assert!(
+        !e.contains("http"),
+        "hyper::http is not the http crate: {e:?}"
+    );
+    assert!(!e.contains("bytes"), "my_bytes is not bytes: {e:?}");
 }

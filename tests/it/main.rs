@@ -1,5 +1,6 @@
 //! All integration tests, in one binary with shared helpers (see `util`). They drive the real
 //! `mcp-media` binary over stdio.
+#![allow(clippy::print_stdout)] // tests report figures; the server under test owns its own stdout
 
 mod audio;
 mod fixtures;

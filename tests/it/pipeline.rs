@@ -354,3 +354,27 @@ fn legacy_http_batches_stream_their_progress() {
         .expect("the batch answer");
     assert_eq!(answer.as_array().map(Vec::len), Some(40));
 }
+
+#[test]
+fn max_scan_entries_bounds_the_scan_and_media_list_says_so() {
+    let samples = samples();
+    let list = |extra: &[&str]| {
+        let mut args = extra.to_vec();
+        args.push(samples.to_str().expect("utf-8 path"));
+        let mut s = Server::spawn(&args);
+        let r = s.request(
+            json!(1),
+            "tools/call",
+            crate::util::modern(json!({"name": "media_list", "arguments": {}})),
+        );
+        r["result"]["structuredContent"].clone()
+    };
+    let full = list(&[]);
+    assert!(full.get("truncated").is_none(), "{full}");
+    let cut = list(&["--max-scan-entries", "3"]);
+    assert_eq!(cut["truncated"], true, "{cut}");
+    assert!(
+        cut["total"].as_u64() < full["total"].as_u64(),
+        "{cut} vs {full}"
+    );
+}
