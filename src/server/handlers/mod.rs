@@ -295,6 +295,37 @@ fn mrtr_inputs(
     Ok((responses, state))
 }
 
+/// Runs `f` as a blocking job with the client as this request sees it (progress, logs,
+/// server-to-client requests, cancellation) and the MRTR retry inputs of `method`/`name`.
+async fn with_client<T, F>(
+    server: &Arc<Server>,
+    cx: &Ctx,
+    method: &str,
+    name: &str,
+    p: &Map<String, Value>,
+    f: F,
+) -> Result<T, RpcError>
+where
+    F: FnOnce(&crate::tools::ToolCtx<'_>) -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let (responses, state) = mrtr_inputs(server, method, name, p)?;
+    let bridge = super::bridge::Bridge::new(server, cx);
+    let (version, caps) = (cx.version, cx.client_caps.clone());
+    Ok(server
+        .jobs
+        .run(&cx.token, move || {
+            f(&crate::tools::ToolCtx {
+                version,
+                client_caps: &caps,
+                input_responses: responses.as_ref(),
+                request_state: state.as_deref(),
+                client: &bridge,
+            })
+        })
+        .await?)
+}
+
 /// An `input_required` result (2026-07-28 MRTR), with the state sealed.
 fn input_required(
     server: &Server,

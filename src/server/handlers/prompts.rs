@@ -2,17 +2,15 @@
 //! Must not know about transports or any concrete provider.
 
 use super::{
-    Answer, Reply, TTL_STATIC_MS, cursor_param, input_required, listed, mrtr_inputs, opt_object,
-    page_of, params_str,
+    Answer, Reply, TTL_STATIC_MS, cursor_param, input_required, listed, opt_object, page_of,
+    params_str, with_client,
 };
 use crate::protocol::Blobs;
 use crate::protocol::types as t;
 use crate::provider::{PromptError, PromptOutcome};
 use crate::server::Server;
-use crate::server::bridge::Bridge;
 use crate::server::context::Ctx;
 use crate::server::error::RpcError;
-use crate::tools::ToolCtx;
 use serde_json::{Map, Value};
 use std::sync::Arc;
 
@@ -47,26 +45,14 @@ pub(super) async fn get(server: &Arc<Server>, p: &Map<String, Value>, cx: &Ctx) 
         .into_iter()
         .filter(|(_, v)| v.as_str().is_some_and(|s| !s.is_empty()))
         .collect();
-    let (responses, state) = mrtr_inputs(server, "prompts/get", &name, p)?;
-    let bridge = Bridge::new(server, cx);
-    let (version, caps) = (cx.version, cx.client_caps.clone());
     let (this, name2) = (server.clone(), name.clone());
-    let outcome = server
-        .jobs
-        .run(&cx.token, move || {
-            let tctx = ToolCtx {
-                version,
-                client_caps: &caps,
-                input_responses: responses.as_ref(),
-                request_state: state.as_deref(),
-                client: &bridge,
-            };
-            this.prompts
-                .iter()
-                .find_map(|pp| pp.get(&name2, &args, &tctx))
-                .unwrap_or_else(|| Err(PromptError::Unknown(name2.clone())))
-        })
-        .await??;
+    let outcome = with_client(server, cx, "prompts/get", &name, p, move |tctx| {
+        this.prompts
+            .iter()
+            .find_map(|pp| pp.get(&name2, &args, tctx))
+            .unwrap_or_else(|| Err(PromptError::Unknown(name2.clone())))
+    })
+    .await??;
     match outcome {
         PromptOutcome::Complete(r) => {
             let mut blobs = Blobs::new();

@@ -3,16 +3,15 @@
 //! Must not know about transports or any concrete tool.
 
 use super::{
-    Answer, Reply, TTL_STATIC_MS, cursor_param, input_required, listed, mrtr_inputs, opt_object,
-    page_of, params_str,
+    Answer, Reply, TTL_STATIC_MS, cursor_param, input_required, listed, opt_object, page_of,
+    params_str, with_client,
 };
 use crate::protocol::Blobs;
 use crate::protocol::types as t;
 use crate::server::Server;
-use crate::server::bridge::Bridge;
 use crate::server::context::Ctx;
 use crate::server::error::{RpcError, tool_failure};
-use crate::tools::{ToolCtx, ToolOutcome};
+use crate::tools::ToolOutcome;
 use serde_json::{Map, Value};
 use std::sync::Arc;
 
@@ -36,22 +35,10 @@ pub(super) async fn call(server: &Arc<Server>, p: &Map<String, Value>, cx: &Ctx)
         .cloned()
         .ok_or_else(|| RpcError::invalid_params(format!("Unknown tool: {name}")))?;
     let args = opt_object(p, "arguments")?.unwrap_or_default();
-    let (responses, state) = mrtr_inputs(server, "tools/call", &name, p)?;
-    let bridge = Bridge::new(server, cx);
-    let (version, caps) = (cx.version, cx.client_caps.clone());
-    let outcome = server
-        .jobs
-        .run(&cx.token, move || {
-            let tctx = ToolCtx {
-                version,
-                client_caps: &caps,
-                input_responses: responses.as_ref(),
-                request_state: state.as_deref(),
-                client: &bridge,
-            };
-            tool.call(&args, &tctx)
-        })
-        .await?;
+    let outcome = with_client(server, cx, "tools/call", &name, p, move |tctx| {
+        tool.call(&args, tctx)
+    })
+    .await?;
     let result = match outcome {
         Ok(ToolOutcome::Complete(r)) => r,
         Ok(ToolOutcome::InputRequired {
