@@ -50,6 +50,12 @@ struct ServeArgs {
     /// Time a client gets to send a request's headers, in milliseconds.
     #[arg(long, default_value_t = 10_000)]
     header_timeout_ms: u64,
+    /// Time a client gets to send a request's body, in milliseconds.
+    #[arg(long, default_value_t = 30_000)]
+    body_timeout_ms: u64,
+    /// Slowest accepted request body, in bytes per second (after its first 2 seconds).
+    #[arg(long, default_value_t = 1024)]
+    min_body_rate: u64,
     /// Most open HTTP connections; more are closed on accept.
     #[arg(long, default_value_t = 1024)]
     max_connections: usize,
@@ -192,6 +198,8 @@ fn main() -> Result<()> {
         opts.allowed_hosts = args.allow_hosts.clone();
         opts.max_body_bytes = args.max_body_bytes;
         opts.header_timeout = std::time::Duration::from_millis(args.header_timeout_ms);
+        opts.body_timeout = std::time::Duration::from_millis(args.body_timeout_ms);
+        opts.min_body_rate = args.min_body_rate;
         opts.max_connections = args.max_connections.max(1);
         opts.max_sessions = args.max_sessions.max(1);
         let metrics_app = app.clone();

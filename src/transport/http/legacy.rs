@@ -23,15 +23,23 @@ pub(super) async fn initialize(st: &Arc<State>, msg: Message) -> Response<Body> 
     if error_code(&out).is_some() {
         return json_message(StatusCode::OK, &out);
     }
-    let Some(sess) = st.sessions.insert(conn) else {
-        tracing::warn!(limit = st.sessions.max, "session cap reached");
+    let Some((sess, evicted)) = st.sessions.insert(conn) else {
+        tracing::warn!(
+            limit = st.sessions.max,
+            "session cap reached and every session is busy"
+        );
         return rpc_error(
             StatusCode::SERVICE_UNAVAILABLE,
             None,
-            code::INTERNAL_ERROR,
-            "Too many sessions; try again later",
+            code::SERVER_BUSY,
+            "Too many busy sessions; try again later",
         );
     };
+    if evicted {
+        st.metrics
+            .sessions_evicted
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
     let mut r = json_message(StatusCode::OK, &out);
     if let Ok(v) = HeaderValue::from_str(&sess.id) {
         r.headers_mut().insert("mcp-session-id", v);

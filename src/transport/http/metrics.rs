@@ -6,6 +6,14 @@ use std::fmt::Write as _;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
+/// Client notifications counted under their own label.
+const NOTIFICATIONS: &[&str] = &[
+    "notifications/initialized",
+    "notifications/cancelled",
+    "notifications/progress",
+    "notifications/roots/list_changed",
+];
+
 #[derive(Default)]
 pub struct Metrics {
     requests: Mutex<BTreeMap<(String, u16), u64>>,
@@ -13,32 +21,20 @@ pub struct Metrics {
     pub bytes_sent: AtomicU64,
     pub cancellations: AtomicU64,
     pub connections: AtomicI64,
+    /// Requests whose body arrived too slowly (deadline or minimum rate) and were refused.
+    pub slow_bodies: AtomicU64,
+    /// Legacy sessions evicted to make room for new ones.
+    pub sessions_evicted: AtomicU64,
 }
 
 impl Metrics {
     pub fn count(&self, method: &str, status: u16) {
-        // Bound label cardinality: unknown methods are counted together.
+        // Bound label cardinality: a fixed set of labels; anything else counts as "other".
         let known = method.is_empty()
-            || method.starts_with("tools/")
-            || method.starts_with("resources/")
-            || method.starts_with("prompts/")
-            || method.starts_with("notifications/")
-            || method.starts_with("completion/")
-            || matches!(
-                method,
-                "initialize"
-                    | "ping"
-                    | "server/discover"
-                    | "logging/setLevel"
-                    | "subscriptions/listen"
-                    | "GET"
-                    | "DELETE"
-            );
-        let m = if known && method.len() < 64 {
-            method
-        } else {
-            "other"
-        };
+            || crate::server::is_known_method(method)
+            || NOTIFICATIONS.contains(&method)
+            || matches!(method, "GET" | "DELETE" | "batch" | "response");
+        let m = if known { method } else { "other" };
         *self
             .requests
             .lock()
@@ -84,6 +80,16 @@ impl Metrics {
         let _ = writeln!(
             s,
             "# TYPE mcp_media_sessions gauge\nmcp_media_sessions {sessions}"
+        );
+        let _ = writeln!(
+            s,
+            "# HELP mcp_media_sessions_evicted_total Idle legacy sessions evicted to admit new ones.\n# TYPE mcp_media_sessions_evicted_total counter\nmcp_media_sessions_evicted_total {}",
+            self.sessions_evicted.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            s,
+            "# HELP mcp_media_slow_bodies_total Requests refused because their body arrived too slowly.\n# TYPE mcp_media_slow_bodies_total counter\nmcp_media_slow_bodies_total {}",
+            self.slow_bodies.load(Ordering::Relaxed)
         );
         let _ = writeln!(
             s,

@@ -55,6 +55,12 @@ pub struct HttpOptions {
     pub max_body_bytes: usize,
     /// Time allowed to receive a request's headers. Default 10 s.
     pub header_timeout: Duration,
+    /// Time allowed to receive a request's body, once its headers are in. Default 30 s.
+    pub body_timeout: Duration,
+    /// Slowest accepted body, in bytes per second, measured after the first 2 s. Default
+    /// 1,024 B/s. Slower bodies (and bodies past `body_timeout`) get 408 and the connection
+    /// is closed; `/metrics` counts them in `mcp_media_slow_bodies_total`.
+    pub min_body_rate: u64,
     /// Open TCP connections at once; more are closed on accept. Default 1024. Connections
     /// speak HTTP/1.1, so each carries one request at a time: this is also the bound on
     /// concurrent requests (per connection: 1).
@@ -90,6 +96,8 @@ impl HttpOptions {
             allowed_origins: vec![],
             max_body_bytes: 4 * 1024 * 1024,
             header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(30),
+            min_body_rate: 1024,
             max_connections: 1024,
             max_sessions: 1000,
             session_idle: Duration::from_secs(1800),

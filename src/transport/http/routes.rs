@@ -2,17 +2,18 @@
 //! DELETE (ends a legacy session), plus `/healthz` and `/metrics`; the status code for each
 //! outcome and the header checks of the stateless revision. Never touches media or tools.
 
-use super::{Body, State, headers, legacy, sse};
+use super::{Body, HttpOptions, State, headers, legacy, sse};
 use crate::protocol::frame::{self, Framing};
 use crate::protocol::jsonrpc::{self, Incoming, Message, RequestId, code};
 use crate::protocol::{Outgoing, meta};
 use crate::server::{Connection, Era, classify};
 use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming as HyperBody;
 use serde_json::Value;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 pub(super) fn full(status: StatusCode, content_type: &str, body: Bytes) -> Response<Body> {
     let mut r = Response::new(Full::new(body).boxed());
@@ -76,6 +77,17 @@ pub(super) async fn route(st: Arc<State>, req: Request<HyperBody>) -> Response<B
         return full(StatusCode::OK, "text/plain", Bytes::from_static(b"ok\n"));
     }
     if path == "/metrics" {
+        // The same DNS-rebinding guard as the endpoint: a page on another site must not read it.
+        let host = headers::header(req.headers(), "host");
+        let origin = headers::header(req.headers(), "origin");
+        if let Err(why) = st.guard.check(host, origin) {
+            tracing::warn!(reason = %why, "refused a /metrics request (DNS rebinding protection)");
+            return full(
+                StatusCode::FORBIDDEN,
+                "text/plain",
+                Bytes::from(format!("Forbidden: {why}\n")),
+            );
+        }
         let mut text = st.metrics.render(st.sessions.len(), st.server.stats());
         if let Some(extra) = &st.opts.extra_metrics {
             text.push_str(&(extra.0)());
@@ -121,6 +133,70 @@ pub(super) async fn route(st: Arc<State>, req: Request<HyperBody>) -> Response<B
     resp
 }
 
+/// Why a request body was not read.
+enum BodyError {
+    TooLarge,
+    TooSlow(String),
+    Broken,
+}
+
+/// How long a body may take before the minimum rate applies.
+const RATE_GRACE: Duration = Duration::from_secs(2);
+/// How often a body that sends nothing is checked against its deadline and rate.
+const RATE_CHECK: Duration = Duration::from_millis(500);
+
+/// Reads a request body within the byte limit, the body deadline and the minimum rate (after
+/// [`RATE_GRACE`]): a client that trickles its body cannot hold a connection for ever.
+async fn read_body(mut body: HyperBody, opts: &HttpOptions) -> Result<Bytes, BodyError> {
+    let start = Instant::now();
+    let deadline = start + opts.body_timeout;
+    let mut chunks: Vec<Bytes> = Vec::new();
+    let mut len = 0usize;
+    loop {
+        let check = (Instant::now() + RATE_CHECK).min(deadline);
+        match tokio::time::timeout_at(check.into(), body.frame()).await {
+            Ok(None) => break,
+            Ok(Some(Err(_))) => return Err(BodyError::Broken),
+            Ok(Some(Ok(frame))) => {
+                if let Ok(data) = frame.into_data() {
+                    len += data.len();
+                    if len > opts.max_body_bytes {
+                        return Err(BodyError::TooLarge);
+                    }
+                    chunks.push(data);
+                }
+            }
+            Err(_) => {}
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return Err(BodyError::TooSlow(format!(
+                "was not received within {} ms",
+                opts.body_timeout.as_millis()
+            )));
+        }
+        let counted = now.duration_since(start).saturating_sub(RATE_GRACE);
+        if (len as f64) < opts.min_body_rate as f64 * counted.as_secs_f64() {
+            return Err(BodyError::TooSlow(format!(
+                "arrived slower than {} bytes/s",
+                opts.min_body_rate
+            )));
+        }
+    }
+    Ok(match chunks.len() {
+        0 => Bytes::new(),
+        1 => chunks.swap_remove(0),
+        _ => Bytes::from(chunks.concat()),
+    })
+}
+
+/// Marks a response as the connection's last (its request body may not have been read).
+fn closing(mut r: Response<Body>) -> Response<Body> {
+    r.headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    r
+}
+
 async fn post(st: &Arc<State>, req: Request<HyperBody>) -> (Response<Body>, String) {
     let hdrs = req.headers().clone();
     if let Some(ct) = headers::header(&hdrs, "content-type")
@@ -136,33 +212,43 @@ async fn post(st: &Arc<State>, req: Request<HyperBody>) -> (Response<Body>, Stri
             String::new(),
         );
     }
-    let body = match Limited::new(req.into_body(), st.opts.max_body_bytes)
-        .collect()
-        .await
-    {
-        Ok(b) => b.to_bytes(),
-        Err(e) => {
-            if e.downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some()
-            {
-                tracing::warn!(
-                    limit = st.opts.max_body_bytes,
-                    "refused an oversized request body"
-                );
-                let msg = format!(
-                    "Request body exceeds the limit of {} bytes",
-                    st.opts.max_body_bytes
-                );
-                return (
-                    rpc_error(
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        None,
-                        code::INVALID_REQUEST,
-                        &msg,
-                    ),
-                    String::new(),
-                );
-            }
+    let body = match read_body(req.into_body(), &st.opts).await {
+        Ok(b) => b,
+        Err(BodyError::TooLarge) => {
+            tracing::warn!(
+                limit = st.opts.max_body_bytes,
+                "refused an oversized request body"
+            );
+            let msg = format!(
+                "Request body exceeds the limit of {} bytes",
+                st.opts.max_body_bytes
+            );
+            return (
+                closing(rpc_error(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    None,
+                    code::INVALID_REQUEST,
+                    &msg,
+                )),
+                String::new(),
+            );
+        }
+        Err(BodyError::TooSlow(why)) => {
+            tracing::warn!(reason = %why, "refused a request whose body arrived too slowly");
+            st.metrics
+                .slow_bodies
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            return (
+                closing(rpc_error(
+                    StatusCode::REQUEST_TIMEOUT,
+                    None,
+                    code::INVALID_REQUEST,
+                    &format!("Request Timeout: the body {why}"),
+                )),
+                String::new(),
+            );
+        }
+        Err(BodyError::Broken) => {
             return (
                 rpc_error(
                     StatusCode::BAD_REQUEST,

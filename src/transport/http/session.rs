@@ -1,5 +1,6 @@
 //! Legacy-era (2025-11-25 and older) HTTP sessions: `Mcp-Session-Id` to a [`Connection`].
-//! Ids are 256-bit random hex; sessions expire when idle and are capped in number.
+//! Ids are 256-bit random hex; sessions expire when idle and are capped in number; at the cap
+//! the least recently used idle session makes room for a new one.
 
 use crate::server::Connection;
 use bytes::Bytes;
@@ -112,6 +113,17 @@ impl Session {
             .cloned()
     }
 
+    /// Whether the session has a stream open or a request in flight (never evicted then).
+    fn is_busy(&self) -> bool {
+        self.conn.in_flight() > 0
+            || self
+                .get_stream
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .as_ref()
+                .is_some_and(|s| !s.is_closed())
+    }
+
     fn idle_for(&self) -> Duration {
         self.last_seen
             .lock()
@@ -147,13 +159,29 @@ impl Sessions {
         self.map.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Registers a session for `conn`; None when the cap is reached (after expiring idle ones).
-    pub fn insert(&self, conn: Arc<Connection>) -> Option<Arc<Session>> {
+    /// Registers a session for `conn`. When the cap is reached (after expiring idle ones), the
+    /// least recently used session that has nothing open (no GET stream, no request in flight)
+    /// is evicted: its client gets 404 next time and re-initializes, as the spec says. `None`
+    /// when every session is busy. The `bool` says whether a session was evicted.
+    pub fn insert(&self, conn: Arc<Connection>) -> Option<(Arc<Session>, bool)> {
         let mut map = self.map();
         let idle = self.idle;
         map.retain(|_, s| s.idle_for() < idle);
+        let mut evicted = false;
         if map.len() >= self.max {
-            return None;
+            let victim = map
+                .iter()
+                .filter(|(_, s)| !s.is_busy())
+                .max_by_key(|(_, s)| s.idle_for())
+                .map(|(k, _)| k.clone());
+            let Some(v) = victim else {
+                return None;
+            };
+            if let Some(s) = map.remove(&v) {
+                tracing::info!(idle = ?s.idle_for(), "evicted the least recently used legacy session");
+                s.conn.cancel_all();
+            }
+            evicted = true;
         }
         let s = Arc::new(Session {
             id: new_id(),
@@ -164,7 +192,7 @@ impl Sessions {
             next_stream: AtomicU64::new(0),
         });
         map.insert(s.id.clone(), s.clone());
-        Some(s)
+        Some((s, evicted))
     }
 
     pub fn get(&self, id: &str) -> Option<Arc<Session>> {
