@@ -1040,3 +1040,71 @@ fn closing_a_legacy_sse_stream_does_not_cancel_it() {
     assert_eq!(v, vec![0.0, 1.0], "(cancelled, completed)");
     assert_eq!(s.metric("mcp_media_stream_cancellations_total"), 0.0);
 }
+
+#[test]
+fn legacy_get_stream_is_sse_and_one_per_session_and_batches_only_for_2025_03_26() {
+    let s = HttpServer::spawn(&[&samples_arg()]);
+    let sid = initialize(&s, "2025-11-25");
+    let get = |sid: &str| {
+        s.send(
+            "GET",
+            "/mcp",
+            &[("Mcp-Session-Id", sid), ("Accept", "text/event-stream")],
+            b"",
+        )
+    };
+    let first = get(&sid);
+    assert_eq!(first.status, 200);
+    assert_eq!(first.header("content-type"), Some("text/event-stream"));
+    let second = get(&sid);
+    assert_eq!(second.status, 409, "a second GET stream on one session");
+    drop(second);
+    drop(first);
+    // Batches: answered as a JSON array in a 2025-03-26 session (requests only), refused later.
+    let batch = json!([
+        {"jsonrpc": "2.0", "id": 1, "method": "ping"},
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        {"jsonrpc": "2.0", "id": 2, "method": "tools/list"}
+    ]);
+    let old = initialize(&s, "2025-03-26");
+    let r = s.post(
+        &[
+            ("Mcp-Session-Id", &old),
+            ("MCP-Protocol-Version", "2025-03-26"),
+        ],
+        &batch,
+    );
+    assert_eq!(r.status, 200);
+    let answers = r.json();
+    let ids: Vec<&Value> = answers
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| &a["id"])
+        .collect();
+    assert_eq!(ids, [&json!(1), &json!(2)]);
+    let r = s.post(
+        &[
+            ("Mcp-Session-Id", &sid),
+            ("MCP-Protocol-Version", "2025-11-25"),
+        ],
+        &batch,
+    );
+    assert_eq!(r.status, 400);
+}
+
+#[test]
+#[ignore = "bug: a legacy session accepts any MCP-Protocol-Version header (spec 2025-06-18+: 400)"]
+fn legacy_request_with_an_unsupported_protocol_version_header_is_400() {
+    // 2025-06-18 and 2025-11-25 transports: "If the server receives a request with an invalid
+    // or unsupported MCP-Protocol-Version, it MUST respond with 400 Bad Request."
+    let s = HttpServer::spawn(&[&samples_arg()]);
+    let sid = initialize(&s, "2025-11-25");
+    for bad in ["1999-01-01", "not-a-version"] {
+        let r = s.post(
+            &[("Mcp-Session-Id", &sid), ("MCP-Protocol-Version", bad)],
+            &json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}),
+        );
+        assert_eq!(r.status, 400, "MCP-Protocol-Version: {bad}");
+    }
+}
