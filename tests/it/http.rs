@@ -3,6 +3,7 @@
 //! SSE events parsed here), so status codes, headers and framing are checked byte for byte.
 //! Knows nothing of the server's internals: only the wire and `/metrics`.
 
+use crate::schema;
 use crate::util::{MODERN, modern, samples};
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -423,6 +424,7 @@ fn modern_json_answers_notifications_and_unknown_methods() {
         .map(|t| t["name"].as_str().unwrap())
         .collect();
     assert!(names.contains(&"media_probe"), "{names:?}");
+    assert_schema_valid(MODERN, std::slice::from_ref(&v), "ListToolsResult");
     // A tool call without a progress token is a plain JSON answer too.
     let r = s.modern(
         json!("p"),
@@ -451,6 +453,7 @@ fn modern_json_answers_notifications_and_unknown_methods() {
         let r = s.modern(json!(m), m, json!({}));
         assert_eq!((r.status, r.code()), (404, Some(-32601)), "{m}");
         assert_eq!(r.json()["id"], m);
+        assert_schema_valid(MODERN, &[r.json()], "Result");
     }
     // Unsupported version (header and _meta agree): 400 + -32022 with the supported list.
     let mut body = modern_body(json!(7), "tools/list", json!({}));
@@ -584,6 +587,7 @@ fn header_body_mismatches_are_400_with_32020() {
         let r = s.post(&headers, body);
         assert_eq!((r.status, r.code()), (400, Some(-32020)), "{what}: {r:?}");
         assert_eq!(r.json()["id"], body["id"], "{what}");
+        assert_schema_valid(MODERN, &[r.json()], "Result");
     }
     // The matching headers, plain and in the =?base64?...?= form, are accepted.
     for name in ["media_list", "=?base64?bWVkaWFfbGlzdA==?="] {
@@ -804,6 +808,22 @@ fn transcode_args(uri: &str, chunk_seconds: f64) -> Value {
         "uri": uri, "sample_rate": 16000, "channels": 1, "chunk_seconds": chunk_seconds}})
 }
 
+/// Validates messages received over HTTP against the official schema of `version`: each
+/// one as a JSON-RPC message, notifications as server notifications, and results as `def`.
+fn assert_schema_valid(version: &str, messages: &[Value], def: &str) {
+    let root = schema::schema(version);
+    let mut errors = vec![];
+    for m in messages {
+        errors.extend(schema::check(&root, "JSONRPCMessage", m));
+        if m.get("method").is_some() {
+            errors.extend(schema::check(&root, "ServerNotification", m));
+        } else if let Some(r) = m.get("result") {
+            errors.extend(schema::check(&root, def, r));
+        }
+    }
+    assert!(errors.is_empty(), "{version}: {errors:#?}");
+}
+
 /// Checks a transcode's SSE events: progress for `token`, one per chunk, then the response.
 fn check_transcode_events(events: &[Event], id: &Value, token: &Value) -> usize {
     let (last, progress) = events.split_last().expect("at least one event");
@@ -850,6 +870,8 @@ fn modern_progress_switches_to_sse_and_the_response_is_the_last_event() {
         "{events:?}"
     );
     let n = check_transcode_events(&events, &json!("sse"), &json!("tok"));
+    let messages: Vec<Value> = events.iter().map(Event::json).collect();
+    assert_schema_valid(MODERN, &messages, "CallToolResult");
     assert!(n >= 4, "tone.flac in 0.5 s chunks: {n}");
     // The same call without a progress token is a single JSON answer.
     let r = s.modern(
@@ -905,6 +927,8 @@ fn legacy_sse_events_carry_ids_and_replay_after_last_event_id() {
         let seqs: Vec<u64> = ids.iter().map(|(_, q)| *q).collect();
         assert_eq!(seqs, (1..=events.len() as u64).collect::<Vec<_>>());
         let n = check_transcode_events(&events, &json!(9), &json!(3));
+        let messages: Vec<Value> = events.iter().map(Event::json).collect();
+        assert_schema_valid("2025-11-25", &messages, "CallToolResult");
         assert_eq!(n, 3, "tone.wav is 3 s long");
         // GET with Last-Event-ID replays what came after that event, response last.
         let after = events[0].id.clone().unwrap();

@@ -6,7 +6,7 @@ use crate::util::{Server, modern, samples};
 use serde_json::{Value, json};
 use std::path::PathBuf;
 
-fn schema(version: &str) -> Value {
+pub fn schema(version: &str) -> Value {
     let dir = std::env::var_os("MCP_SCHEMA_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/schemas"));
@@ -18,7 +18,7 @@ fn schema(version: &str) -> Value {
 }
 
 /// Validates `instance` against `#/$defs/<def>` of `root`; returns the errors.
-fn check(root: &Value, def: &str, instance: &Value) -> Vec<String> {
+pub fn check(root: &Value, def: &str, instance: &Value) -> Vec<String> {
     assert!(root["$defs"].get(def).is_some(), "no definition {def}");
     let mut s = json!({"$ref": format!("#/$defs/{def}"), "$defs": root["$defs"].clone()});
     s["$schema"] = root["$schema"].clone();
