@@ -1132,3 +1132,41 @@ fn legacy_request_with_an_unsupported_protocol_version_header_is_400() {
         assert_eq!(r.status, 400, "MCP-Protocol-Version: {bad}");
     }
 }
+
+#[test]
+fn legacy_notifications_cancelled_stops_the_transcode_and_its_stream() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("long");
+    std::fs::create_dir_all(&root).unwrap();
+    long_wav(&root, 2);
+    let s = HttpServer::spawn(&[&root.to_string_lossy()]);
+    let sid = initialize(&s, "2025-11-25");
+    let h = [
+        ("Mcp-Session-Id", sid.as_str()),
+        ("MCP-Protocol-Version", "2025-11-25"),
+    ];
+    let mut args = transcode_args("media://long/long.wav", 2.0);
+    args["_meta"] = json!({"progressToken": "x"});
+    let mut st = s.post_stream(
+        &h,
+        &json!({"jsonrpc": "2.0", "id": "job", "method": "tools/call", "params": args}),
+    );
+    assert_eq!(st.next_event().unwrap().data.as_deref(), Some(""));
+    assert_eq!(
+        st.next_event().unwrap().json()["method"],
+        "notifications/progress"
+    );
+    let r = s.post(
+        &h,
+        &json!({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": "job", "reason": "test"}}),
+    );
+    assert_eq!(r.status, 202);
+    let v = s.wait_metrics(&JOBS, |v| v[0] + v[1] >= 1.0);
+    assert_eq!(v, vec![1.0, 0.0], "(cancelled, completed)");
+    // The stream ends, and never carries a response to the cancelled request.
+    let rest = st.events();
+    assert!(
+        rest.iter().all(|e| e.json().get("id").is_none()),
+        "a cancelled request was answered: {rest:?}"
+    );
+}
