@@ -1170,3 +1170,76 @@ fn legacy_notifications_cancelled_stops_the_transcode_and_its_stream() {
         "a cancelled request was answered: {rest:?}"
     );
 }
+
+/// Reads until EOF or a reset; returns what was read. A hang fails after [`IO_DEADLINE`].
+fn read_until_closed(s: &mut TcpStream) -> Vec<u8> {
+    let mut got = vec![];
+    let mut buf = [0; 4096];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => return got,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return got,
+            Err(e) => panic!("the server did not close the connection: {e}"),
+        }
+    }
+}
+
+#[test]
+fn slow_headers_are_dropped_and_connections_are_capped() {
+    let s = HttpServer::spawn(&[
+        "--header-timeout-ms",
+        "300",
+        "--max-connections",
+        "2",
+        &samples_arg(),
+    ]);
+    // A client that never finishes its headers is dropped (read_until_closed fails on a hang).
+    let mut slow = s.connect();
+    slow.write_all(b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        .unwrap();
+    read_until_closed(&mut slow);
+    // Two kept-alive connections hold both slots (a connection the server has not finished
+    // closing may still hold one for a moment: retry until both are served).
+    let hold_one = || -> Option<BufReader<TcpStream>> {
+        let mut c = s.connect();
+        c.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            .ok()?;
+        let mut r = BufReader::new(c);
+        let mut status = String::new();
+        r.read_line(&mut status).ok()?;
+        status.starts_with("HTTP/1.1 200").then_some(r)
+    };
+    let deadline = Instant::now() + IO_DEADLINE;
+    let mut held = vec![];
+    while held.len() < 2 {
+        match hold_one() {
+            Some(c) => held.push(c),
+            None => {
+                assert!(Instant::now() < deadline, "no free connection slot");
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+    }
+    // A third is closed on accept, unserved.
+    let mut third = s.connect();
+    // The write may already fail if the server closed the socket first.
+    let _ = third.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+    assert_eq!(
+        read_until_closed(&mut third),
+        b"",
+        "a third connection was served past --max-connections 2"
+    );
+    drop(held);
+    // Once the server sees them closed, the slots serve again.
+    loop {
+        let mut c = s.connect();
+        let _ =
+            c.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+        if read_until_closed(&mut c).starts_with(b"HTTP/1.1 200") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "slots never freed");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
