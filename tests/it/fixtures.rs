@@ -1,9 +1,8 @@
 //! The conformance fixtures over stdio, in both eras: progress, logs, cancellation, MRTR with a
 //! sealed requestState, and a legacy server-to-client elicitation round trip.
 
-use crate::util::{Server, modern, modern_meta, samples};
+use crate::util::{HANG, Server, modern, modern_meta, samples};
 use serde_json::{Value, json};
-use std::time::{Duration, Instant};
 
 fn spawn() -> Server {
     Server::spawn(&["--conformance", &samples().to_string_lossy()])
@@ -55,21 +54,22 @@ fn cancelled_request_gets_no_response_and_stops() {
     params["_meta"] = meta;
     s.send(&json!({"jsonrpc": "2.0", "id": "slow", "method": "tools/call", "params": params}));
     // Wait for the first progress notification, then cancel.
-    let first = s.next(Duration::from_secs(5)).unwrap();
+    let first = s.next(HANG).unwrap();
     assert_eq!(first["method"], "notifications/progress");
     s.send(&json!({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": "slow", "reason": "test"}}));
-    let deadline = Instant::now() + Duration::from_millis(400);
-    while Instant::now() < deadline {
-        if let Some(m) = s.next(Duration::from_millis(50)) {
-            assert_ne!(m["id"], "slow", "a cancelled request was answered: {m}");
-            // The tool stops within one step: no progress after the cancel beyond one in flight.
-            assert!(
-                m["params"]["progress"].as_f64().unwrap_or(0.0) < 100.0,
-                "work went on after cancel: {m}"
-            );
-        }
-    }
     assert!(s.request(json!("after"), "tools/list", modern(json!({})))["result"].is_object());
+    // On stdin EOF the server lets in-flight requests finish (the grace is far longer than
+    // this tool takes) before it closes stdout: so everything the cancelled request would
+    // still have produced is in what follows.
+    let (rest, status) = s.finish();
+    assert!(status.success(), "{status}");
+    for m in &rest {
+        assert_ne!(m["id"], "slow", "a cancelled request was answered: {m}");
+        assert!(
+            m["params"]["progress"].as_f64().unwrap_or(0.0) < 100.0,
+            "work went on after cancel: {m}"
+        );
+    }
 }
 
 #[test]
@@ -133,7 +133,10 @@ fn mrtr_round_trip_and_tampered_state() {
     );
     let res = &r["result"];
     assert_eq!(res["resultType"], "input_required");
-    assert!(res["inputRequests"]["confirm"]["method"] == "elicitation/create");
+    assert_eq!(
+        res["inputRequests"]["confirm"]["method"],
+        "elicitation/create"
+    );
     let state = res["requestState"].as_str().unwrap().to_string();
     assert!(
         !state.contains("request-state"),
@@ -183,7 +186,7 @@ fn legacy_elicitation_is_a_real_server_to_client_request() {
     let mut s = spawn();
     s.initialize("2025-11-25", json!({"elicitation": {}}));
     s.send(&json!({"jsonrpc": "2.0", "id": 10, "method": "tools/call", "params": {"name": "test_elicitation", "arguments": {"message": "Who?"}}}));
-    let req = s.next(Duration::from_secs(5)).unwrap();
+    let req = s.next(HANG).unwrap();
     assert_eq!(req["method"], "elicitation/create");
     assert_eq!(req["params"]["message"], "Who?");
     s.send(&json!({"jsonrpc": "2.0", "id": req["id"], "result": {"action": "accept", "content": {"response": "Ada"}}}));

@@ -6,7 +6,7 @@ use crate::util::{Server, modern, samples};
 use serde_json::{Value, json};
 use std::path::PathBuf;
 
-fn schema(version: &str) -> Value {
+pub fn schema(version: &str) -> Value {
     let dir = std::env::var_os("MCP_SCHEMA_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/schemas"));
@@ -18,7 +18,7 @@ fn schema(version: &str) -> Value {
 }
 
 /// Validates `instance` against `#/$defs/<def>` of `root`; returns the errors.
-fn check(root: &Value, def: &str, instance: &Value) -> Vec<String> {
+pub fn check(root: &Value, def: &str, instance: &Value) -> Vec<String> {
     assert!(root["$defs"].get(def).is_some(), "no definition {def}");
     let mut s = json!({"$ref": format!("#/$defs/{def}"), "$defs": root["$defs"].clone()});
     s["$schema"] = root["$schema"].clone();
@@ -210,7 +210,9 @@ fn run_session(version: &str, legacy: bool) -> usize {
         ),
     );
     s.send_raw(b"{broken\n");
-    s.next(std::time::Duration::from_secs(5));
+    // (Every message is kept in `seen`, whatever `wait_for` skips.)
+    let (parse_error, _) = s.wait_for(|m| m.get("error").is_some() && m.get("id").is_none());
+    assert_eq!(parse_error["error"]["code"], -32700, "{parse_error}");
 
     let mut errors = vec![];
     for m in &s.seen {
@@ -259,4 +261,148 @@ fn modern_2026_07_28_messages_match_the_official_schema() {
 #[test]
 fn legacy_2025_11_25_messages_match_the_official_schema() {
     assert!(run_session("2025-11-25", true) > 25);
+}
+
+/// Calls that must succeed, per production tool (a tool missing here fails the test).
+fn succeeding_calls(tool: &str) -> Vec<Value> {
+    match tool {
+        "media_list" => vec![
+            json!({}),
+            json!({"kind": "audio", "limit": 3}),
+            json!({"kind": "image"}),
+            json!({"kind": "video"}),
+            json!({"glob": "**/*.flac", "limit": 1}),
+        ],
+        "media_probe" => vec![
+            json!({"uri": "media://samples/audio/tone.mp3"}),
+            json!({"uri": "media://samples/audio/surround_5_1.flac"}),
+            json!({"uri": "media://samples/images/photo.jpg"}),
+            json!({"uri": "media://samples/images/anim.gif"}),
+            json!({"uri": "media://samples/video/clip_h264_aac.mp4"}),
+            json!({"uri": "media://samples/video/clip_vp9_opus.webm"}),
+        ],
+        "audio_transcode" => vec![
+            json!({"uri": "media://samples/audio/tone.flac", "sample_rate": 16000, "channels": 1, "chunk_seconds": 1.5}),
+            json!({"uri": "media://samples/audio/voice_16k.wav", "inline": true}),
+            json!({"uri": "media://samples/audio/tone.wav", "format": "opus", "sample_rate": 16000, "start": 1, "duration": 1}),
+            json!({"uri": "media://samples/video/clip_h264_aac.mp4", "sample_rate": 16000, "channels": 1}),
+        ],
+        "audio_spectrogram" => vec![
+            json!({"uri": "media://samples/audio/tone.wav"}),
+            json!({"uri": "media://samples/audio/voice_16k.wav", "width": 64, "height": 32, "max_hz": 4000, "floor_db": -60}),
+            json!({"uri": "media://samples/video/clip_vp9_opus.webm", "start": 0.5, "duration": 1}),
+        ],
+        other => panic!("no succeeding arguments for tool {other}: add them here"),
+    }
+}
+
+/// Calls that must fail with an `isError` result, per production tool.
+fn failing_calls(tool: &str) -> Vec<Value> {
+    match tool {
+        "media_list" => vec![json!({"kind": "sound"}), json!({"cursor": "bm9wZQ"})],
+        "media_probe" => vec![
+            json!({"uri": "media://samples/bad/empty.wav"}),
+            json!({"uri": "media://samples/nope.wav"}),
+            json!({"nope": 1}),
+        ],
+        "audio_transcode" => vec![
+            json!({"uri": "media://samples/images/alpha.png"}),
+            json!({"uri": "media://samples/audio/tone.wav", "start": 9999}),
+            json!({"uri": "media://samples/bad/garbage.wav"}),
+        ],
+        "audio_spectrogram" => vec![
+            json!({"uri": "media://samples/images/alpha.png"}),
+            json!({"uri": "media://samples/bad/empty.wav"}),
+            json!({"uri": "media://samples/audio/tone.wav", "duration": 0}),
+        ],
+        other => panic!("no failing arguments for tool {other}: add them here"),
+    }
+}
+
+/// Calls every production tool listed by `tools/list` and validates each `structuredContent`
+/// against that tool's own `outputSchema`; `isError` results must not carry a
+/// `structuredContent` that violates it either. Returns the number of results validated.
+fn tools_match_their_output_schemas(version: &str, legacy: bool) -> usize {
+    let mut s = Server::spawn(&[&samples().to_string_lossy()]);
+    let p = |v: Value| if legacy { v } else { modern(v) };
+    if legacy {
+        s.initialize(version, json!({}));
+    }
+    let tools = s.request(json!("list"), "tools/list", p(json!({})));
+    let tools = tools["result"]["tools"].as_array().expect("tools").clone();
+    let mut names: Vec<&str> = tools.iter().map(|t| t["name"].as_str().unwrap()).collect();
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        [
+            "audio_spectrogram",
+            "audio_transcode",
+            "media_list",
+            "media_probe"
+        ]
+    );
+    let mut errors = vec![];
+    let mut validated = 0;
+    let mut id = 0;
+    for tool in &tools {
+        let name = tool["name"].as_str().unwrap();
+        let schema = &tool["outputSchema"];
+        assert_eq!(schema["type"], "object", "{name}: outputSchema {schema}");
+        let v = jsonschema::validator_for(schema)
+            .unwrap_or_else(|e| panic!("{name}: outputSchema does not compile: {e}"));
+        assert!(
+            !v.is_valid(&json!({})),
+            "{name}: an outputSchema that accepts {{}} checks nothing: {schema}"
+        );
+        let calls = succeeding_calls(name)
+            .into_iter()
+            .map(|a| (a, false))
+            .chain(failing_calls(name).into_iter().map(|a| (a, true)));
+        for (args, should_fail) in calls {
+            id += 1;
+            let r = s.request(
+                json!(id),
+                "tools/call",
+                p(json!({"name": name, "arguments": args})),
+            );
+            let result = &r["result"];
+            assert!(result.is_object(), "{name} {args}: {r}");
+            let is_error = result["isError"] == true;
+            // What the call returned, without the (large) media payloads.
+            let brief = || {
+                let kinds: Vec<&Value> = result["content"]
+                    .as_array()
+                    .map(|c| c.iter().map(|b| &b["type"]).collect())
+                    .unwrap_or_default();
+                format!(
+                    "isError {is_error}, content {kinds:?}, text {}, structuredContent {}",
+                    result["content"][0]["text"], result["structuredContent"]
+                )
+            };
+            assert_eq!(is_error, should_fail, "{name} {args}: {}", brief());
+            let Some(sc) = result.get("structuredContent") else {
+                assert!(is_error, "{name} {args}: no structuredContent: {}", brief());
+                continue;
+            };
+            validated += 1;
+            errors.extend(
+                v.iter_errors(sc)
+                    .map(|e| format!("{name} {args}: {e} at {}", e.instance_path())),
+            );
+        }
+    }
+    assert!(errors.is_empty(), "{version}: {errors:#?}");
+    validated
+}
+
+#[test]
+fn every_tool_result_matches_its_output_schema_modern() {
+    let n = tools_match_their_output_schemas("2026-07-28", false);
+    assert!(n >= 18, "{n} results validated");
+}
+
+#[test]
+fn every_tool_result_matches_its_output_schema_legacy() {
+    let n = tools_match_their_output_schemas("2025-11-25", true);
+    assert!(n >= 18, "{n} results validated");
 }

@@ -9,6 +9,10 @@ use std::time::{Duration, Instant};
 
 pub const MODERN: &str = "2026-07-28";
 
+/// The overall deadline of event-based waits: it only turns a hang into a failure, never a
+/// speed check.
+pub const HANG: Duration = Duration::from_secs(60);
+
 pub fn samples() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("samples")
 }
@@ -108,13 +112,13 @@ impl Server {
         {
             return self.backlog.remove(pos);
         }
-        let deadline = Instant::now() + Duration::from_secs(30);
+        let deadline = Instant::now() + HANG;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             let v = match self.rx.recv_timeout(left) {
                 Ok(Ok(v)) => v,
                 Ok(Err(line)) => panic!("server wrote a non-JSON line to stdout: {line:?}"),
-                Err(_) => panic!("no response to id {id} within 30 s"),
+                Err(_) => panic!("no response to id {id} within {HANG:?}"),
             };
             self.seen.push(v.clone());
             if v.get("id") == Some(id) && v.get("method").is_none() {
@@ -146,18 +150,50 @@ impl Server {
         r
     }
 
-    /// Closes stdin and waits for the process to exit; returns whether it exited by itself
-    /// within `timeout`.
-    pub fn shutdown(mut self, timeout: Duration) -> bool {
+    /// Closes stdin, then collects every message the server still writes until it closes
+    /// stdout, and its exit status. [`HANG`] only turns a hang into a failure.
+    pub fn finish(mut self) -> (Vec<Value>, std::process::ExitStatus) {
         self.close_stdin();
-        let deadline = Instant::now() + timeout;
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return true;
+        let deadline = Instant::now() + HANG;
+        let mut rest = std::mem::take(&mut self.backlog);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.rx.recv_timeout(left) {
+                Ok(Ok(v)) => rest.push(v),
+                Ok(Err(line)) => panic!("server wrote a non-JSON line to stdout: {line:?}"),
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    panic!("the server did not close stdout within {HANG:?} of stdin EOF")
+                }
             }
-            std::thread::sleep(Duration::from_millis(20));
         }
-        false
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return (rest, status);
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the server closed stdout but did not exit within {HANG:?}"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Waits (up to [`HANG`]) for a message that satisfies `pred`; returns it and the messages
+    /// that came before it, in order.
+    pub fn wait_for(&mut self, pred: impl Fn(&Value) -> bool) -> (Value, Vec<Value>) {
+        let deadline = Instant::now() + HANG;
+        let mut before = vec![];
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let m = self
+                .next(left)
+                .unwrap_or_else(|| panic!("no awaited message within {HANG:?}; got {before:#?}"));
+            if pred(&m) {
+                return (m, before);
+            }
+            before.push(m);
+        }
     }
 
     pub fn is_alive(&mut self) -> bool {

@@ -35,10 +35,12 @@ before(async () => {
   const port = await freePort();
   server = spawn(BIN, ['serve', '--conformance', '--listen', `127.0.0.1:${port}`, SAMPLES], { stdio: 'ignore' });
   url = `http://127.0.0.1:${port}/mcp`;
-  for (let i = 0; i < 100; i++) {
-    try { await fetch(`http://127.0.0.1:${port}/healthz`); return; } catch { await new Promise((r) => setTimeout(r, 50)); }
+  // Wait until it serves; the deadline only turns a hang into a failure.
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    try { if ((await fetch(`http://127.0.0.1:${port}/healthz`)).ok) return; } catch { await new Promise((r) => setTimeout(r, 20)); }
   }
-  throw new Error('server did not start');
+  throw new Error('server did not start within 60 s');
 });
 
 after(() => server?.kill('SIGTERM'));

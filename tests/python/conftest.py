@@ -29,13 +29,42 @@ def anyio_backend():
     return "asyncio"
 
 
+HANG = 60
+"""Seconds an event-based wait may take before it counts as a hang (never a speed check)."""
+
+
+def wait_until(check, what: str):
+    """Polls `check()` until it returns a true value (returned), failing after HANG seconds."""
+    import time
+
+    deadline = time.monotonic() + HANG
+    while True:
+        got = check()
+        if got:
+            return got
+        assert time.monotonic() < deadline, f"{what}: not within {HANG} s"
+        time.sleep(0.02)
+
+
+def wait_until_serving(base: str):
+    """Waits until the server at `base` answers /healthz."""
+    import urllib.request
+
+    def up():
+        try:
+            with urllib.request.urlopen(base + "/healthz", timeout=HANG) as r:
+                return r.status == 200
+        except OSError:
+            return False
+
+    wait_until(up, f"{base} serving")
+
+
 @pytest.fixture
 def http_server():
     """The real binary serving Streamable HTTP on a free loopback port; yields the MCP URL."""
     import socket
     import subprocess
-    import time
-    import urllib.request
 
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -44,12 +73,7 @@ def http_server():
     proc = subprocess.Popen([BIN, "serve", "--conformance", "--listen", f"127.0.0.1:{port}", str(SAMPLES)],
                             stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            urllib.request.urlopen(base + "/healthz", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.05)
+    wait_until_serving(base)
     yield base
     proc.terminate()
     assert proc.wait(timeout=10) == 0, "server did not shut down cleanly on SIGTERM"
