@@ -4,6 +4,7 @@
 
 mod audio;
 mod fixtures;
+mod hostile;
 mod http;
 mod layering;
 mod pipeline;

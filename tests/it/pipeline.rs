@@ -3,10 +3,9 @@
 //! server-wide (`--jobs`), the derived-media cache has the size it is given (`--cache-bytes`),
 //! and legacy batches get their progress.
 
+use crate::http::{HttpServer, initialize, samples_arg};
 use crate::util::{Server, modern_meta, samples};
 use serde_json::{Value, json};
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 /// A legacy session whose client can answer elicitations.
@@ -164,104 +163,6 @@ fn legacy_batches_carry_their_progress_over_stdio() {
     assert_eq!(progress_order(&s), ["p", "p", "p"]);
 }
 
-// ---- HTTP: a minimal HTTP/1.1 client over std (one request per connection).
-
-/// The binary serving HTTP on a free loopback port.
-struct HttpServer {
-    child: std::process::Child,
-    addr: String,
-}
-
-impl Drop for HttpServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn http_server(extra: &[&str]) -> HttpServer {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
-    let addr = format!("127.0.0.1:{port}");
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_mcp-media"))
-        .args(["serve", "--listen", &addr])
-        .args(extra)
-        .arg(samples())
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("spawn mcp-media");
-    let s = HttpServer { child, addr };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while http(&s, "GET", "/healthz", &[], "").is_none() {
-        assert!(Instant::now() < deadline, "the server did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    s
-}
-
-/// One request; `Some((status, body))`, or None if the server cannot be reached.
-fn http(
-    s: &HttpServer,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &str,
-) -> Option<(u16, String)> {
-    let mut c = TcpStream::connect(&s.addr).ok()?;
-    c.set_read_timeout(Some(Duration::from_secs(60))).ok()?;
-    let mut head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Length: {}\r\n",
-        s.addr,
-        body.len()
-    );
-    for (k, v) in headers {
-        head.push_str(&format!("{k}: {v}\r\n"));
-    }
-    head.push_str("\r\n");
-    c.write_all(head.as_bytes()).ok()?;
-    c.write_all(body.as_bytes()).ok()?;
-    let mut raw = Vec::new();
-    c.read_to_end(&mut raw).ok()?;
-    let text = String::from_utf8_lossy(&raw).to_string();
-    let status = text.split(' ').nth(1)?.parse().ok()?;
-    let body = text.split_once("\r\n\r\n").map(|x| x.1.to_string())?;
-    Some((status, body))
-}
-
-fn modern_read(s: &HttpServer, uri: &str) -> Value {
-    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "resources/read",
-        "params": {"uri": uri, "_meta": modern_meta()}})
-    .to_string();
-    let (status, text) = http(
-        s,
-        "POST",
-        "/mcp",
-        &[
-            ("Content-Type", "application/json"),
-            ("Accept", "application/json, text/event-stream"),
-            ("MCP-Protocol-Version", crate::util::MODERN),
-            ("Mcp-Method", "resources/read"),
-            ("Mcp-Name", uri),
-        ],
-        &body,
-    )
-    .expect("the server answers");
-    assert_eq!(status, 200, "{text}");
-    serde_json::from_str(text.trim()).unwrap_or_else(|_| panic!("JSON body: {text}"))
-}
-
-/// A value of `/metrics` (the first sample line of `name`).
-fn metric(s: &HttpServer, name: &str) -> f64 {
-    let (_, text) = http(s, "GET", "/metrics", &[], "").expect("metrics");
-    text.lines()
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no {name} in /metrics:\n{text}"))
-}
-
 const SEGMENT: &str =
     "media://samples/audio/tone.flac?start=0&duration=1&format=wav&rate=16000&channels=1";
 
@@ -269,52 +170,33 @@ const SEGMENT: &str =
 fn cache_bytes_sets_the_derived_media_cache_size() {
     // A 1 s 16 kHz mono WAV is 32 KB: a 1,000-byte cache cannot keep it, so a second read
     // renders again; the default cache serves it from memory.
-    let small = http_server(&["--cache-bytes", "1000"]);
-    for _ in 0..2 {
-        assert!(modern_read(&small, SEGMENT)["result"]["contents"][0]["blob"].is_string());
-    }
-    assert_eq!(metric(&small, "mcp_media_cache_capacity_bytes"), 1000.0);
-    assert_eq!(metric(&small, "mcp_media_cache_hits_total"), 0.0);
-    assert_eq!(metric(&small, "mcp_media_cache_entries"), 0.0);
+    let read = |s: &HttpServer| {
+        let r = s.modern(json!(1), "resources/read", json!({"uri": SEGMENT}));
+        assert_eq!(r.status, 200, "{r:?}");
+        assert!(r.json()["result"]["contents"][0]["blob"].is_string());
+    };
+    let small = HttpServer::spawn(&["--cache-bytes", "1000", &samples_arg()]);
+    read(&small);
+    read(&small);
+    assert_eq!(small.metric("mcp_media_cache_capacity_bytes"), 1000.0);
+    assert_eq!(small.metric("mcp_media_cache_hits_total"), 0.0);
+    assert_eq!(small.metric("mcp_media_cache_entries"), 0.0);
 
-    let default = http_server(&[]);
-    for _ in 0..2 {
-        assert!(modern_read(&default, SEGMENT)["result"]["contents"][0]["blob"].is_string());
-    }
+    let default = HttpServer::spawn(&[&samples_arg()]);
+    read(&default);
+    read(&default);
     assert_eq!(
-        metric(&default, "mcp_media_cache_capacity_bytes"),
+        default.metric("mcp_media_cache_capacity_bytes"),
         (256 * 1024 * 1024) as f64
     );
-    assert_eq!(metric(&default, "mcp_media_cache_hits_total"), 1.0);
-    assert_eq!(metric(&default, "mcp_media_cache_entries"), 1.0);
+    assert_eq!(default.metric("mcp_media_cache_hits_total"), 1.0);
+    assert_eq!(default.metric("mcp_media_cache_entries"), 1.0);
 }
 
 #[test]
 fn legacy_http_batches_stream_their_progress() {
-    let s = http_server(&["--conformance"]);
-    let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
-        "protocolVersion": "2025-03-26", "capabilities": {},
-        "clientInfo": {"name": "it", "version": "0"}}})
-    .to_string();
-    let mut c = TcpStream::connect(&s.addr).expect("connect");
-    c.set_read_timeout(Some(Duration::from_secs(60))).ok();
-    let req = format!(
-        "POST /mcp HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Type: application/json\r\n\
-         Accept: application/json, text/event-stream\r\nContent-Length: {}\r\n\r\n{init}",
-        s.addr,
-        init.len()
-    );
-    c.write_all(req.as_bytes()).expect("send");
-    let mut raw = String::new();
-    c.read_to_string(&mut raw).expect("read");
-    let sid = raw
-        .lines()
-        .find_map(|l| {
-            let (k, v) = l.split_once(':')?;
-            k.eq_ignore_ascii_case("mcp-session-id")
-                .then(|| v.trim().to_string())
-        })
-        .expect("a session id");
+    let s = HttpServer::spawn(&["--conformance", &samples_arg()]);
+    let sid = initialize(&s, "2025-03-26");
     // More progress than any internal queue holds would once block for ever.
     let calls: Vec<Value> = (1..=40)
         .map(|i| {
@@ -323,21 +205,15 @@ fn legacy_http_batches_stream_their_progress() {
                        "_meta": {"progressToken": i}}})
         })
         .collect();
-    let body = Value::Array(calls).to_string();
-    let (status, text) = http(
-        &s,
-        "POST",
-        "/mcp",
+    let r = s.post(
         &[
-            ("Content-Type", "application/json"),
-            ("Accept", "application/json, text/event-stream"),
             ("Mcp-Session-Id", &sid),
             ("MCP-Protocol-Version", "2025-03-26"),
         ],
-        &body,
-    )
-    .expect("the batch is answered");
-    assert_eq!(status, 200, "{text}");
+        &Value::Array(calls),
+    );
+    assert_eq!(r.status, 200, "{r:?}");
+    let text = String::from_utf8_lossy(&r.body).to_string();
     let events: Vec<Value> = text
         .lines()
         .filter_map(|l| l.strip_prefix("data: "))

@@ -265,6 +265,21 @@ async fn post(st: &Arc<State>, req: Request<HyperBody>) -> (Response<Body>, Stri
         let Some(sess) = st.sessions.get(sid.trim()) else {
             return (session_not_found(), String::new());
         };
+        // 2025-06-18 and later: an invalid or unsupported version header is a 400.
+        if let Some(v) = headers::header(&hdrs, "mcp-protocol-version")
+            && crate::protocol::ProtocolVersion::parse(v.trim()).is_none()
+        {
+            tracing::debug!(version = v, "refused an unsupported MCP-Protocol-Version");
+            return (
+                rpc_error(
+                    StatusCode::BAD_REQUEST,
+                    None,
+                    code::INVALID_REQUEST,
+                    &format!("Bad Request: unsupported MCP-Protocol-Version {v:?}"),
+                ),
+                String::new(),
+            );
+        }
         return legacy::post(st, sess, incoming).await;
     }
     let msg = match incoming {

@@ -174,9 +174,7 @@ impl Sessions {
                 .filter(|(_, s)| !s.is_busy())
                 .max_by_key(|(_, s)| s.idle_for())
                 .map(|(k, _)| k.clone());
-            let Some(v) = victim else {
-                return None;
-            };
+            let v = victim?;
             if let Some(s) = map.remove(&v) {
                 tracing::info!(idle = ?s.idle_for(), "evicted the least recently used legacy session");
                 s.conn.cancel_all();

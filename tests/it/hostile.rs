@@ -1,0 +1,135 @@
+//! Hostile and careless HTTP clients: bodies trickled a byte at a time, sessions opened and
+//! abandoned by the thousand, `/metrics` read from a foreign page, invented method names.
+//! Each ends in a clean refusal, and the server keeps serving everyone else.
+
+use crate::http::{HttpServer, initialize, samples_arg};
+use serde_json::json;
+use std::io::{Read, Write};
+
+/// Sends the head of a POST announcing `len` body bytes and then only `sent` of them, and
+/// reads what the server answers (it must answer and close by itself).
+fn trickle(s: &HttpServer, len: usize, sent: &[u8]) -> String {
+    let mut c = s.connect();
+    let head = format!(
+        "POST /mcp HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n\
+         Accept: application/json, text/event-stream\r\nContent-Length: {len}\r\n\r\n",
+        s.addr
+    );
+    c.write_all(head.as_bytes()).expect("send head");
+    c.write_all(sent).expect("send part of the body");
+    let mut out = Vec::new();
+    let _ = c.read_to_end(&mut out);
+    String::from_utf8_lossy(&out).to_string()
+}
+
+#[test]
+fn a_body_that_never_completes_gets_408_within_the_body_deadline() {
+    let s = HttpServer::spawn(&["--body-timeout-ms", "300", &samples_arg()]);
+    let answer = trickle(&s, 100, b"{");
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(
+        answer.contains("was not received within 300 ms"),
+        "{answer}"
+    );
+    assert_eq!(s.metric("mcp_media_slow_bodies_total"), 1.0);
+    // Everyone else is still served.
+    let r = s.modern(json!(1), "tools/list", json!({}));
+    assert_eq!(r.status, 200);
+}
+
+#[test]
+fn a_body_slower_than_the_minimum_rate_gets_408() {
+    // A generous deadline: only the rate can end this one.
+    let s = HttpServer::spawn(&[
+        "--body-timeout-ms",
+        "120000",
+        "--min-body-rate",
+        "1000000",
+        &samples_arg(),
+    ]);
+    let answer = trickle(&s, 100, b"{");
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(
+        answer.contains("arrived slower than 1000000 bytes/s"),
+        "{answer}"
+    );
+    assert_eq!(s.metric("mcp_media_slow_bodies_total"), 1.0);
+}
+
+fn list_in_session(s: &HttpServer, sid: &str) -> u16 {
+    s.post(
+        &[
+            ("Mcp-Session-Id", sid),
+            ("MCP-Protocol-Version", "2025-11-25"),
+        ],
+        &json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}),
+    )
+    .status
+}
+
+#[test]
+fn a_full_session_table_evicts_the_least_recently_used_idle_session() {
+    let s = HttpServer::spawn(&["--max-sessions", "2", &samples_arg()]);
+    let a = initialize(&s, "2025-11-25");
+    let b = initialize(&s, "2025-11-25");
+    // A is used again: B is now the least recently used.
+    assert_eq!(list_in_session(&s, &a), 200);
+    let c = initialize(&s, "2025-11-25");
+    assert_eq!(list_in_session(&s, &b), 404, "B was evicted");
+    assert_eq!(list_in_session(&s, &a), 200);
+    assert_eq!(list_in_session(&s, &c), 200);
+    assert_eq!(s.metric("mcp_media_sessions_evicted_total"), 1.0);
+    assert_eq!(s.metric("mcp_media_sessions"), 2.0);
+}
+
+#[test]
+fn a_session_with_an_open_stream_is_not_evicted() {
+    let s = HttpServer::spawn(&["--max-sessions", "2", &samples_arg()]);
+    let a = initialize(&s, "2025-11-25");
+    // A keeps its GET stream open: it is busy even though it is the oldest.
+    let stream = s.send(
+        "GET",
+        "/mcp",
+        &[
+            ("Mcp-Session-Id", &a),
+            ("Accept", "text/event-stream"),
+            ("MCP-Protocol-Version", "2025-11-25"),
+        ],
+        b"",
+    );
+    assert_eq!(stream.status, 200);
+    let b = initialize(&s, "2025-11-25");
+    let _c = initialize(&s, "2025-11-25");
+    assert_eq!(list_in_session(&s, &b), 404, "the idle session made room");
+    assert_eq!(list_in_session(&s, &a), 200, "the busy one stayed");
+    drop(stream);
+}
+
+#[test]
+fn metrics_refuse_a_foreign_host_and_keep_labels_to_a_fixed_set() {
+    let s = HttpServer::spawn(&[&samples_arg()]);
+    let r = s.request("GET", "/metrics", &[("Host", "evil.example")], b"");
+    assert_eq!(r.status, 403);
+    let r = s.request(
+        "GET",
+        "/metrics",
+        &[("Origin", "https://evil.example")],
+        b"",
+    );
+    assert_eq!(r.status, 403);
+    let sid = initialize(&s, "2025-11-25");
+    for i in 0..5 {
+        let r = s.post(
+            &[("Mcp-Session-Id", &sid)],
+            &json!({"jsonrpc": "2.0", "id": i, "method": format!("x/invented-{i}")}),
+        );
+        assert_eq!(r.status, 200);
+        assert_eq!(r.json()["error"]["code"], -32601);
+    }
+    let text = String::from_utf8(s.request("GET", "/metrics", &[], b"").body).unwrap();
+    assert!(!text.contains("invented"), "{text}");
+    assert!(
+        text.contains("mcp_media_requests_total{method=\"other\",status=\"200\"} 5"),
+        "{text}"
+    );
+}
