@@ -56,6 +56,10 @@ struct ServeArgs {
     /// Slowest accepted request body, in bytes per second (after its first 2 seconds).
     #[arg(long, default_value_t = 1024)]
     min_body_rate: u64,
+    /// Time in-flight requests get to finish after SIGINT/SIGTERM, in milliseconds; requests
+    /// still running then are answered with a "shutting down" error.
+    #[arg(long, default_value_t = 5_000)]
+    shutdown_grace_ms: u64,
     /// Most open HTTP connections; more are closed on accept.
     #[arg(long, default_value_t = 1024)]
     max_connections: usize,
@@ -200,6 +204,7 @@ fn main() -> Result<()> {
         opts.header_timeout = std::time::Duration::from_millis(args.header_timeout_ms);
         opts.body_timeout = std::time::Duration::from_millis(args.body_timeout_ms);
         opts.min_body_rate = args.min_body_rate;
+        opts.shutdown_grace = std::time::Duration::from_millis(args.shutdown_grace_ms);
         opts.max_connections = args.max_connections.max(1);
         opts.max_sessions = args.max_sessions.max(1);
         let metrics_app = app.clone();

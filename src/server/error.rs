@@ -34,6 +34,8 @@ pub enum RpcError {
     },
     /// `-32021` with `data.requiredCapabilities`.
     MissingCapability(Value),
+    /// The server is shutting down and stopped the request (`-32000`).
+    ShuttingDown,
     Internal(String),
 }
 
@@ -57,6 +59,7 @@ impl RpcError {
             },
             RpcError::UnsupportedVersion { .. } => code::UNSUPPORTED_VERSION,
             RpcError::MissingCapability(_) => code::MISSING_CLIENT_CAPABILITY,
+            RpcError::ShuttingDown => code::SERVER_BUSY,
             RpcError::Internal(_) => code::INTERNAL_ERROR,
         }
     }
@@ -71,6 +74,10 @@ impl RpcError {
                 format!("Unsupported protocol version: {requested}")
             }
             RpcError::MissingCapability(_) => "Missing required client capability".into(),
+            RpcError::ShuttingDown => {
+                "Server shutting down: the request was stopped; retry on another instance or later"
+                    .into()
+            }
             RpcError::Internal(m) => format!("Internal error: {m}"),
         }
     }

@@ -201,6 +201,9 @@ pub struct Server {
     listeners: Arc<Semaphore>,
     /// Cancelled when the server shuts down: long-lived streams end gracefully.
     stopping: CancellationToken,
+    /// Cancelled when the shutdown grace is over: requests still running stop, each answered
+    /// with a "shutting down" error instead of being cut silently.
+    aborting: CancellationToken,
 }
 
 /// Assembles a [`Server`] from its providers (the composition root uses it).
@@ -256,6 +259,7 @@ impl ServerBuilder {
             events,
             listeners: Arc::new(Semaphore::new(MAX_LISTENERS)),
             stopping: CancellationToken::new(),
+            aborting: CancellationToken::new(),
             info: Implementation {
                 name: "mcp-media".into(),
                 title: Some("mcp-media".into()),
@@ -309,6 +313,12 @@ impl Server {
     /// Ends long-lived streams (listen) gracefully; called by transports on shutdown.
     pub fn shutdown(&self) {
         self.stopping.cancel();
+    }
+
+    /// Stops every request still running once the shutdown grace is over: each is answered
+    /// with a "shutting down" error (`-32000`) and its work is cancelled.
+    pub fn abort_in_flight(&self) {
+        self.aborting.cancel();
     }
 
     /// Announces a change to listen streams and legacy sessions.
@@ -401,10 +411,17 @@ impl Server {
         let res = tokio::select! {
             biased;
             _ = cx.token.cancelled() => None,
+            _ = self.aborting.cancelled() => {
+                tracing::warn!(method = %req.method, %id, "request stopped: the server is shutting down");
+                Some(Err(RpcError::ShuttingDown))
+            }
             r = handlers::dispatch(self, &req, &cx) => Some(r),
         };
         lock(&conn.inflight).remove(&id);
-        if cx.token.is_cancelled() {
+        if self.aborting.is_cancelled() {
+            // Stop the work too; the client still gets its answer.
+            cx.token.cancel();
+        } else if cx.token.is_cancelled() {
             tracing::debug!(method = %req.method, %id, "request cancelled; no response sent");
             return None;
         }

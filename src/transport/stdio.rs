@@ -113,9 +113,20 @@ where
     })
     .await;
     if drained.is_err() {
-        tracing::warn!("in-flight requests did not finish within the shutdown grace; cancelling");
-        conn.cancel_all();
-        tasks.shutdown().await;
+        // Past the grace: each request still running is answered with a shutdown error.
+        tracing::warn!(
+            "in-flight requests did not finish within the shutdown grace; stopping them"
+        );
+        server.abort_in_flight();
+        if tokio::time::timeout(limits.shutdown_grace, async {
+            while tasks.join_next().await.is_some() {}
+        })
+        .await
+        .is_err()
+        {
+            conn.cancel_all();
+            tasks.shutdown().await;
+        }
     }
     forwarder.abort();
     let _ = forwarder.await;

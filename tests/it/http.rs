@@ -59,6 +59,28 @@ impl HttpServer {
         HttpServer { child, addr }
     }
 
+    /// Sends SIGTERM to the server.
+    pub fn terminate(&self) {
+        let ok = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("run kill")
+            .success();
+        assert!(ok, "kill -TERM failed");
+    }
+
+    /// Waits for the process to exit by itself (bounded: a hang becomes a failure).
+    pub fn wait_exit(&mut self) -> std::process::ExitStatus {
+        let deadline = Instant::now() + IO_DEADLINE;
+        loop {
+            if let Some(st) = self.child.try_wait().expect("wait") {
+                return st;
+            }
+            assert!(Instant::now() < deadline, "the server did not exit");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     pub fn connect(&self) -> TcpStream {
         let s = TcpStream::connect(self.addr).expect("connect");
         s.set_read_timeout(Some(IO_DEADLINE)).unwrap();
@@ -398,7 +420,7 @@ fn modern_body(id: Value, method: &str, params: Value) -> Value {
     json!({"jsonrpc": "2.0", "id": id, "method": method, "params": modern(params)})
 }
 
-const V: (&str, &str) = ("MCP-Protocol-Version", MODERN);
+pub(crate) const V: (&str, &str) = ("MCP-Protocol-Version", MODERN);
 
 type Headers<'a> = Vec<(&'a str, &'a str)>;
 
@@ -803,7 +825,7 @@ fn legacy_session_lifecycle() {
     assert_eq!(r.status, 200);
 }
 
-fn transcode_args(uri: &str, chunk_seconds: f64) -> Value {
+pub(crate) fn transcode_args(uri: &str, chunk_seconds: f64) -> Value {
     json!({"name": "audio_transcode", "arguments": {
         "uri": uri, "sample_rate": 16000, "channels": 1, "chunk_seconds": chunk_seconds}})
 }
@@ -958,7 +980,7 @@ fn legacy_sse_events_carry_ids_and_replay_after_last_event_id() {
 }
 
 /// Writes `minutes` of 48 kHz stereo 16-bit noise as `dir/long.wav` (one second repeated).
-fn long_wav(dir: &Path, minutes: u32) {
+pub(crate) fn long_wav(dir: &Path, minutes: u32) {
     let second: Vec<u8> = {
         let mut x: u32 = 1;
         (0..48_000 * 2)

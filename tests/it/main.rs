@@ -9,5 +9,6 @@ mod http;
 mod layering;
 mod pipeline;
 mod schema;
+mod shutdown;
 mod stdio;
 mod util;

@@ -43,6 +43,11 @@ pub use guard::Guard;
 
 type Body = BoxBody<Bytes, Infallible>;
 
+/// How often shutdown looks whether the requests in flight have finished.
+const SHUTDOWN_POLL: Duration = Duration::from_millis(20);
+/// After the grace (and the shutdown errors), time given to write the last answers out.
+const SHUTDOWN_FLUSH: Duration = Duration::from_secs(2);
+
 /// HTTP settings and limits.
 #[derive(Clone, Debug)]
 pub struct HttpOptions {
@@ -71,7 +76,9 @@ pub struct HttpOptions {
     pub session_idle: Duration,
     /// SSE keep-alive comment interval. Default 15 s.
     pub keepalive: Duration,
-    /// Time in-flight requests get to finish on shutdown. Default 5 s.
+    /// Time in-flight requests get to finish on SIGINT/SIGTERM. Default 5 s. Requests still
+    /// running then are stopped and answered with a `-32000` "shutting down" error; the
+    /// process exits at most 2 s later.
     pub shutdown_grace: Duration,
     /// More Prometheus text for `/metrics`, from parts outside the server (the cache).
     pub extra_metrics: Option<ExtraMetrics>,
@@ -195,16 +202,31 @@ pub async fn serve_listener(
     tracing::info!("shutting down: no new connections; finishing in-flight requests");
     drop(listener);
     let grace = state.opts.shutdown_grace;
-    // Streams that would never end by themselves (GET, listen) are closed now; requests get
-    // the grace period.
+    // Streams that would never end by themselves (GET, listen) end now, with their result;
+    // requests get the grace period to finish.
     state.shutdown.cancel();
     state.server.shutdown();
-    state.sessions.clear();
-    if tokio::time::timeout(grace, graceful.shutdown())
+    let deadline = tokio::time::Instant::now() + grace;
+    while state.metrics.in_flight.load(Ordering::Relaxed) > 0
+        && tokio::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(SHUTDOWN_POLL).await;
+    }
+    let left = state.metrics.in_flight.load(Ordering::Relaxed);
+    if left > 0 {
+        // Past the grace: each request still running is answered with a shutdown error.
+        tracing::warn!(
+            left,
+            "requests still running after the shutdown grace; stopping them"
+        );
+        state.server.abort_in_flight();
+    }
+    if tokio::time::timeout(SHUTDOWN_FLUSH, graceful.shutdown())
         .await
         .is_err()
     {
-        tracing::warn!("connections still open after the shutdown grace; exiting anyway");
+        tracing::warn!("connections still open after the final flush; exiting anyway");
     }
+    state.sessions.clear();
     Ok(())
 }
