@@ -7,6 +7,9 @@ use crate::library::LibraryLimits;
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// Default items per list page: a typical personal library in one page.
+pub const DEFAULT_PAGE_SIZE: usize = 1000;
+
 #[derive(Clone, Debug)]
 pub struct Limits {
     /// Longest accepted incoming stdio line (one JSON-RPC message), in bytes. Default 4 MiB.
@@ -16,7 +19,10 @@ pub struct Limits {
     /// Larger files are read in ranges through `media://{root}/{+path}{?offset,length}`;
     /// a range's `length` is bounded by the same number.
     pub inline_read_bytes: u64,
-    /// Items per page of `resources/list`, `tools/list` and `prompts/list`. Default 100.
+    /// Items per page of `resources/list`, `tools/list` and `prompts/list`. Default 1000, so
+    /// that a typical personal library arrives in one page (some clients read only the first).
+    /// A `resources/list` page also ends before its JSON would exceed
+    /// [`crate::resources::LIST_PAGE_BYTES`] (1 MiB); its cursor continues exactly.
     pub page_size: usize,
     /// Requests one connection may have in flight at once. Default 64. When full, the stdio
     /// reader stops reading until one finishes (backpressure on the client).
@@ -39,7 +45,7 @@ impl Default for Limits {
         Limits {
             max_line_bytes: crate::protocol::codec::DEFAULT_MAX_LINE_BYTES,
             inline_read_bytes: 8 * 1024 * 1024,
-            page_size: 100,
+            page_size: DEFAULT_PAGE_SIZE,
             max_in_flight: 64,
             out_queue: 32,
             client_request_timeout: Duration::from_secs(120),

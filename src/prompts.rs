@@ -2,11 +2,20 @@
 //! Must not know about the server or transports.
 
 use crate::library::Library;
-use crate::protocol::types::{Content, PromptArgument, PromptDef, PromptMessage, PromptResult};
+use crate::protocol::types::{
+    Content, PromptArgument, PromptDef, PromptMessage, PromptResult, ResourceBody, ResourceContents,
+};
 use crate::tools::media_list::entry_info;
 use serde_json::{Map, Value};
 use std::sync::Arc;
 use thiserror::Error;
+
+/// Largest file the `describe_media` prompt embeds (`embed: "resource"`), raw bytes: about
+/// 1 MiB once base64-encoded, what the strictest common clients take in one message.
+pub const MAX_EMBED_BYTES: u64 = 768 * 1024;
+
+/// Values of the `embed` argument of `describe_media`.
+pub const EMBED_VALUES: [&str; 3] = ["none", "link", "resource"];
 
 #[derive(Debug, Error)]
 pub enum PromptError {
@@ -14,8 +23,29 @@ pub enum PromptError {
     Unknown(String),
     #[error("missing required argument {0:?}")]
     MissingArgument(&'static str),
+    #[error("argument {name:?}: {reason}")]
+    InvalidArgument { name: &'static str, reason: String },
     #[error(transparent)]
     Library(#[from] crate::library::LibraryError),
+}
+
+/// What `describe_media` attaches after its text message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Embed {
+    /// Text only (the default): every client can take it.
+    None,
+    /// A `resource_link` message to the file.
+    Link,
+    /// The file itself as an embedded resource (up to [`MAX_EMBED_BYTES`]).
+    Resource,
+}
+
+/// A prompt argument's text; `null` and `""` count as absent (strict-mode clients send them
+/// for the optional arguments they do not use).
+fn arg<'a>(args: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
+    args.get(name)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
 }
 
 pub struct Prompts {
@@ -34,31 +64,45 @@ impl Prompts {
             description: "Ask the model to describe one media file: what it is, its technical \
                 properties, and (for images) what it shows."
                 .into(),
-            arguments: vec![PromptArgument {
-                name: "uri".into(),
-                description: Some("media:// URI of the file".into()),
-                required: true,
-            }],
+            arguments: vec![
+                PromptArgument {
+                    name: "uri".into(),
+                    description: Some("media:// URI of the file".into()),
+                    required: true,
+                },
+                PromptArgument {
+                    name: "embed".into(),
+                    description: Some(format!(
+                        "What to attach besides the text naming the URI: none (the default), \
+                         link (a resource_link message) or resource (the file itself, up to {} \
+                         bytes). Not every client accepts link or resource messages.",
+                        MAX_EMBED_BYTES
+                    )),
+                    required: false,
+                },
+            ],
         }]
     }
 
-    /// Blocking (stats the file).
+    /// Blocking (stats the file; reads it with `embed: "resource"`).
     pub fn get(&self, name: &str, args: &Map<String, Value>) -> Result<PromptResult, PromptError> {
         if name != "describe_media" {
             return Err(PromptError::Unknown(name.into()));
         }
-        let uri = args
-            .get("uri")
-            .and_then(Value::as_str)
-            .ok_or(PromptError::MissingArgument("uri"))?;
+        let uri = arg(args, "uri").ok_or(PromptError::MissingArgument("uri"))?;
+        let embed = match arg(args, "embed") {
+            None | Some("none") => Embed::None,
+            Some("link") => Embed::Link,
+            Some("resource") => Embed::Resource,
+            Some(other) => {
+                return Err(PromptError::InvalidArgument {
+                    name: "embed",
+                    reason: format!("must be none, link or resource, not {other:?}"),
+                });
+            }
+        };
         let r = self.lib.resolve(uri)?;
         let info = self.lib.stat(&r)?;
-        let index = self.lib.index();
-        let link = index
-            .entries
-            .iter()
-            .find(|e| e.root == r.root && e.rel == r.rel)
-            .map(|e| entry_info(&self.lib, e));
         let mut messages = vec![PromptMessage {
             role: "user",
             content: Content::text(format!(
@@ -69,11 +113,42 @@ impl Prompts {
                 info.size
             )),
         }];
-        if let Some(l) = link {
-            messages.push(PromptMessage {
-                role: "user",
-                content: Content::Link(l),
-            });
+        match embed {
+            Embed::None => {}
+            Embed::Link => {
+                let index = self.lib.index();
+                if let Some(l) = index
+                    .entries
+                    .iter()
+                    .find(|e| e.root == r.root && e.rel == r.rel)
+                    .map(|e| entry_info(&self.lib, e))
+                {
+                    messages.push(PromptMessage {
+                        role: "user",
+                        content: Content::Link(l),
+                    });
+                }
+            }
+            Embed::Resource => {
+                if info.size > MAX_EMBED_BYTES {
+                    return Err(PromptError::InvalidArgument {
+                        name: "embed",
+                        reason: format!(
+                            "{uri} is {} bytes, above the {MAX_EMBED_BYTES} bytes a prompt embeds: use embed=link",
+                            info.size
+                        ),
+                    });
+                }
+                let data = self.lib.read_range(&r, 0, info.size)?;
+                messages.push(PromptMessage {
+                    role: "user",
+                    content: Content::Embedded(ResourceContents {
+                        uri: r.uri.base(),
+                        mime_type: Some(info.sniffed.mime.to_string()),
+                        body: ResourceBody::Blob(data),
+                    }),
+                });
+            }
         }
         Ok(PromptResult {
             description: Some(format!("Describe {uri}")),
@@ -85,6 +160,15 @@ impl Prompts {
     pub fn complete(&self, prompt: &str, arg: &str, value: &str) -> Option<(Vec<String>, usize)> {
         if prompt != "describe_media" {
             return None;
+        }
+        if arg == "embed" {
+            let v: Vec<String> = EMBED_VALUES
+                .iter()
+                .filter(|e| e.starts_with(value))
+                .map(|e| e.to_string())
+                .collect();
+            let n = v.len();
+            return Some((v, n));
         }
         if arg != "uri" {
             return Some((vec![], 0));

@@ -159,7 +159,9 @@ impl From<ResourceError> for RpcError {
 impl From<PromptError> for RpcError {
     fn from(e: PromptError) -> Self {
         match e {
-            PromptError::Unknown(_) | PromptError::MissingArgument(_) => {
+            PromptError::Unknown(_)
+            | PromptError::MissingArgument(_)
+            | PromptError::InvalidArgument { .. } => {
                 RpcError::invalid_params(format!("Invalid params: {e}"))
             }
             PromptError::Library(l) => RpcError::invalid_params(format!("Invalid params: {l}")),
