@@ -185,3 +185,58 @@ impl Prompts {
         Some((all.into_iter().take(100).collect(), total))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::library::LibraryLimits;
+    use serde_json::json;
+    use std::path::PathBuf;
+
+    fn prompts() -> Prompts {
+        let samples = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("samples");
+        let lib = Library::new(vec![("samples".into(), samples)], LibraryLimits::default());
+        Prompts::new(Arc::new(lib.unwrap()))
+    }
+
+    #[test]
+    fn null_or_empty_embed_means_text_only() {
+        let p = prompts();
+        for embed in [Value::Null, json!(""), json!("none")] {
+            let args = json!({"uri": "media://samples/audio/tone.wav", "embed": embed});
+            let r = p.get("describe_media", args.as_object().unwrap()).unwrap();
+            assert_eq!(r.messages.len(), 1, "{embed}");
+            assert!(matches!(r.messages[0].content, Content::Text(_)));
+        }
+        let args = json!({"uri": null});
+        assert!(matches!(
+            p.get("describe_media", args.as_object().unwrap()),
+            Err(PromptError::MissingArgument("uri"))
+        ));
+    }
+
+    #[test]
+    fn embed_resource_is_bounded() {
+        let p = prompts();
+        // tone.wav is 3 s of 44.1 kHz stereo s16: about 529 KB, under the bound.
+        let args = json!({"uri": "media://samples/audio/tone.wav", "embed": "resource"});
+        let r = p.get("describe_media", args.as_object().unwrap()).unwrap();
+        assert!(matches!(r.messages[1].content, Content::Embedded(_)));
+        let tmp = tempfile::tempdir().unwrap();
+        let mut big = b"\x89PNG\r\n\x1a\n".to_vec();
+        big.resize(MAX_EMBED_BYTES as usize + 1, 0);
+        std::fs::write(tmp.path().join("big.png"), big).unwrap();
+        let lib = Library::new(
+            vec![("t".into(), tmp.path().into())],
+            LibraryLimits::default(),
+        );
+        let p = Prompts::new(Arc::new(lib.unwrap()));
+        let args = json!({"uri": "media://t/big.png", "embed": "resource"});
+        let e = p
+            .get("describe_media", args.as_object().unwrap())
+            .unwrap_err();
+        assert!(e.to_string().contains("embed=link"), "{e}");
+        let args = json!({"uri": "media://t/big.png", "embed": "link"});
+        assert!(p.get("describe_media", args.as_object().unwrap()).is_ok());
+    }
+}
