@@ -755,6 +755,15 @@ fn describe_media_is_text_unless_embed_asks() {
     let args = &d["result"]["prompts"][0]["arguments"];
     assert_eq!(args[1]["name"], "embed", "{d}");
     assert_eq!(args[1]["required"], false);
+    let c = s.request(
+        json!(8),
+        "completion/complete",
+        modern(
+            json!({"ref": {"type": "ref/prompt", "name": "describe_media"},
+                      "argument": {"name": "embed", "value": "l"}}),
+        ),
+    );
+    assert_eq!(c["result"]["completion"]["values"], json!(["link"]), "{c}");
 }
 
 /// A library of `n` copies of a tiny PNG, named by `name(i)` (relative path).
