@@ -49,12 +49,15 @@ pub fn build(cfg: Config) -> Result<App, LibraryError> {
     let limits = &cfg.limits;
     let library = Arc::new(Library::new(cfg.roots.clone(), limits.library.clone())?);
     let cache = Arc::new(DerivedCache::new(limits.cache_bytes));
-    let resources = Arc::new(crate::resources::Resources::new(
-        library.clone(),
-        cache.clone(),
-        limits.inline_read_bytes,
-        limits.page_size,
-    ));
+    let resources = Arc::new(
+        crate::resources::Resources::new(
+            library.clone(),
+            cache.clone(),
+            limits.inline_read_bytes,
+            limits.page_size,
+        )
+        .with_page_bytes(limits.list_page_bytes),
+    );
     let mut b = ServerBuilder::new(cfg.clone())
         .tools(&MediaTools {
             library: library.clone(),

@@ -7,6 +7,12 @@ use crate::library::LibraryLimits;
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// Default items per list page: a typical personal library in one page.
+pub const DEFAULT_PAGE_SIZE: usize = 1000;
+
+/// Default bound on the JSON of one `resources/list` page: 1 MiB.
+pub const DEFAULT_LIST_PAGE_BYTES: usize = 1024 * 1024;
+
 #[derive(Clone, Debug)]
 pub struct Limits {
     /// Longest accepted incoming stdio line (one JSON-RPC message), in bytes. Default 4 MiB.
@@ -16,8 +22,14 @@ pub struct Limits {
     /// Larger files are read in ranges through `media://{root}/{+path}{?offset,length}`;
     /// a range's `length` is bounded by the same number.
     pub inline_read_bytes: u64,
-    /// Items per page of `resources/list`, `tools/list` and `prompts/list`. Default 100.
+    /// Items per page of `resources/list`, `tools/list` and `prompts/list`. Default 1000, so
+    /// that a typical personal library arrives in one page (some clients read only the first).
+    /// A `resources/list` page also ends before its JSON would exceed
+    /// [`DEFAULT_LIST_PAGE_BYTES`] (1 MiB); its cursor continues exactly.
     pub page_size: usize,
+    /// Most bytes of JSON in one `resources/list` page (default 1 MiB): a page ends early,
+    /// and its cursor continues exactly, rather than pass it.
+    pub list_page_bytes: usize,
     /// Requests one connection may run at once. Default 64. Further requests wait for a slot
     /// (up to `max_queued` of them); the stdio reader never waits, so cancellations and
     /// answers to server-to-client requests always get through.
@@ -46,7 +58,8 @@ impl Default for Limits {
         Limits {
             max_line_bytes: crate::protocol::codec::DEFAULT_MAX_LINE_BYTES,
             inline_read_bytes: 8 * 1024 * 1024,
-            page_size: 100,
+            page_size: DEFAULT_PAGE_SIZE,
+            list_page_bytes: DEFAULT_LIST_PAGE_BYTES,
             max_in_flight: 64,
             max_queued: 256,
             job_permits: None,

@@ -377,6 +377,25 @@ fn fixtures() -> Vec<Fixture> {
             },
         },
         Fixture {
+            name: "test_custom_headers",
+            description: "Echoes its value; the value is mirrored into the Mcp-Param-Value HTTP header (SEP-2243 x-mcp-header)",
+            schema: || {
+                json!({
+                    "type": "object",
+                    "properties": {"value": {"type": "string", "x-mcp-header": "Value"}},
+                    "required": ["value"]
+                })
+            },
+            run: |args, _| {
+                text(format!(
+                    "value: {}",
+                    args.get("value")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                ))
+            },
+        },
+        Fixture {
             name: "test_missing_capability",
             description: "Test tool requiring sampling",
             schema: no_args,

@@ -75,7 +75,7 @@ struct ServeArgs {
     /// Largest file resources/read returns whole, in bytes; larger files are read in ranges.
     #[arg(long, default_value_t = Limits::default().inline_read_bytes)]
     inline_limit: u64,
-    /// Items per page of list results.
+    /// Items per page of list results (a resources/list page also stops at 1 MiB of JSON).
     #[arg(long, default_value_t = Limits::default().page_size)]
     page_size: usize,
     /// Bytes of derived media (transcoded segments) kept in memory for re-reads.

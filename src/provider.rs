@@ -48,6 +48,8 @@ pub enum PromptError {
     MissingArgument(&'static str),
     #[error("{0}")]
     InvalidArguments(String),
+    #[error("argument {name:?}: {reason}")]
+    InvalidArgument { name: &'static str, reason: String },
     #[error(transparent)]
     Library(#[from] LibraryError),
 }

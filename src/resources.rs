@@ -3,13 +3,16 @@
 //!
 //! `resources/read` returns a file whole up to the inline limit, or the byte range named by
 //! `?offset=&length=` (the template `media://{root}/{+path}{?offset,length}`), so any file can be
-//! read in bounded chunks. Must not know about the server, transports or JSON-RPC errors.
+//! read in bounded chunks. `resources/list` pages are bounded by count (`--page-size`) and by
+//! bytes ([`LIST_PAGE_BYTES`]). Must not know about the server, transports or JSON-RPC errors.
 
 use crate::cache::DerivedCache;
 use crate::derived::render_audio;
 use crate::library::{Library, LibraryError};
 use crate::media::audio::segment::{self, SegmentSpec};
+use crate::protocol::ProtocolVersion;
 use crate::protocol::cursor;
+use crate::protocol::types::render_resource;
 use crate::protocol::types::{ResourceBody, ResourceContents, ResourceInfo, ResourceTemplate};
 use crate::provider::{Completions, ResourceProvider};
 pub use crate::provider::{Page, ResourceError};
@@ -22,11 +25,17 @@ pub use crate::library::uri::RANGE_TEMPLATE;
 /// The derived-audio template.
 pub const AUDIO_TEMPLATE: &str = "media://{root}/{+path}{?start,duration,format,rate,channels}";
 
+/// Most bytes of JSON a `resources/list` page's `resources` array may take (1 MiB). A page ends
+/// early, before the item that would cross it, and its cursor continues exactly there; a page
+/// always holds at least one item. Counted in the largest rendering (the newest revision's).
+pub const LIST_PAGE_BYTES: usize = crate::config::DEFAULT_LIST_PAGE_BYTES;
+
 pub struct Resources {
     lib: Arc<Library>,
     cache: Arc<DerivedCache>,
     inline_limit: u64,
     page_size: usize,
+    page_bytes: usize,
 }
 
 impl Resources {
@@ -41,7 +50,14 @@ impl Resources {
             cache,
             inline_limit,
             page_size,
+            page_bytes: LIST_PAGE_BYTES,
         }
+    }
+
+    /// Replaces [`LIST_PAGE_BYTES`] as the byte bound of a `resources/list` page.
+    pub fn with_page_bytes(mut self, page_bytes: usize) -> Self {
+        self.page_bytes = page_bytes.max(1);
+        self
     }
 
     /// A page of every media file under the roots (blocking: may rescan).
@@ -54,13 +70,25 @@ impl Resources {
         if offset > index.entries.len() {
             return Err(ResourceError::InvalidCursor);
         }
-        let (range, next) = cursor::page(index.entries.len(), offset, self.page_size);
+        let (range, _) = cursor::page(index.entries.len(), offset, self.page_size);
+        let mut items = Vec::with_capacity(range.len());
+        // `[` and `]`, then each item and its comma.
+        let mut bytes = 2;
+        for e in index.entries.get(range).unwrap_or_default() {
+            let info = entry_info(&self.lib, e);
+            let size = serde_json::to_vec(&render_resource(ProtocolVersion::LATEST, &info))
+                .map_or(0, |v| v.len())
+                + usize::from(!items.is_empty());
+            if !items.is_empty() && bytes + size > self.page_bytes {
+                break;
+            }
+            bytes += size;
+            items.push(info);
+        }
+        let end = offset + items.len();
         Ok(Page {
-            items: index.entries[range]
-                .iter()
-                .map(|e| entry_info(&self.lib, e))
-                .collect(),
-            next_cursor: next.map(|n| cursor::encode("resources", n)),
+            items,
+            next_cursor: (end < index.entries.len()).then(|| cursor::encode("resources", end)),
         })
     }
 
@@ -239,5 +267,75 @@ impl ResourceProvider for Resources {
             let root = context.get("root").and_then(Value::as_str);
             Resources::complete(self, arg, value, root)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::library::LibraryLimits;
+    use std::path::PathBuf;
+
+    fn resources(page_size: usize) -> Resources {
+        let samples = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("samples");
+        let lib = Arc::new(
+            Library::new(vec![("samples".into(), samples)], LibraryLimits::default()).unwrap(),
+        );
+        Resources::new(
+            lib,
+            Arc::new(DerivedCache::new(1 << 20)),
+            1 << 20,
+            page_size,
+        )
+    }
+
+    /// All pages, following cursors; with each page's JSON size.
+    fn all_pages(r: &Resources) -> Vec<(Vec<String>, usize)> {
+        let mut out = vec![];
+        let mut cur: Option<String> = None;
+        loop {
+            let p = r.list(cur.as_deref()).unwrap();
+            let json: Vec<Value> = p
+                .items
+                .iter()
+                .map(|i| render_resource(ProtocolVersion::LATEST, i))
+                .collect();
+            let size = serde_json::to_vec(&json).unwrap().len();
+            out.push((p.items.into_iter().map(|i| i.uri).collect(), size));
+            match p.next_cursor {
+                Some(c) => cur = Some(c),
+                None => return out,
+            }
+        }
+    }
+
+    use serde_json::Value;
+
+    #[test]
+    fn pages_end_before_the_byte_bound_and_continue_exactly() {
+        let whole = all_pages(&resources(1000));
+        assert_eq!(whole.len(), 1, "the samples fit one default page");
+        let all = &whole[0].0;
+        assert!(all.len() > 10);
+        let bound = whole[0].1 / 4;
+        let pages = all_pages(&resources(1000).with_page_bytes(bound));
+        assert!(pages.len() >= 4, "{} pages", pages.len());
+        for (items, size) in &pages {
+            assert!(!items.is_empty());
+            assert!(*size <= bound, "page of {size} bytes over {bound}");
+        }
+        let joined: Vec<String> = pages.into_iter().flat_map(|(i, _)| i).collect();
+        assert_eq!(
+            &joined, all,
+            "pages concatenate to the whole list, in order"
+        );
+    }
+
+    #[test]
+    fn an_item_larger_than_the_bound_still_gets_its_own_page() {
+        let all = all_pages(&resources(1000))[0].0.clone();
+        let pages = all_pages(&resources(1000).with_page_bytes(1));
+        assert_eq!(pages.len(), all.len());
+        assert!(pages.iter().all(|(i, _)| i.len() == 1));
     }
 }

@@ -175,7 +175,8 @@ impl From<PromptError> for RpcError {
         match e {
             PromptError::Unknown(_)
             | PromptError::MissingArgument(_)
-            | PromptError::InvalidArguments(_) => {
+            | PromptError::InvalidArguments(_)
+            | PromptError::InvalidArgument { .. } => {
                 RpcError::invalid_params(format!("Invalid params: {e}"))
             }
             PromptError::Library(l) => RpcError::invalid_params(format!("Invalid params: {l}")),

@@ -6,7 +6,9 @@ use crate::library::Library;
 use crate::media::audio::decode::{Decoder, downmix_mono};
 use crate::media::audio::spectrogram::{SpectrogramSpec, render};
 use crate::protocol::types::{Content, ToolAnnotations, ToolDef, ToolResult};
-use crate::tools::{Tool, ToolCtx, ToolError, ToolOutcome, parse_args, resolve_audio};
+use crate::tools::{
+    Tool, ToolCtx, ToolError, ToolOutcome, nullable_optionals, parse_args, resolve_audio,
+};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
@@ -47,7 +49,7 @@ impl Tool for AudioSpectrogram {
                 floor_db (black) through purple, magenta and orange to 0 dBFS (pale yellow). \
                 Useful to see speech, silence, music structure or noise without listening."
                 .into(),
-            input_schema: json!({
+            input_schema: nullable_optionals(json!({
                 "type": "object",
                 "properties": {
                     "uri": {"type": "string", "description": "media:// URI of an audio or video file"},
@@ -60,7 +62,7 @@ impl Tool for AudioSpectrogram {
                 },
                 "required": ["uri"],
                 "additionalProperties": false
-            }),
+            })),
             output_schema: Some(json!({
                 "type": "object",
                 "properties": {

@@ -9,7 +9,9 @@ use crate::library::Library;
 use crate::media::audio::segment::{Format, SegmentSpec};
 use crate::media::audio::{AudioError, MAX_CHUNK_SECONDS, MAX_DECODED_SECONDS, decode, wav};
 use crate::protocol::types::{Content, ResourceInfo, ToolAnnotations, ToolDef, ToolResult};
-use crate::tools::{Tool, ToolCtx, ToolError, ToolOutcome, parse_args, resolve_audio};
+use crate::tools::{
+    Tool, ToolCtx, ToolError, ToolOutcome, nullable_optionals, parse_args, resolve_audio,
+};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
@@ -61,7 +63,7 @@ impl Tool for AudioTranscode {
                 channels 1. Chunks never exceed max_chunk_bytes (default 786432, i.e. under 1 MiB \
                 of base64). Progress is reported per chunk."
                 .into(),
-            input_schema: json!({
+            input_schema: nullable_optionals(json!({
                 "type": "object",
                 "properties": {
                     "uri": {"type": "string", "description": "media:// URI of an audio (or video) file"},
@@ -76,7 +78,7 @@ impl Tool for AudioTranscode {
                 },
                 "required": ["uri"],
                 "additionalProperties": false
-            }),
+            })),
             output_schema: Some(json!({
                 "type": "object",
                 "properties": {

@@ -7,7 +7,7 @@ use crate::protocol::cursor;
 use crate::protocol::types::{
     Annotations, Content, ResourceInfo, ToolAnnotations, ToolDef, ToolResult,
 };
-use crate::tools::{Tool, ToolCtx, ToolError, ToolOutcome, parse_args};
+use crate::tools::{Tool, ToolCtx, ToolError, ToolOutcome, nullable_optionals, parse_args};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
@@ -67,7 +67,7 @@ impl Tool for MediaList {
                 results are paged (pass nextCursor back as cursor). Each file is returned as a \
                 resource_link whose uri can be passed to media_probe or resources/read."
                 .into(),
-            input_schema: json!({
+            input_schema: nullable_optionals(json!({
                 "type": "object",
                 "properties": {
                     "kind": {"type": "string", "enum": ["audio", "image", "video"], "description": "Only files of this kind."},
@@ -77,7 +77,7 @@ impl Tool for MediaList {
                     "limit": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "description": "Page size (default 50)."}
                 },
                 "additionalProperties": false
-            }),
+            })),
             output_schema: Some(json!({
                 "type": "object",
                 "properties": {

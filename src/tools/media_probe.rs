@@ -5,7 +5,7 @@
 use crate::library::{Library, MediaKind, iso8601};
 use crate::media::image as img;
 use crate::protocol::types::{Content, ToolAnnotations, ToolDef, ToolResult};
-use crate::tools::{Tool, ToolCtx, ToolError, ToolOutcome, parse_args};
+use crate::tools::{Tool, ToolCtx, ToolError, ToolOutcome, nullable_optionals, parse_args};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use std::io::BufReader;
@@ -40,16 +40,16 @@ impl Tool for MediaProbe {
                 duration, bitrate, tags and whether cover art is embedded. Reads headers only, so it is cheap \
                 on any file size."
                 .into(),
-            input_schema: json!({
+            input_schema: nullable_optionals(json!({
                 "type": "object",
                 "properties": {
-                    "uri": {"type": "string", "description": "A media:// URI, e.g. media://samples/images/photo.jpg",
-                            // Lets HTTP gateways route or cache by file without parsing bodies.
-                            "x-mcp-header": "Uri"}
+                    // No `x-mcp-header` here: clients that call a tool without listing tools
+                    // first cannot know to send the header, and would be refused.
+                    "uri": {"type": "string", "description": "A media:// URI, e.g. media://samples/images/photo.jpg"}
                 },
                 "required": ["uri"],
                 "additionalProperties": false
-            }),
+            })),
             output_schema: Some(json!({
                 "type": "object",
                 "properties": {
@@ -76,7 +76,9 @@ impl Tool for MediaProbe {
                         "properties": {
                             "container": {"type": "string"}, "codec": {"type": "string"},
                             "sampleRate": {"type": "integer"}, "channels": {"type": "integer"},
-                            "channelLayout": {"type": "string"}, "bitsPerSample": {"type": "integer"},
+                            "channelLayout": {"type": "string", "description": "mono, stereo, 2.1, quad, 5.1, 7.1, ... (ffmpeg's names), or the channel names joined with '+'"},
+                            "channelNames": {"type": "array", "items": {"type": "string"}, "description": "Each channel in stream order: FL, FR, FC, LFE, BL, BR, SL, SR, ..."},
+                            "bitsPerSample": {"type": "integer"},
                             "durationSeconds": {"type": "number"}, "bitrate": {"type": "integer"},
                             "tags": {"type": "object", "additionalProperties": {"type": "string"}},
                             "hasCoverArt": {"type": "boolean"}, "decodable": {"type": "boolean"}
@@ -145,6 +147,9 @@ impl Tool for MediaProbe {
                         "container": a.container, "codec": a.codec, "decodable": a.decodable,
                         "tags": a.tags, "hasCoverArt": a.has_cover_art,
                     });
+                    if !a.channel_names.is_empty() {
+                        audio["channelNames"] = json!(a.channel_names);
+                    }
                     for (k, v) in [
                         ("sampleRate", a.sample_rate.map(Value::from)),
                         ("channels", a.channels.map(Value::from)),

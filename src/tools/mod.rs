@@ -16,7 +16,7 @@ use crate::media::MediaError;
 use crate::protocol::types::{ToolDef, ToolResult};
 use crate::protocol::{LogLevel, ProtocolVersion};
 use serde::de::DeserializeOwned;
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 use std::sync::Arc;
 use std::time::Duration;
 use thiserror::Error;
@@ -140,9 +140,70 @@ pub fn resolve_audio(
 
 /// Deserialises tool arguments into a typed struct; unknown or ill-typed arguments become an
 /// `InvalidArguments` error whose text names the problem.
+///
+/// An argument that is `null` or the empty string counts as absent: clients with strict
+/// schemas (every property required) send those for the optional arguments they do not use.
+/// A required argument sent that way is reported as missing.
 pub fn parse_args<T: DeserializeOwned>(args: &Map<String, Value>) -> Result<T, ToolError> {
-    serde_json::from_value(Value::Object(args.clone()))
+    let given: Map<String, Value> = args
+        .iter()
+        .filter(|(_, v)| !is_none_like(v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    serde_json::from_value(Value::Object(given))
         .map_err(|e| ToolError::InvalidArguments(e.to_string()))
+}
+
+/// Whether an argument value means "not given": `null` or `""`.
+pub fn is_none_like(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::String(s) => s.is_empty(),
+        _ => false,
+    }
+}
+
+/// Declares every optional top-level property of an object schema as nullable (`"type":
+/// ["string", "null"]`, and `null` added to an `enum`), so that a strict-mode client, which must
+/// send every property, can say "none". [`parse_args`] treats `null` (and `""`) as absent.
+/// Required properties are left as they are.
+pub fn nullable_optionals(mut schema: Value) -> Value {
+    let required: Vec<String> = schema
+        .get("required")
+        .and_then(Value::as_array)
+        .map(|r| {
+            r.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    if let Some(props) = schema.get_mut("properties").and_then(Value::as_object_mut) {
+        for (name, prop) in props.iter_mut() {
+            if required.contains(name) {
+                continue;
+            }
+            let Some(prop) = prop.as_object_mut() else {
+                continue;
+            };
+            match prop.get_mut("type") {
+                Some(Value::String(t)) if t != "null" => {
+                    let t = std::mem::take(t);
+                    prop.insert("type".into(), json!([t, "null"]));
+                }
+                Some(Value::Array(types)) if !types.contains(&json!("null")) => {
+                    types.push(json!("null"));
+                }
+                _ => {}
+            }
+            if let Some(Value::Array(values)) = prop.get_mut("enum")
+                && !values.contains(&Value::Null)
+            {
+                values.push(Value::Null);
+            }
+        }
+    }
+    schema
 }
 
 /// The tools a server offers, in a deterministic order.
@@ -172,5 +233,71 @@ impl ToolSet {
             .iter()
             .find(|(d, _)| d.name == name)
             .map(|(_, t)| t)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    #[serde(deny_unknown_fields)]
+    struct A {
+        uri: String,
+        kind: Option<String>,
+        limit: Option<usize>,
+    }
+
+    fn args(v: Value) -> Map<String, Value> {
+        v.as_object().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn null_and_empty_optional_arguments_count_as_absent() {
+        let a: A = parse_args(&args(json!({"uri": "u", "kind": "", "limit": null}))).unwrap();
+        assert_eq!(
+            a,
+            A {
+                uri: "u".into(),
+                kind: None,
+                limit: None
+            }
+        );
+        let a: A = parse_args(&args(json!({"uri": "u", "kind": "audio", "limit": 3}))).unwrap();
+        assert_eq!(a.kind.as_deref(), Some("audio"));
+        assert_eq!(a.limit, Some(3));
+    }
+
+    #[test]
+    fn empty_required_argument_is_missing_and_unknown_still_refused() {
+        let e = parse_args::<A>(&args(json!({"uri": ""}))).unwrap_err();
+        assert!(e.to_string().contains("missing field `uri`"), "{e}");
+        let e = parse_args::<A>(&args(json!({"uri": null}))).unwrap_err();
+        assert!(e.to_string().contains("missing field `uri`"), "{e}");
+        let e = parse_args::<A>(&args(json!({"uri": "u", "bogus": 1}))).unwrap_err();
+        assert!(e.to_string().contains("bogus"), "{e}");
+    }
+
+    #[test]
+    fn optional_properties_become_nullable_required_ones_do_not() {
+        let s = nullable_optionals(json!({
+            "type": "object",
+            "properties": {
+                "uri": {"type": "string"},
+                "kind": {"type": "string", "enum": ["audio", "image"]},
+                "limit": {"type": ["integer"]},
+                "flag": {"type": ["boolean", "null"]}
+            },
+            "required": ["uri"]
+        }));
+        assert_eq!(s["properties"]["uri"]["type"], "string");
+        assert_eq!(s["properties"]["kind"]["type"], json!(["string", "null"]));
+        assert_eq!(
+            s["properties"]["kind"]["enum"],
+            json!(["audio", "image", null])
+        );
+        assert_eq!(s["properties"]["limit"]["type"], json!(["integer", "null"]));
+        assert_eq!(s["properties"]["flag"]["type"], json!(["boolean", "null"]));
     }
 }

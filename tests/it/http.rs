@@ -125,23 +125,17 @@ impl HttpServer {
         self.send("POST", "/mcp", &h, &serde_json::to_vec(body).unwrap())
     }
 
-    /// A 2026-07-28 request with the headers the body calls for (`Mcp-Param-Uri` for
-    /// `media_probe`, whose `uri` argument is the one annotated with `x-mcp-header`).
+    /// A 2026-07-28 request with the headers the body calls for (production tools declare no
+    /// `x-mcp-header` argument, so no `Mcp-Param-*`).
     pub fn modern(&self, id: Value, method: &str, params: Value) -> Resp {
         let name = params
             .get("name")
             .or_else(|| params.get("uri"))
             .and_then(Value::as_str)
             .map(str::to_owned);
-        let param_uri = (name.as_deref() == Some("media_probe"))
-            .then(|| params["arguments"]["uri"].as_str().map(str::to_owned))
-            .flatten();
         let mut h = vec![("MCP-Protocol-Version", MODERN), ("Mcp-Method", method)];
         if let Some(n) = &name {
             h.push(("Mcp-Name", n));
-        }
-        if let Some(u) = &param_uri {
-            h.push(("Mcp-Param-Uri", u));
         }
         self.post(
             &h,
@@ -524,7 +518,9 @@ fn modern_json_answers_notifications_and_unknown_methods() {
 
 #[test]
 fn header_body_mismatches_are_400_with_32020() {
-    let s = HttpServer::spawn(&[&samples_arg()]);
+    // Production tools declare no x-mcp-header argument; the conformance fixture
+    // test_custom_headers does (its `value` mirrors into Mcp-Param-Value).
+    let s = HttpServer::spawn(&["--conformance", &samples_arg()]);
     let list = modern_body(json!(1), "tools/list", json!({}));
     let call = modern_body(
         json!(2),
@@ -539,20 +535,24 @@ fn header_body_mismatches_are_400_with_32020() {
     let probe = modern_body(
         json!(4),
         "tools/call",
-        json!({"name": "media_probe", "arguments": {"uri": "media://samples/audio/tone.wav"}}),
+        json!({"name": "test_custom_headers", "arguments": {"value": "media://samples/audio/tone.wav"}}),
     );
-    let probe_h = [V, ("Mcp-Method", "tools/call"), ("Mcp-Name", "media_probe")];
+    let probe_h = [
+        V,
+        ("Mcp-Method", "tools/call"),
+        ("Mcp-Name", "test_custom_headers"),
+    ];
     let cases: Vec<(&str, Headers, &Value)> = vec![
         (
-            "no Mcp-Param-Uri for the x-mcp-header argument",
+            "no Mcp-Param-Value for the x-mcp-header argument",
             probe_h.to_vec(),
             &probe,
         ),
         (
-            "Mcp-Param-Uri differs",
+            "Mcp-Param-Value differs",
             [
                 &probe_h[..],
-                &[("Mcp-Param-Uri", "media://samples/audio/tone.mp3")],
+                &[("Mcp-Param-Value", "media://samples/audio/tone.mp3")],
             ]
             .concat(),
             &probe,
@@ -625,12 +625,28 @@ fn header_body_mismatches_are_400_with_32020() {
             &probe_h[..],
             // base64 of the uri
             &[(
-                "Mcp-Param-Uri",
+                "Mcp-Param-Value",
                 "=?base64?bWVkaWE6Ly9zYW1wbGVzL2F1ZGlvL3RvbmUud2F2?=",
             )],
         ]
         .concat(),
         &probe,
+    );
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(
+        r.json()["result"]["content"][0]["text"],
+        "value: media://samples/audio/tone.wav"
+    );
+    // A production tool called without any Mcp-Param-* header (clients that never listed
+    // tools send none) is served.
+    let plain = modern_body(
+        json!(5),
+        "tools/call",
+        json!({"name": "media_probe", "arguments": {"uri": "media://samples/audio/tone.wav"}}),
+    );
+    let r = s.post(
+        &[V, ("Mcp-Method", "tools/call"), ("Mcp-Name", "media_probe")],
+        &plain,
     );
     assert_eq!(r.status, 200, "{r:?}");
     assert_eq!(r.json()["result"]["structuredContent"]["kind"], "audio");

@@ -78,7 +78,7 @@ const ALLOW: &[(&str, &[&str], &[&str])] = &[
     (
         "resources",
         &[
-            "protocol", "provider", "media", "library", "derived", "cache", "tools",
+            "protocol", "provider", "media", "library", "derived", "cache", "tools", "config",
         ],
         &["serde_json", "bytes", "tracing"],
     ),

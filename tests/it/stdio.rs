@@ -584,3 +584,289 @@ fn legacy_subscription_and_modern_listen_hear_file_changes() {
         }
     }
 }
+
+/// Strict-mode clients send every property: "" or null for the optional ones they do not use.
+#[test]
+fn strict_mode_arguments_empty_and_null_count_as_absent() {
+    let (_t, root) = library();
+    let mut s = Server::spawn(&[&arg(&root)]);
+    let all = s.request(
+        json!(1),
+        "tools/call",
+        modern(json!({"name": "media_list", "arguments": {}})),
+    );
+    let total = all["result"]["structuredContent"]["total"].clone();
+    assert!(total.as_u64().unwrap() >= 3, "{all}");
+    for (id, args) in [
+        (
+            2,
+            json!({"kind": "", "glob": "", "root": "", "cursor": "", "limit": null}),
+        ),
+        (
+            3,
+            json!({"kind": null, "glob": null, "root": null, "cursor": null, "limit": null}),
+        ),
+    ] {
+        let r = s.request(
+            json!(id),
+            "tools/call",
+            modern(json!({"name": "media_list", "arguments": args})),
+        );
+        assert!(
+            r["result"].is_object() && r["result"]["isError"] != true,
+            "{args}: {r}"
+        );
+        assert_eq!(r["result"]["structuredContent"]["total"], total, "{r}");
+    }
+    // A real value still filters, next to nulls.
+    let r = s.request(
+        json!(4),
+        "tools/call",
+        modern(json!({"name": "media_list", "arguments": {"kind": "image", "root": "lib", "glob": null, "cursor": ""}})),
+    );
+    assert!(
+        r["result"].is_object() && r["result"]["isError"] != true,
+        "{r}"
+    );
+    assert_eq!(r["result"]["structuredContent"]["total"], 3, "{r}");
+    // An empty required argument is still refused.
+    let r = s.request(
+        json!(5),
+        "tools/call",
+        modern(json!({"name": "media_probe", "arguments": {"uri": ""}})),
+    );
+    assert_eq!(r["result"]["isError"], true, "{r}");
+    // The schemas let a strict client say "none" for every optional argument.
+    let tl = s.request(json!(6), "tools/list", modern(json!({})));
+    let tools = tl["result"]["tools"].as_array().unwrap();
+    for t in tools {
+        let schema = &t["inputSchema"];
+        let required: Vec<&Value> = schema["required"]
+            .as_array()
+            .map(|r| r.iter().collect())
+            .unwrap_or_default();
+        for (name, p) in schema["properties"].as_object().unwrap() {
+            if required.contains(&&json!(name)) {
+                continue;
+            }
+            let types = p["type"].as_array();
+            assert!(
+                types.is_some_and(|t| t.contains(&json!("null"))),
+                "{}.{name} is not nullable: {p}",
+                t["name"]
+            );
+            if let Some(e) = p["enum"].as_array() {
+                assert!(e.contains(&Value::Null), "{}.{name}: {p}", t["name"]);
+            }
+        }
+    }
+    let list = tools.iter().find(|t| t["name"] == "media_list").unwrap();
+    assert_eq!(
+        list["inputSchema"]["properties"]["kind"]["enum"],
+        json!(["audio", "image", "video", null])
+    );
+}
+
+/// Clients that call media_probe without listing tools cannot know about `x-mcp-header`, so
+/// production tools carry none (the conformance fixture keeps one).
+#[test]
+fn production_tools_need_no_custom_headers() {
+    let mut s = Server::spawn(&[&crate::util::samples().to_string_lossy()]);
+    let tl = s.request(json!(1), "tools/list", modern(json!({})));
+    let text = tl["result"]["tools"].to_string();
+    assert!(tl["result"]["tools"].as_array().unwrap().len() >= 4);
+    assert!(!text.contains("x-mcp-header"), "{text}");
+    let mut c = Server::spawn(&["--conformance", &crate::util::samples().to_string_lossy()]);
+    let tl = c.request(json!(1), "tools/list", modern(json!({})));
+    let fixture = tl["result"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "test_custom_headers")
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        fixture["inputSchema"]["properties"]["value"]["x-mcp-header"],
+        "Value"
+    );
+}
+
+#[test]
+fn probe_names_channel_layouts() {
+    let mut s = Server::spawn(&[&crate::util::samples().to_string_lossy()]);
+    for (i, (file, layout, names)) in [
+        ("audio/tone.wav", "stereo", json!(["FL", "FR"])),
+        ("audio/voice_16k.wav", "mono", Value::Null),
+        (
+            "audio/surround_5_1.flac",
+            "5.1",
+            json!(["FL", "FR", "FC", "LFE", "BL", "BR"]),
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let r = s.request(
+            json!(i),
+            "tools/call",
+            modern(json!({"name": "media_probe", "arguments": {"uri": format!("media://samples/{file}")}})),
+        );
+        let audio = &r["result"]["structuredContent"]["audio"];
+        assert_eq!(audio["channelLayout"], layout, "{file}: {audio}");
+        if !names.is_null() {
+            assert_eq!(audio["channelNames"], names, "{file}: {audio}");
+        }
+    }
+}
+
+#[test]
+fn describe_media_is_text_unless_embed_asks() {
+    let (_t, root) = library();
+    let mut s = Server::spawn(&[&arg(&root)]);
+    let get = |s: &mut Server, id: i64, args: Value| {
+        s.request(
+            json!(id),
+            "prompts/get",
+            modern(json!({"name": "describe_media", "arguments": args})),
+        )
+    };
+    for (id, args) in [
+        (1, json!({"uri": "media://lib/a.png"})),
+        (2, json!({"uri": "media://lib/a.png", "embed": ""})),
+        (3, json!({"uri": "media://lib/a.png", "embed": "none"})),
+    ] {
+        let r = get(&mut s, id, args);
+        let msgs = r["result"]["messages"].as_array().unwrap();
+        assert!(!msgs.is_empty(), "{r}");
+        assert!(msgs.iter().all(|m| m["content"]["type"] == "text"), "{r}");
+        assert!(
+            msgs[0]["content"]["text"]
+                .as_str()
+                .unwrap()
+                .contains("media://lib/a.png")
+        );
+    }
+    let r = get(
+        &mut s,
+        4,
+        json!({"uri": "media://lib/a.png", "embed": "link"}),
+    );
+    let msgs = r["result"]["messages"].as_array().unwrap();
+    assert_eq!(msgs.len(), 2, "{r}");
+    assert_eq!(msgs[1]["content"]["type"], "resource_link");
+    assert_eq!(msgs[1]["content"]["uri"], "media://lib/a.png");
+    let r = get(
+        &mut s,
+        5,
+        json!({"uri": "media://lib/a.png", "embed": "resource"}),
+    );
+    let msgs = r["result"]["messages"].as_array().unwrap();
+    assert_eq!(msgs.len(), 2, "{r}");
+    assert_eq!(msgs[1]["content"]["type"], "resource");
+    let res = &msgs[1]["content"]["resource"];
+    assert_eq!(res["uri"], "media://lib/a.png");
+    assert_eq!(res["mimeType"], "image/png");
+    assert_eq!(
+        b64(res["blob"].as_str().unwrap()),
+        std::fs::read(root.join("a.png")).unwrap()
+    );
+    let r = get(
+        &mut s,
+        6,
+        json!({"uri": "media://lib/a.png", "embed": "inline"}),
+    );
+    assert_eq!(r["error"]["code"], -32602, "{r}");
+    let d = s.request(json!(7), "prompts/list", modern(json!({})));
+    let args = &d["result"]["prompts"][0]["arguments"];
+    assert_eq!(args[1]["name"], "embed", "{d}");
+    assert_eq!(args[1]["required"], false);
+    let c = s.request(
+        json!(8),
+        "completion/complete",
+        modern(
+            json!({"ref": {"type": "ref/prompt", "name": "describe_media"},
+                      "argument": {"name": "embed", "value": "l"}}),
+        ),
+    );
+    assert_eq!(c["result"]["completion"]["values"], json!(["link"]), "{c}");
+}
+
+/// A library of `n` copies of a tiny PNG, named by `name(i)` (relative path).
+fn many_files(n: usize, name: impl Fn(usize) -> String) -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("lib");
+    let data = png(1, 1);
+    for i in 0..n {
+        let p = root.join(name(i));
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, &data).unwrap();
+    }
+    (tmp, root)
+}
+
+/// Every page of `resources/list`: (uris, byte length of the `resources` array's JSON).
+fn list_all(s: &mut Server) -> Vec<(Vec<String>, usize)> {
+    let mut pages = vec![];
+    let mut params = json!({});
+    for id in 0.. {
+        let r = s.request(json!(id), "resources/list", modern(params.clone()));
+        let items = &r["result"]["resources"];
+        pages.push((
+            items
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["uri"].as_str().unwrap().to_string())
+                .collect(),
+            serde_json::to_vec(items).unwrap().len(),
+        ));
+        match r["result"]["nextCursor"].as_str() {
+            Some(c) => params = json!({"cursor": c}),
+            None => break,
+        }
+    }
+    pages
+}
+
+#[test]
+fn resources_list_default_page_takes_a_thousand() {
+    let (_t, root) = many_files(1001, |i| format!("img{i:04}.png"));
+    let mut s = Server::spawn(&[&arg(&root)]);
+    let pages = list_all(&mut s);
+    assert_eq!(
+        pages.iter().map(|p| p.0.len()).collect::<Vec<_>>(),
+        [1000, 1]
+    );
+    let mut all: Vec<String> = pages.into_iter().flat_map(|p| p.0).collect();
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), 1001);
+}
+
+#[test]
+fn resources_list_page_ends_at_the_byte_bound_and_continues_exactly() {
+    // Long paths: 1000 entries of about 1.3 KB each are over the 1 MiB bound.
+    let dir = |c: char| std::iter::repeat_n(c, 200).collect::<String>();
+    let (_t, root) = many_files(1000, |i| {
+        format!("{}/{}/{}{i:04}.png", dir('d'), dir('e'), dir('f'))
+    });
+    let mut s = Server::spawn(&[&arg(&root)]);
+    let pages = list_all(&mut s);
+    assert!(pages.len() >= 2, "{} pages", pages.len());
+    assert!(pages[0].0.len() < 1000);
+    for (items, bytes) in &pages {
+        assert!(!items.is_empty());
+        assert!(*bytes <= 1024 * 1024, "page of {bytes} bytes");
+    }
+    assert!(
+        pages[0].1 > 1024 * 1024 - 2000,
+        "first page only {} bytes",
+        pages[0].1
+    );
+    let all: Vec<String> = pages.into_iter().flat_map(|p| p.0).collect();
+    assert_eq!(all.len(), 1000);
+    let mut sorted = all.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted.len(), 1000, "no entry twice, none missing");
+}

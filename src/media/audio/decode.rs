@@ -19,7 +19,12 @@ pub struct AudioInfo {
     pub codec: String,
     pub sample_rate: Option<u32>,
     pub channels: Option<usize>,
+    /// The layout's common name (`mono`, `stereo`, `5.1`, ... or `FL+FR+LFE2`): see
+    /// [`super::layout::layout_name`].
     pub channel_layout: Option<String>,
+    /// Each channel's name in stream order (`FL`, `FR`, ...); empty when unknown or when there
+    /// are more than [`MAX_CHANNELS`].
+    pub channel_names: Vec<String>,
     pub bits_per_sample: Option<u32>,
     pub duration_seconds: Option<f64>,
     /// Average bitrate over the whole file, bits per second (from size and duration).
@@ -96,7 +101,13 @@ pub fn probe(
         codec,
         sample_rate,
         channels: params.channels.as_ref().map(|c| c.count()),
-        channel_layout: params.channels.as_ref().map(|c| format!("{c:?}")),
+        channel_layout: params.channels.as_ref().map(super::layout::layout_name),
+        channel_names: params
+            .channels
+            .as_ref()
+            .filter(|c| c.count() <= MAX_CHANNELS)
+            .map(super::layout::channel_names)
+            .unwrap_or_default(),
         bits_per_sample: params.bits_per_sample,
         duration_seconds,
         bitrate: duration_seconds

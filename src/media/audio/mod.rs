@@ -5,6 +5,7 @@
 //! its own error variant. Must not know about tokio, JSON or MCP.
 
 pub mod decode;
+pub mod layout;
 pub mod segment;
 pub mod spectrogram;
 pub mod wav;
