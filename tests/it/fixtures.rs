@@ -73,6 +73,27 @@ fn cancelled_request_gets_no_response_and_stops() {
 }
 
 #[test]
+fn cancelling_a_request_that_waits_on_the_client_ends_it_without_a_response() {
+    // Race-free: the tool is blocked on the client's answer when the cancel arrives.
+    let mut s = spawn();
+    s.initialize("2025-11-25", json!({"elicitation": {}}));
+    s.send(&json!({"jsonrpc": "2.0", "id": "w", "method": "tools/call", "params": {"name": "test_elicitation", "arguments": {"message": "Who?"}}}));
+    let (req, _) = s.wait_for(|m| m["method"] == "elicitation/create");
+    s.send(&json!({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": "w"}}));
+    // A late answer to the server's question must not revive the cancelled call.
+    s.send(&json!({"jsonrpc": "2.0", "id": req["id"], "result": {"action": "accept", "content": {"response": "Ada"}}}));
+    assert!(s.request(json!("after"), "tools/list", json!({}))["result"].is_object());
+    // Everything the server still writes before it closes stdout (in-flight work gets a grace
+    // period on EOF) is in `rest`.
+    let (rest, status) = s.finish();
+    assert!(status.success(), "{status}");
+    assert!(
+        rest.iter().all(|m| m["id"] != "w"),
+        "a cancelled request was answered: {rest:?}"
+    );
+}
+
+#[test]
 fn logs_only_when_asked_modern_and_after_set_level_legacy() {
     let mut s = spawn();
     s.request(

@@ -701,6 +701,17 @@ fn http_methods_media_types_body_cap_and_origin_guard() {
     );
     assert_eq!(r.status, 415);
     assert!(r.json()["error"]["code"].is_i64());
+    let r = s.request(
+        "POST",
+        "/mcp",
+        &[
+            ("Content-Type", "application/json; charset=utf-8"),
+            V,
+            ("Mcp-Method", "tools/list"),
+        ],
+        &body,
+    );
+    assert_eq!(r.status, 200, "a charset parameter is fine");
     // The body cap: just under passes, just over is 413 with a message naming the limit.
     let mut small = modern_body(json!(2), "tools/list", json!({}));
     let base = serde_json::to_vec(&small).unwrap().len();
@@ -1279,4 +1290,37 @@ fn slow_headers_are_dropped_and_connections_are_capped() {
         assert!(Instant::now() < deadline, "slots never freed");
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+#[test]
+fn deleting_a_legacy_session_cancels_its_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("long");
+    std::fs::create_dir_all(&root).unwrap();
+    long_wav(&root, 2);
+    let s = HttpServer::spawn(&[&root.to_string_lossy()]);
+    let sid = initialize(&s, "2025-11-25");
+    let mut args = transcode_args("media://long/long.wav", 2.0);
+    args["_meta"] = json!({"progressToken": "d"});
+    let mut st = s.post_stream(
+        &[
+            ("Mcp-Session-Id", &sid),
+            ("MCP-Protocol-Version", "2025-11-25"),
+        ],
+        &json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": args}),
+    );
+    assert_eq!(st.next_event().unwrap().data.as_deref(), Some(""));
+    assert_eq!(
+        st.next_event().unwrap().json()["method"],
+        "notifications/progress"
+    );
+    let r = s.request("DELETE", "/mcp", &[("Mcp-Session-Id", &sid)], b"");
+    assert_eq!(r.status, 200);
+    let v = s.wait_metrics(&JOBS, |v| v[0] + v[1] >= 1.0);
+    assert_eq!(v, vec![1.0, 0.0], "(cancelled, completed)");
+    let rest = st.events();
+    assert!(
+        rest.iter().all(|e| e.json().get("id").is_none()),
+        "a request of a deleted session was answered: {rest:?}"
+    );
 }

@@ -319,9 +319,28 @@ fn failing_calls(tool: &str) -> Vec<Value> {
     }
 }
 
+/// `schema` with `additionalProperties: false` on every object schema that lists its
+/// properties and says nothing about others: a result then validates only if the schema
+/// declares everything it carries.
+fn closed(schema: &Value) -> Value {
+    match schema {
+        Value::Object(m) => {
+            let mut out: serde_json::Map<String, Value> =
+                m.iter().map(|(k, v)| (k.clone(), closed(v))).collect();
+            if m.contains_key("properties") && !m.contains_key("additionalProperties") {
+                out.insert("additionalProperties".into(), json!(false));
+            }
+            Value::Object(out)
+        }
+        Value::Array(a) => Value::Array(a.iter().map(closed).collect()),
+        other => other.clone(),
+    }
+}
+
 /// Calls every production tool listed by `tools/list` and validates each `structuredContent`
-/// against that tool's own `outputSchema`; `isError` results must not carry a
-/// `structuredContent` that violates it either. Returns the number of results validated.
+/// against that tool's own `outputSchema`, and against it closed (so every property a result
+/// carries is declared); `isError` results must not carry a `structuredContent` that violates
+/// it either. Returns the number of results validated.
 fn tools_match_their_output_schemas(version: &str, legacy: bool) -> usize {
     let mut s = Server::spawn(&[&samples().to_string_lossy()]);
     let p = |v: Value| if legacy { v } else { modern(v) };
@@ -354,6 +373,7 @@ fn tools_match_their_output_schemas(version: &str, legacy: bool) -> usize {
             !v.is_valid(&json!({})),
             "{name}: an outputSchema that accepts {{}} checks nothing: {schema}"
         );
+        let strict = jsonschema::validator_for(&closed(schema)).unwrap();
         let calls = succeeding_calls(name)
             .into_iter()
             .map(|a| (a, false))
@@ -389,6 +409,18 @@ fn tools_match_their_output_schemas(version: &str, legacy: bool) -> usize {
                 v.iter_errors(sc)
                     .map(|e| format!("{name} {args}: {e} at {}", e.instance_path())),
             );
+            let mut extra = sc.clone();
+            extra["__undeclared"] = json!(1);
+            assert!(
+                !strict.is_valid(&extra),
+                "{name}: the closed schema is open"
+            );
+            errors.extend(strict.iter_errors(sc).map(|e| {
+                format!(
+                    "{name} {args}: undeclared in outputSchema: {e} at {}",
+                    e.instance_path()
+                )
+            }));
         }
     }
     assert!(errors.is_empty(), "{version}: {errors:#?}");
@@ -403,6 +435,8 @@ fn every_tool_result_matches_its_output_schema_modern() {
 
 #[test]
 fn every_tool_result_matches_its_output_schema_legacy() {
-    let n = tools_match_their_output_schemas("2025-11-25", true);
-    assert!(n >= 18, "{n} results validated");
+    for version in ["2025-11-25", "2025-06-18"] {
+        let n = tools_match_their_output_schemas(version, true);
+        assert!(n >= 18, "{version}: {n} results validated");
+    }
 }

@@ -60,29 +60,56 @@ def _post(url, body, headers):
         return e.code, e.headers, e.read()
 
 
-def test_closing_the_stream_cancels_the_work(http_server):
-    """Closing an SSE response stream stops the tool (its cancelled-jobs counter moves)."""
-    meta = {"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}, "progressToken": "p"}
-    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
-                       "params": {"name": "test_tool_with_progress", "arguments": {}, "_meta": meta}}).encode()
-    host, port = http_server.removeprefix("http://").split(":")
-    sock = socket.create_connection((host, int(port)))
-    sock.sendall((f"POST /mcp HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
-                  f"Accept: application/json, text/event-stream\r\nMCP-Protocol-Version: 2026-07-28\r\n"
-                  f"Mcp-Method: tools/call\r\nMcp-Name: test_tool_with_progress\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body)
-    got = _recv_until(sock, b"notifications/progress")
-    assert b"text/event-stream" in got
-    sock.close()
+def _long_wav(path, minutes):
+    """`minutes` of 48 kHz stereo 16-bit noise (one second repeated): a transcode that takes a while."""
+    import random
+    import wave
 
-    def metrics():
-        text = urllib.request.urlopen(http_server + "/metrics").read().decode()
-        return {l.split()[0]: float(l.split()[1]) for l in text.splitlines() if l and not l.startswith("#")}
+    rnd = random.Random(1)
+    second = bytes(rnd.getrandbits(8) for _ in range(48000 * 4))
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(2)
+        w.setsampwidth(2)
+        w.setframerate(48000)
+        for _ in range(60 * minutes):
+            w.writeframes(second)
 
-    # Wait for the job to end either way, then check that it was cancelled.
-    m = wait_until(lambda: (lambda m: m if m["mcp_media_jobs_cancelled_total"] + m["mcp_media_jobs_completed_total"] >= 1 else None)(metrics()),
-                   "the tool job ending")
-    assert (m["mcp_media_jobs_cancelled_total"], m["mcp_media_jobs_completed_total"]) == (1, 0), m
-    wait_until(lambda: metrics()["mcp_media_in_flight"] == 0, "no request in flight")
+
+def test_closing_the_stream_cancels_the_work(tmp_path):
+    """Closing an SSE response stream mid-transcode stops the job (its cancelled-jobs counter moves)."""
+    root = tmp_path / "long"
+    root.mkdir()
+    _long_wav(root / "long.wav", 10)
+    proc, port = _spawn(root=root)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        meta = {"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}, "progressToken": "p"}
+        args = {"uri": "media://long/long.wav", "sample_rate": 16000, "channels": 1, "chunk_seconds": 2}
+        body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                           "params": {"name": "audio_transcode", "arguments": args, "_meta": meta}}).encode()
+        sock = socket.create_connection(("127.0.0.1", port))
+        sock.sendall((f"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
+                      f"Accept: application/json, text/event-stream\r\nMCP-Protocol-Version: 2026-07-28\r\n"
+                      f"Mcp-Method: tools/call\r\nMcp-Name: audio_transcode\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body)
+        got = _recv_until(sock, b"notifications/progress")
+        assert b"text/event-stream" in got
+        sock.close()
+
+        def metrics():
+            text = urllib.request.urlopen(base + "/metrics").read().decode()
+            return {l.split()[0]: float(l.split()[1]) for l in text.splitlines() if l and not l.startswith("#")}
+
+        # Wait for the job to end either way, then check that it was cancelled.
+        def ended():
+            m = metrics()
+            return m if m["mcp_media_jobs_cancelled_total"] + m["mcp_media_jobs_completed_total"] >= 1 else None
+
+        m = wait_until(ended, "the transcode ending")
+        assert (m["mcp_media_jobs_cancelled_total"], m["mcp_media_jobs_completed_total"]) == (1, 0), m
+        wait_until(lambda: metrics()["mcp_media_in_flight"] == 0, "no request in flight")
+    finally:
+        proc.kill()
+        proc.wait()
 
 
 def test_http_status_codes(http_server):
@@ -150,7 +177,7 @@ def test_legacy_stream_resumes_with_last_event_id(http_server):
     assert events[-1]["id"] == 2 and events[-1]["result"]["content"]
 
 
-def _spawn(*extra):
+def _spawn(*extra, root=SAMPLES):
     import subprocess
     from conftest import BIN
 
@@ -158,7 +185,7 @@ def _spawn(*extra):
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
     s.close()
-    proc = subprocess.Popen([BIN, "serve", "--listen", f"127.0.0.1:{port}", *extra, str(SAMPLES)], stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen([BIN, "serve", "--listen", f"127.0.0.1:{port}", *extra, str(root)], stderr=subprocess.DEVNULL)
     wait_until_serving(f"http://127.0.0.1:{port}")
     return proc, port
 
