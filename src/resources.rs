@@ -256,6 +256,20 @@ impl ResourceProvider for Resources {
     fn read(&self, uri: &str) -> Result<Vec<ResourceContents>, ResourceError> {
         Resources::read(self, uri)
     }
+    /// Derived segments render (heavy); byte ranges and whole files are plain reads.
+    fn read_cost(&self, uri: &str) -> crate::tools::Cost {
+        let derived = uri.split_once('?').is_some_and(|(_, q)| {
+            q.split('&').any(|kv| {
+                let k = kv.split_once('=').map_or(kv, |x| x.0);
+                segment::QUERY_KEYS.contains(&k)
+            })
+        });
+        if derived {
+            crate::tools::Cost::Heavy
+        } else {
+            crate::tools::Cost::Light
+        }
+    }
     fn complete(
         &self,
         template: &str,

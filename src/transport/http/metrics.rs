@@ -98,6 +98,11 @@ impl Metrics {
         );
         let _ = writeln!(
             s,
+            "# HELP mcp_media_jobs_waiting Jobs waiting for a permit (their client's share or the pool's).\n# TYPE mcp_media_jobs_waiting gauge\nmcp_media_jobs_waiting {}",
+            jobs.waiting.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            s,
             "# HELP mcp_media_jobs_cancelled_total Tool jobs stopped early by cancellation or a closed stream.\n# TYPE mcp_media_jobs_cancelled_total counter\nmcp_media_jobs_cancelled_total {}",
             jobs.cancelled.load(Ordering::Relaxed)
         );
