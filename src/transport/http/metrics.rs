@@ -43,7 +43,12 @@ impl Metrics {
             .or_default() += 1;
     }
 
-    pub fn render(&self, sessions: usize, jobs: &crate::server::JobStats) -> String {
+    pub fn render(
+        &self,
+        sessions: usize,
+        replay_bytes: usize,
+        jobs: &crate::server::JobStats,
+    ) -> String {
         let mut s = String::new();
         s.push_str("# HELP mcp_media_requests_total MCP HTTP requests by method and status.\n# TYPE mcp_media_requests_total counter\n");
         for ((m, st), n) in self
@@ -80,6 +85,10 @@ impl Metrics {
         let _ = writeln!(
             s,
             "# TYPE mcp_media_sessions gauge\nmcp_media_sessions {sessions}"
+        );
+        let _ = writeln!(
+            s,
+            "# HELP mcp_media_replay_bytes Bytes kept by all legacy sessions to replay SSE streams.\n# TYPE mcp_media_replay_bytes gauge\nmcp_media_replay_bytes {replay_bytes}"
         );
         let _ = writeln!(
             s,

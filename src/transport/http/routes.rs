@@ -92,7 +92,11 @@ pub(super) async fn route(
                 Bytes::from(format!("Forbidden: {why}\n")),
             );
         }
-        let mut text = st.metrics.render(st.sessions.len(), st.server.stats());
+        let mut text = st.metrics.render(
+            st.sessions.len(),
+            st.sessions.replay.used(),
+            st.server.stats(),
+        );
         if let Some(extra) = &st.opts.extra_metrics {
             text.push_str(&(extra.0)());
         }
