@@ -463,7 +463,12 @@ impl Server {
             Ok((result, blobs)) => Outgoing::response(&id, result, blobs),
             Err(e) => {
                 let subject = cx.principal.as_ref().map(|p| p.subject.as_str());
-                tracing::debug!(method = %req.method, %id, ?subject, error = ?e, "request failed");
+                if matches!(e, RpcError::Internal(_)) {
+                    // -32603 is kept for our own failures: each one is logged with its cause.
+                    tracing::error!(method = %req.method, %id, ?subject, error = ?e, "internal error");
+                } else {
+                    tracing::debug!(method = %req.method, %id, ?subject, error = ?e, "request failed");
+                }
                 e.to_outgoing(Some(&id), Some(cx.version))
             }
         })
