@@ -4,10 +4,10 @@
 //! blocks within a byte budget). Must not know about the server or transports.
 
 use crate::cache::DerivedCache;
-use crate::derived::{audio_uri, render_audio};
+use crate::derived::{DerivedError, audio_uri, render_audio};
 use crate::library::Library;
 use crate::media::audio::segment::{Format, SegmentSpec};
-use crate::media::audio::{AudioError, MAX_CHUNK_SECONDS, MAX_DECODED_SECONDS, decode, wav};
+use crate::media::audio::{AudioError, MAX_CHUNK_SECONDS, MAX_DECODED_SECONDS, decode};
 use crate::protocol::types::{Content, ResourceInfo, ToolAnnotations, ToolDef, ToolResult};
 use crate::tools::{Tool, ToolCtx, ToolError, ToolOutcome, parse_args, resolve_audio};
 use serde::Deserialize;
@@ -103,7 +103,9 @@ impl Tool for AudioTranscode {
         let format = match a.format.as_deref() {
             None => Format::Wav,
             Some(f) => Format::parse(f).ok_or_else(|| {
-                ToolError::InvalidArguments(format!("unsupported format {f:?}; supported: wav"))
+                ToolError::InvalidArguments(format!(
+                    "unsupported format {f:?}; supported: wav, opus"
+                ))
             })?,
         };
         if a.channels.is_some_and(|c| c != 1) {
@@ -140,8 +142,8 @@ impl Tool for AudioTranscode {
             .max_chunk_bytes
             .unwrap_or(DEFAULT_MAX_CHUNK_BYTES)
             .clamp(4096, 8 << 20);
-        let by_bytes =
-            ((max_bytes as usize - wav::HEADER_LEN) / (2 * channels)) as f64 / f64::from(rate);
+        // Each format by its own size estimate (WAV exact, Opus by its bitrate).
+        let by_bytes = format.seconds_for_bytes(max_bytes, rate, channels);
         let asked = a.chunk_seconds.unwrap_or(DEFAULT_CHUNK_SECONDS);
         if !(asked > 0.0 && asked <= MAX_CHUNK_SECONDS) {
             return Err(ToolError::InvalidArguments(format!(
@@ -186,15 +188,13 @@ impl Tool for AudioTranscode {
                 mono,
             };
             let uri = audio_uri(&base, &spec);
-            let rendered = render_audio(
-                &self.lib,
-                &self.cache,
-                &r,
-                &spec,
-                max_bytes.max(8 << 20),
-                &|| ctx.client.cancelled(),
-            )
-            .map_err(ToolError::from)?;
+            let rendered = render_audio(&self.lib, &self.cache, &r, &spec, max_bytes, &|| {
+                ctx.client.cancelled()
+            })
+            .map_err(|e| match e {
+                DerivedError::Library(l) => ToolError::Library(l),
+                DerivedError::Audio(a) => ToolError::from(a),
+            })?;
             corrupt += rendered.corrupt_packets;
             let data = rendered.data;
             if inline && inline_bytes + data.len() > INLINE_BUDGET {
@@ -230,6 +230,10 @@ impl Tool for AudioTranscode {
                     annotations: None,
                 }));
             }
+        }
+        if corrupt > 0 {
+            // One line per request, however many chunks.
+            tracing::warn!(uri = %base, skipped = corrupt, "skipped corrupt audio packets");
         }
         let mut structured = json!({
             "uri": base, "format": format.as_str(), "mimeType": format.mime(), "sampleRate": rate,

@@ -85,7 +85,7 @@ pub fn render(
             };
         }
         fft.process(&mut input, &mut output)
-            .map_err(|e| AudioError::Io(format!("fft: {e}")))?;
+            .map_err(|e| AudioError::Spectrogram(format!("fft: {e}")))?;
         for y in 0..h {
             // Row 0 is the top (max_hz).
             let lo = (f32::from(h as u16 - 1 - y as u16) / h as f32 * max_hz / nyquist
@@ -125,7 +125,7 @@ pub fn render(
     }
     let mut png = Vec::new();
     img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
-        .map_err(|e| AudioError::Io(format!("png: {e}")))?;
+        .map_err(|e| AudioError::Spectrogram(format!("png: {e}")))?;
     Ok((Bytes::from(png), max_hz))
 }
 
