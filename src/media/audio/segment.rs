@@ -432,3 +432,114 @@ const _: () = assert!(
         + super::resample::MAX_RESAMPLER_SAMPLES
         <= MAX_BUFFERED_SAMPLES
 );
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A 16-bit PCM WAV in memory: `frames` frames of a ramp on every channel.
+    fn wav(rate: u32, channels: u16, frames: usize) -> Vec<u8> {
+        let data_len = frames * usize::from(channels) * 2;
+        let mut w = Vec::with_capacity(44 + data_len);
+        w.extend_from_slice(b"RIFF");
+        w.extend_from_slice(&(36 + data_len as u32).to_le_bytes());
+        w.extend_from_slice(b"WAVEfmt ");
+        w.extend_from_slice(&16u32.to_le_bytes());
+        w.extend_from_slice(&1u16.to_le_bytes());
+        w.extend_from_slice(&channels.to_le_bytes());
+        w.extend_from_slice(&rate.to_le_bytes());
+        w.extend_from_slice(&(rate * u32::from(channels) * 2).to_le_bytes());
+        w.extend_from_slice(&(channels * 2).to_le_bytes());
+        w.extend_from_slice(&16u16.to_le_bytes());
+        w.extend_from_slice(b"data");
+        w.extend_from_slice(&(data_len as u32).to_le_bytes());
+        for i in 0..frames {
+            let v = ((i % 2000) as i16 - 1000) * 8;
+            for _ in 0..channels {
+                w.extend_from_slice(&v.to_le_bytes());
+            }
+        }
+        w
+    }
+
+    #[test]
+    fn decoded_audio_held_stays_under_the_ceiling_whatever_the_input() {
+        // 12 s of 192 kHz 8-channel audio is 18.4 M samples decoded; rendered as 16 kHz mono.
+        let (rate, ch, secs) = (192_000u32, 8u16, 12usize);
+        let src = std::io::Cursor::new(wav(rate, ch, rate as usize * secs));
+        let spec = SegmentSpec {
+            start: 0.0,
+            duration: Some(secs as f64),
+            format: Format::Wav,
+            rate: Some(16_000),
+            mono: true,
+        };
+        let seg = render(Box::new(src), Some("wav"), &spec, &|| false).unwrap();
+        assert_eq!((seg.rate, seg.channels), (16_000, 1));
+        assert_eq!(seg.data.len(), wav::encoded_len(16_000 * secs, 1));
+        let decoded = rate as usize * usize::from(ch) * secs;
+        println!(
+            "peak {} samples held of {decoded} decoded (ceiling {MAX_BUFFERED_SAMPLES})",
+            seg.peak_buffered_samples
+        );
+        assert!(seg.peak_buffered_samples > 0);
+        assert!(
+            seg.peak_buffered_samples <= MAX_BUFFERED_SAMPLES,
+            "{} samples held, above the ceiling of {MAX_BUFFERED_SAMPLES}",
+            seg.peak_buffered_samples
+        );
+        assert!(
+            decoded > 4 * MAX_BUFFERED_SAMPLES,
+            "the input must exceed the ceiling"
+        );
+    }
+
+    #[test]
+    fn limits_are_refused_by_their_own_error() {
+        let spec = |start: f64, duration: Option<f64>, format, rate| SegmentSpec {
+            start,
+            duration,
+            format,
+            rate,
+            mono: false,
+        };
+        assert!(matches!(
+            spec(-1.0, None, Format::Wav, None).validate(),
+            Err(AudioError::NegativeStart(_))
+        ));
+        assert!(matches!(
+            spec(0.0, Some(601.0), Format::Wav, None).validate(),
+            Err(AudioError::ChunkTooLong(_))
+        ));
+        assert!(matches!(
+            spec(0.0, Some(0.0), Format::Wav, None).validate(),
+            Err(AudioError::BadDuration(_))
+        ));
+        assert!(matches!(
+            spec(0.0, None, Format::Opus, Some(44_100)).validate(),
+            Err(AudioError::OpusRate(44_100))
+        ));
+        assert!(matches!(
+            spec(0.0, None, Format::Wav, Some(4_000)).validate(),
+            Err(AudioError::BadSampleRate(4_000))
+        ));
+    }
+
+    #[test]
+    fn opus_estimate_and_its_inverse_agree() {
+        for (rate, ch) in [(48_000, 2), (16_000, 1), (8_000, 2)] {
+            for f in [Format::Wav, Format::Opus] {
+                let max = 786_432;
+                let secs = (f.seconds_for_bytes(max, rate, ch) * 1000.0).floor() / 1000.0;
+                assert!(f.estimate_bytes(secs, rate, ch) <= max, "{f:?} {rate} {ch}");
+                assert!(
+                    f.estimate_bytes(secs + 0.01, rate, ch) > max,
+                    "{f:?} {rate} {ch}"
+                );
+            }
+        }
+        // 30 s of 48 kHz stereo Opus fits a 768 KiB chunk; as WAV it would not.
+        assert!(Format::Opus.seconds_for_bytes(786_432, 48_000, 2) > 30.0);
+        assert!(Format::Wav.seconds_for_bytes(786_432, 48_000, 2) < 4.1);
+    }
+}
