@@ -958,34 +958,83 @@ fn hostile_rates_are_refused_by_name_and_non_finite_samples_are_silence() {
 }
 
 #[test]
-fn a_corrupt_flac_logs_at_most_one_warning_per_request() {
+fn corrupt_audio_logs_at_most_one_warning_per_request() {
     let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("stderr.log");
-    let mut g = Logged::spawn(&["--stdio", &samples().to_string_lossy()], &log);
+    let root = dir.path().join("c");
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::copy(
+        samples().join("bad/corrupt.flac"),
+        root.join("corrupt.flac"),
+    )
+    .unwrap();
+    // An MP3 with 100 bytes of noise every 1800 bytes: several chunks each skip corrupt packets.
+    let mut mp3 = std::fs::read(samples().join("audio/tone.mp3")).unwrap();
+    let mut x: u32 = 7;
+    let len = mp3.len();
+    for off in (3000..len - 300).step_by(1800) {
+        for b in &mut mp3[off..off + 100] {
+            x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            *b = (x >> 24) as u8;
+        }
+    }
+    std::fs::write(root.join("bad.mp3"), mp3).unwrap();
+    let mut g = Logged::spawn(
+        &["--stdio", &root.to_string_lossy()],
+        &dir.path().join("log"),
+    );
     let mut requests = 0;
-    for (i, chunk) in [1.0, 0.5].iter().enumerate() {
+    let mut skipped = 0;
+    for (i, (file, chunk)) in [
+        ("corrupt.flac", 1.0),
+        ("corrupt.flac", 0.5),
+        ("bad.mp3", 0.25),
+    ]
+    .iter()
+    .enumerate()
+    {
         let r = g.request(
             i as i64,
             "tools/call",
             json!({"name": "audio_transcode",
-            "arguments": {"uri": "media://samples/bad/corrupt.flac", "chunk_seconds": chunk}}),
+            "arguments": {"uri": format!("media://c/{file}"), "chunk_seconds": chunk}}),
         );
         assert!(r["result"].is_object(), "{r}");
+        if *file == "bad.mp3" {
+            assert_ne!(r["result"]["isError"], true, "{r}");
+        }
+        skipped += r["result"]["structuredContent"]["corruptPacketsSkipped"]
+            .as_u64()
+            .unwrap_or(0);
         requests += 1;
     }
     let r = g.request(
         9,
         "resources/read",
-        json!({"uri": "media://samples/bad/corrupt.flac?start=0&duration=2"}),
+        json!({"uri": "media://c/corrupt.flac?start=0&duration=2"}),
     );
     assert!(r.get("result").is_some() || r.get("error").is_some());
     requests += 1;
     let log = g.finish();
     let warns = log.lines().filter(|l| l.contains("WARN")).count();
-    println!("{warns} WARN lines for {requests} requests:\n{log}");
+    println!(
+        "{skipped} corrupt packets skipped; {warns} WARN lines for {requests} requests:\n{log}"
+    );
+    assert!(
+        skipped > 1,
+        "the MP3 must have corrupt packets in several chunks"
+    );
     assert!(
         warns <= requests,
         "{warns} WARN lines for {requests} requests:\n{log}"
+    );
+    // The one MP3 request, whatever its number of chunks: one line.
+    let mp3_warns = log
+        .lines()
+        .filter(|l| l.contains("WARN") && l.contains("bad.mp3"))
+        .count();
+    assert!(
+        mp3_warns <= 1,
+        "{mp3_warns} WARN lines for one request:\n{log}"
     );
     assert!(
         !log.contains("symphonia"),
