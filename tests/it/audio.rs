@@ -1041,3 +1041,61 @@ fn corrupt_audio_logs_at_most_one_warning_per_request() {
         "dependency logs at the default filter:\n{log}"
     );
 }
+
+/// The server's peak resident memory (VmHWM), in KiB.
+fn peak_rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .expect("VmHWM in /proc/PID/status")
+}
+
+#[test]
+fn a_high_rate_multichannel_render_holds_a_bounded_amount_of_audio() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("hi");
+    std::fs::create_dir_all(&root).unwrap();
+    // 20 s of 192 kHz 8-channel 16-bit PCM: 30.7 M samples, 123 MB as f32 if held at once.
+    let secs = 20;
+    let wav = wav_file(
+        192_000,
+        8,
+        1,
+        16,
+        &tone_pcm16(192_000, 8, 192_000 * secs),
+        None,
+    );
+    std::fs::write(root.join("hi.wav"), wav).unwrap();
+    let mut g = Logged::spawn(
+        &["--stdio", &root.to_string_lossy()],
+        &dir.path().join("log"),
+    );
+    let pid = g.child.id();
+    // Up and serving first, so the baseline is the running server's.
+    assert!(g.request(0, "tools/list", json!({}))["result"].is_object());
+    let before = peak_rss_kib(pid);
+    let r = g.request(
+        1,
+        "resources/read",
+        json!({"uri": format!("media://hi/hi.wav?start=0&duration={secs}&rate=16000&channels=1")}),
+    );
+    let blob = r["result"]["contents"][0]["blob"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{r}"));
+    let (rate, ch, pcm) = wav_pcm(
+        &base64::engine::general_purpose::STANDARD
+            .decode(blob)
+            .unwrap(),
+    );
+    assert_eq!((rate, ch, pcm.len()), (16_000, 1, 16_000 * secs));
+    let after = peak_rss_kib(pid);
+    let grew = after.saturating_sub(before);
+    println!("VmHWM {before} KiB before, {after} KiB after: +{grew} KiB");
+    // The decoded-audio ceiling is 16 MiB; the response (640 KB WAV, its base64 and JSON) and
+    // the allocator's slack come on top. Holding the whole decode would add over 120 MB.
+    assert!(grew < 64 * 1024, "peak RSS grew by {grew} KiB");
+    g.finish();
+}
