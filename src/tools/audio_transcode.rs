@@ -119,14 +119,37 @@ impl Tool for AudioTranscode {
         if !info.decodable {
             return Err(ToolError::from(AudioError::UnsupportedCodec(info.codec)));
         }
-        let total = info.duration_seconds.unwrap_or(0.0);
         let start = a.start.unwrap_or(0.0);
+        let measured = info.duration_seconds.is_none();
+        let total = match info.duration_seconds {
+            Some(d) => d,
+            // The container does not say (Matroska or WebM without a duration, a WAV from a
+            // streaming recorder): decode to the real end of the data, or as far as asked.
+            None => {
+                let mut dec = decode::Decoder::open(Box::new(self.lib.open(&r)?), ext.as_deref())
+                    .map_err(ToolError::from)?;
+                let rate = f64::from(dec.rate);
+                let until = start.max(0.0) + a.duration.unwrap_or(MAX_DECODED_SECONDS + 1.0);
+                let frames = dec
+                    .count_frames((until * rate).ceil() as u64, &|| ctx.client.cancelled())
+                    .map_err(ToolError::from)?;
+                frames as f64 / rate
+            }
+        };
+        if total <= 0.0 {
+            return Err(ToolError::from(AudioError::NoAudio));
+        }
         if !(0.0..=total.max(0.0)).contains(&start) {
             return Err(ToolError::InvalidArguments(format!(
                 "start {start} s is outside the file (0..{total:.3} s)"
             )));
         }
-        let duration = a.duration.unwrap_or(total - start).min(total - start);
+        let mut duration = a.duration.unwrap_or(total - start).min(total - start);
+        if duration <= 0.0 {
+            return Err(ToolError::InvalidArguments(format!(
+                "nothing to transcode: start {start} s is the end of the file ({total:.3} s)"
+            )));
+        }
         if duration > MAX_DECODED_SECONDS {
             return Err(ToolError::from(AudioError::TooLong(duration)));
         }
@@ -188,13 +211,19 @@ impl Tool for AudioTranscode {
                 mono,
             };
             let uri = audio_uri(&base, &spec);
-            let rendered = render_audio(&self.lib, &self.cache, &r, &spec, max_bytes, &|| {
+            let rendered = match render_audio(&self.lib, &self.cache, &r, &spec, max_bytes, &|| {
                 ctx.client.cancelled()
-            })
-            .map_err(|e| match e {
-                DerivedError::Library(l) => ToolError::Library(l),
-                DerivedError::Audio(a) => ToolError::from(a),
-            })?;
+            }) {
+                Ok(x) => x,
+                // A measured length can run a few milliseconds past what the container lets
+                // us seek to (e.g. Opus pre-skip in Matroska): there the data has ended.
+                Err(DerivedError::Audio(AudioError::Seek(..))) if measured && i > 0 => {
+                    duration = c_start - start;
+                    break;
+                }
+                Err(DerivedError::Library(l)) => return Err(ToolError::Library(l)),
+                Err(DerivedError::Audio(a)) => return Err(ToolError::from(a)),
+            };
             corrupt += rendered.corrupt_packets;
             let data = rendered.data;
             if inline && inline_bytes + data.len() > INLINE_BUDGET {

@@ -1099,3 +1099,91 @@ fn a_high_rate_multichannel_render_holds_a_bounded_amount_of_audio() {
     assert!(grew < 64 * 1024, "peak RSS grew by {grew} KiB");
     g.finish();
 }
+
+#[test]
+fn audio_of_unknown_length_is_decoded_to_its_real_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("u");
+    std::fs::create_dir_all(&root).unwrap();
+    let tone = samples().join("audio/tone.wav");
+    // Matroska and WebM audio (no duration in the header), made by ffmpeg from the 3 s tone.
+    for (name, codec) in [
+        ("opus.mka", "libopus"),
+        ("flac.mka", "flac"),
+        ("opus.webm", "libopus"),
+    ] {
+        let out = Command::new("ffmpeg")
+            .args(["-nostdin", "-v", "error", "-y", "-i"])
+            .arg(&tone)
+            .args(["-c:a", codec])
+            .arg(root.join(name))
+            .output()
+            .expect("ffmpeg makes these test files: install it (Debian package ffmpeg)");
+        assert!(
+            out.status.success(),
+            "ffmpeg: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // A streaming recorder's WAV: RIFF and data sizes 0xFFFFFFFF, 3 s of audio.
+    let pcm = tone_pcm16(16_000, 1, 48_000);
+    std::fs::write(
+        root.join("stream.wav"),
+        wav_file(16_000, 1, 1, 16, &pcm, Some(u32::MAX)),
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("sized.wav"),
+        wav_file(16_000, 1, 1, 16, &pcm, None),
+    )
+    .unwrap();
+    // The same header with no audio at all.
+    std::fs::write(
+        root.join("empty_stream.wav"),
+        wav_file(16_000, 1, 1, 16, &[], Some(u32::MAX)),
+    )
+    .unwrap();
+    let mut s = Server::spawn(&[&root.to_string_lossy()]);
+    let chunk_pcm = |s: &mut Server, id: i64, file: &str| {
+        let r = s.request(json!(id), "tools/call", modern(json!({"name": "audio_transcode",
+            "arguments": {"uri": format!("media://u/{file}"), "chunk_seconds": 1, "sample_rate": 16000, "channels": 1}})));
+        let sc = &r["result"]["structuredContent"];
+        assert_ne!(r["result"]["isError"], true, "{file}: {r}");
+        assert_eq!(sc["complete"], true, "{file}: {sc}");
+        let chunks = sc["chunks"].as_array().unwrap();
+        let total: f64 = chunks.iter().map(|c| c["duration"].as_f64().unwrap()).sum();
+        assert_eq!(chunks.len(), 3, "{file}: {sc}");
+        assert!(
+            (total - 3.0).abs() < 0.01,
+            "{file}: {total} s in chunks: {sc}"
+        );
+        let mut all = vec![];
+        for (i, c) in chunks.iter().enumerate() {
+            let (_, _, pcm) = wav_pcm(&read_blob(
+                s,
+                id * 10 + i as i64,
+                c["uri"].as_str().unwrap(),
+            ));
+            all.extend(pcm);
+        }
+        assert!(all.iter().any(|&x| x != 0), "{file}: silence");
+        all
+    };
+    for (i, file) in ["opus.mka", "flac.mka", "opus.webm"].iter().enumerate() {
+        chunk_pcm(&mut s, i as i64 + 1, file);
+    }
+    // The streaming WAV decodes to exactly what the same audio with real sizes does.
+    let streamed = chunk_pcm(&mut s, 5, "stream.wav");
+    let sized = chunk_pcm(&mut s, 6, "sized.wav");
+    assert_eq!(streamed, sized);
+    // No audio at all: an error that says so, not "complete, 0 chunks".
+    let r = s.request(
+        json!(7),
+        "tools/call",
+        modern(json!({"name": "audio_transcode",
+        "arguments": {"uri": "media://u/empty_stream.wav"}})),
+    );
+    assert_eq!(r["result"]["isError"], true, "{r}");
+    let t = r["result"]["content"][0]["text"].as_str().unwrap();
+    assert!(t.contains("no audio"), "{t}");
+}

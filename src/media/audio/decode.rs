@@ -136,6 +136,9 @@ enum Codec {
     Opus(Box<opus_pure::OpusDecoder>),
 }
 
+/// Samples per block when counting frames.
+const COUNT_BLOCK_SAMPLES: usize = 128 * 1024;
+
 /// Longest Opus frame: 120 ms at 48 kHz.
 const OPUS_MAX_FRAME: usize = 5760;
 
@@ -363,6 +366,35 @@ impl Decoder {
         let n = self.pending.len().min(want) / ch * ch;
         out.extend(self.pending.drain(..n));
         Ok(n / ch)
+    }
+
+    /// Decodes on to the end of the stream (or `max_frames`, whichever comes first) and returns
+    /// the frames read: the real length of a stream whose container does not say it (Matroska
+    /// or WebM without a duration, a WAV from a streaming recorder with sizes 0xFFFFFFFF).
+    /// Polls `cancelled` once per block.
+    pub fn count_frames(
+        &mut self,
+        max_frames: u64,
+        cancelled: &dyn Fn() -> bool,
+    ) -> Result<u64, AudioError> {
+        let block = (COUNT_BLOCK_SAMPLES / self.channels.max(1)).clamp(1, 48_000);
+        let mut buf = Vec::with_capacity(COUNT_BLOCK_SAMPLES);
+        let mut n = 0u64;
+        while n < max_frames {
+            if cancelled() {
+                return Err(AudioError::Cancelled);
+            }
+            buf.clear();
+            let want = usize::try_from(max_frames - n)
+                .unwrap_or(usize::MAX)
+                .min(block);
+            let got = self.read(want, &mut buf)?;
+            if got == 0 {
+                break;
+            }
+            n += got as u64;
+        }
+        Ok(n)
     }
 
     /// Decoded samples this decoder holds (capacity of its packet and pending buffers).

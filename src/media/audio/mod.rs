@@ -120,6 +120,8 @@ pub enum AudioError {
     OpusEncoder(String),
     #[error("rendering the spectrogram failed: {0}")]
     Spectrogram(String),
+    #[error("no audio could be decoded from this file (0 frames)")]
+    NoAudio,
     #[error("cancelled")]
     Cancelled,
 }
