@@ -171,10 +171,11 @@ impl StreamResampler {
         partial: Option<usize>,
     ) -> Result<(usize, usize), AudioError> {
         let frames = st.fifo.len() / ch;
-        let input = InterleavedSlice::new(&st.fifo[..frames * ch], ch, frames).map_err(rerr)?;
+        let fifo = st.fifo.get(..frames * ch).unwrap_or_default();
+        let input = InterleavedSlice::new(fifo, ch, frames).map_err(rerr)?;
         let out_frames = st.out.len() / ch;
         let mut output =
-            InterleavedSlice::new_mut(&mut st.out[..], ch, out_frames).map_err(rerr)?;
+            InterleavedSlice::new_mut(st.out.as_mut_slice(), ch, out_frames).map_err(rerr)?;
         let indexing = Indexing {
             partial_len: partial,
             ..Default::default()

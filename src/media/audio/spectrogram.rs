@@ -78,11 +78,10 @@ pub fn render(
         let start = centre as i64 - (WINDOW / 2) as i64;
         for (i, v) in input.iter_mut().enumerate() {
             let idx = start + i as i64;
-            *v = if idx >= 0 && (idx as usize) < samples.len() {
-                samples[idx as usize] * window[i]
-            } else {
-                0.0
-            };
+            *v = usize::try_from(idx)
+                .ok()
+                .and_then(|j| samples.get(j))
+                .map_or(0.0, |s| s * window.get(i).copied().unwrap_or(0.0));
         }
         fft.process(&mut input, &mut output)
             .map_err(|e| AudioError::Spectrogram(format!("fft: {e}")))?;
@@ -94,7 +93,9 @@ pub fn render(
                 * (bins - 1) as f32) as usize)
                 .max(lo + 1)
                 .min(bins);
-            let mag = output[lo..hi]
+            let mag = output
+                .get(lo..hi)
+                .unwrap_or_default()
                 .iter()
                 .map(|c| c.norm())
                 .fold(0.0f32, f32::max)
