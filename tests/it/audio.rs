@@ -863,6 +863,31 @@ fn audio_errors_name_the_limit_that_was_hit() {
         m.contains("duration must be a positive number of seconds"),
         "{m}"
     );
+    // An MP3 with noise every 2000 bytes, cut in 0.25 s chunks: decoding gives up on a chunk,
+    // naming the limit.
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("n");
+    std::fs::create_dir_all(&root).unwrap();
+    let mut mp3 = std::fs::read(samples().join("audio/tone.mp3")).unwrap();
+    let mut x: u32 = 7;
+    let len = mp3.len();
+    for off in (3000..len - 300).step_by(2000) {
+        for b in &mut mp3[off..off + 100] {
+            x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            *b = (x >> 24) as u8;
+        }
+    }
+    std::fs::write(root.join("noisy.mp3"), mp3).unwrap();
+    let mut c = Server::spawn(&[&root.to_string_lossy()]);
+    let r = c.request(
+        json!(7),
+        "tools/call",
+        modern(json!({"name": "audio_transcode",
+        "arguments": {"uri": "media://n/noisy.mp3", "chunk_seconds": 0.25}})),
+    );
+    assert_eq!(r["result"]["isError"], true, "{r}");
+    let t = r["result"]["content"][0]["text"].as_str().unwrap();
+    assert!(t.contains("more than 64 bad packets in a row"), "{t}");
 }
 
 #[test]

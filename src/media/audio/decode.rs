@@ -273,7 +273,7 @@ impl Decoder {
                     corrupt_run += 1;
                     self.corrupt_packets += 1;
                     if corrupt_run > MAX_CORRUPT_PACKETS {
-                        return Err(AudioError::Corrupt(e.to_string()));
+                        return Err(AudioError::TooManyCorruptPackets(e.to_string()));
                     }
                     continue;
                 }
@@ -336,13 +336,11 @@ impl Decoder {
                     self.pending.extend_from_slice(samples);
                     return Ok(true);
                 }
-                Err(SymError::DecodeError(_)) => {
+                Err(SymError::DecodeError(msg)) => {
                     corrupt_run += 1;
                     self.corrupt_packets += 1;
                     if corrupt_run > MAX_CORRUPT_PACKETS {
-                        return Err(AudioError::Corrupt(
-                            "too many undecodable packets in a row".into(),
-                        ));
+                        return Err(AudioError::TooManyCorruptPackets(msg.into()));
                     }
                 }
                 Err(SymError::IoError(_)) => {

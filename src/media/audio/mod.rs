@@ -107,6 +107,10 @@ pub enum AudioError {
     #[error("the audio stream is corrupt: {0}")]
     Corrupt(String),
     #[error(
+        "the audio stream is corrupt: more than {MAX_CORRUPT_PACKETS} bad packets in a row (the last: {0})"
+    )]
+    TooManyCorruptPackets(String),
+    #[error(
         "the audio stream is corrupt: a packet decoded to {0} samples; the limit is {MAX_PACKET_SAMPLES}"
     )]
     PacketTooLarge(usize),
