@@ -130,12 +130,15 @@ impl StreamResampler {
             return emit(input);
         };
         st.fifo.extend_from_slice(input);
-        // As process_all does: whole chunks while more than one chunk is left.
-        while st.fifo.len() / ch > st.r.input_frames_next() {
-            let (used, made) = Self::process(st, ch, None)?;
-            st.fifo.drain(..(used * ch).min(st.fifo.len()));
+        // As process_all does: whole chunks while more than one chunk is left. The consumed
+        // front is dropped once per push (one move of less than a chunk), not per chunk.
+        let mut pos = 0;
+        while st.fifo.len() / ch - pos > st.r.input_frames_next() {
+            let (used, made) = Self::process(st, ch, pos, None)?;
+            pos += used;
             Self::hand_on(st, ch, made, None, &mut self.emitted, emit)?;
         }
+        st.fifo.drain(..(pos * ch).min(st.fifo.len()));
         Ok(())
     }
 
@@ -151,12 +154,12 @@ impl StreamResampler {
         let expected = (self.ratio * self.pushed as f64).ceil() as usize;
         let left = st.fifo.len() / ch;
         if left > 0 {
-            let (_, made) = Self::process(st, ch, Some(left))?;
+            let (_, made) = Self::process(st, ch, 0, Some(left))?;
             st.fifo.clear();
             Self::hand_on(st, ch, made, Some(expected), &mut self.emitted, emit)?;
         }
         while self.emitted < expected {
-            let (_, made) = Self::process(st, ch, Some(0))?;
+            let (_, made) = Self::process(st, ch, 0, Some(0))?;
             if made == 0 {
                 return Err(AudioError::Resample("the resampler made no output".into()));
             }
@@ -165,13 +168,18 @@ impl StreamResampler {
         Ok(())
     }
 
+    /// One resampler call on the fifo from frame `pos` on.
     fn process(
         st: &mut State,
         ch: usize,
+        pos: usize,
         partial: Option<usize>,
     ) -> Result<(usize, usize), AudioError> {
-        let frames = st.fifo.len() / ch;
-        let fifo = st.fifo.get(..frames * ch).unwrap_or_default();
+        let frames = (st.fifo.len() / ch).saturating_sub(pos);
+        let fifo = st
+            .fifo
+            .get(pos * ch..(pos + frames) * ch)
+            .unwrap_or_default();
         let input = InterleavedSlice::new(fifo, ch, frames).map_err(rerr)?;
         let out_frames = st.out.len() / ch;
         let mut output =
