@@ -30,10 +30,14 @@ const STOPS: [(f32, [f32; 3]); 5] = [
 pub fn colour(v: f32) -> [u8; 3] {
     let v = v.clamp(0.0, 1.0);
     for w in STOPS.windows(2) {
-        let ((a, ca), (b, cb)) = (w[0], w[1]);
-        if v <= b {
+        let [(a, ca), (b, cb)] = w else { continue };
+        if v <= *b {
             let t = (v - a) / (b - a);
-            return [0, 1, 2].map(|i| (ca[i] + (cb[i] - ca[i]) * t).round() as u8);
+            let mut out = [0u8; 3];
+            for ((o, x), y) in out.iter_mut().zip(ca).zip(cb) {
+                *o = (x + (y - x) * t).round() as u8;
+            }
+            return out;
         }
     }
     [255, 250, 200]

@@ -75,7 +75,9 @@ impl WavWriter {
         h.put_u16_le(16);
         h.put_slice(b"data");
         h.put_u32_le(data_len);
-        self.buf[..HEADER_LEN].copy_from_slice(&h);
+        if let Some(head) = self.buf.get_mut(..HEADER_LEN) {
+            head.copy_from_slice(&h);
+        }
         self.buf.freeze()
     }
 }
