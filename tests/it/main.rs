@@ -4,6 +4,7 @@
 #![allow(clippy::print_stdout)] // tests report figures; the server under test owns its own stdout
 
 mod audio;
+mod faults;
 mod fixtures;
 mod hostile;
 mod http;
