@@ -4,11 +4,21 @@
 //! Confinement is enforced twice: URIs are parsed strictly (see [`uri`]), and every open goes
 //! through a `cap_std::fs::Dir` for the root, which resolves symlinks itself and refuses any
 //! path that would leave the root (`..`, absolute links, links pointing outside). Nothing
-//! outside a root is ever opened. Must not know about MCP, JSON or async runtimes.
+//! outside a root is ever opened.
+//!
+//! Only regular files are ever opened: every open is non-blocking and the opened handle is
+//! checked with `fstat`, so a FIFO, device or socket (or a link to one) is refused without
+//! blocking, and a scan never opens a link to one. Every read goes through [`MediaFile`], which
+//! enforces the read deadline ([`LibraryLimits::read_deadline`]) and turns a file that shrinks
+//! while it is read into [`LibraryError::Changed`]. Must not know about MCP, JSON or async
+//! runtimes.
 
+mod file;
 pub mod sniff;
 pub mod uri;
 pub mod watch;
+
+pub use file::MediaFile;
 
 pub use sniff::{MediaKind, Sniffed};
 
@@ -36,6 +46,19 @@ pub enum LibraryError {
     NotFound { uri: String },
     #[error("{uri} is not a file")]
     NotAFile { uri: String },
+    /// A FIFO, device or socket (or a link to one): never opened for reading.
+    #[error("{uri} is a {kind}, not a regular file; only regular files are served")]
+    NotRegular { uri: String, kind: &'static str },
+    /// A read took longer than [`LibraryLimits::read_deadline`].
+    #[error(
+        "reading {uri} took longer than the read deadline of {limit:?} (slow or stuck storage)"
+    )]
+    ReadTimeout { uri: String, limit: Duration },
+    /// The file shrank (was truncated or replaced) while it was being read.
+    #[error(
+        "{uri} changed while it was being read (it ended at byte {at}, it had {size} bytes when opened); read it again"
+    )]
+    Changed { uri: String, at: u64, size: u64 },
     #[error(
         "{uri} is not a recognised audio, image or video file (content sniffing found no known format)"
     )]
@@ -64,6 +87,18 @@ impl LibraryError {
         }
     }
     fn io(uri: &str, e: std::io::Error) -> Self {
+        // Errors raised by `MediaFile` travel inside an `io::Error`; take them back out.
+        if e.get_ref().is_some_and(|inner| inner.is::<LibraryError>()) {
+            match e.into_inner().map(|inner| inner.downcast::<LibraryError>()) {
+                Some(Ok(lib)) => return *lib,
+                _ => {
+                    return LibraryError::Io {
+                        uri: uri.into(),
+                        source: std::io::Error::other("unreadable wrapped error"),
+                    };
+                }
+            }
+        }
         match e.kind() {
             std::io::ErrorKind::NotFound => LibraryError::NotFound { uri: uri.into() },
             // cap-std reports escapes as PermissionDenied ("a path led outside of the
@@ -95,7 +130,16 @@ pub struct LibraryLimits {
     pub max_depth: usize,
     /// How old the index may get before a listing rescans (default 10 s).
     pub rescan_interval: Duration,
+    /// Longest a read of a media file may take (default [`READ_DEADLINE`]): a whole or ranged
+    /// read ([`Library::read_range`], sniffing) from its first to its last byte, and for a
+    /// streamed read (a decoder pulling from [`MediaFile`]) each single read call. A read that
+    /// takes longer fails with [`LibraryError::ReadTimeout`].
+    pub read_deadline: Duration,
 }
+
+/// Default read deadline: 30 s. A healthy local disk answers in milliseconds; this only stops
+/// slow or stuck storage (a hung network mount) from holding a request forever.
+pub const READ_DEADLINE: Duration = Duration::from_secs(30);
 
 impl Default for LibraryLimits {
     fn default() -> Self {
@@ -103,6 +147,7 @@ impl Default for LibraryLimits {
             max_scan_entries: 100_000,
             max_depth: 32,
             rescan_interval: Duration::from_secs(10),
+            read_deadline: READ_DEADLINE,
         }
     }
 }
@@ -158,6 +203,46 @@ pub struct FileInfo {
     pub size: u64,
     pub modified: Option<SystemTime>,
     pub sniffed: Sniffed,
+}
+
+/// What a file that is not regular is, for messages.
+fn file_kind(ft: std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    kind_name(
+        ft.is_dir(),
+        ft.is_fifo(),
+        ft.is_socket(),
+        ft.is_char_device(),
+        ft.is_block_device(),
+    )
+}
+
+/// [`file_kind`] of a `cap_std` file type.
+fn cap_file_kind(ft: cap_std::fs::FileType) -> &'static str {
+    use cap_std::fs::FileTypeExt;
+    kind_name(
+        ft.is_dir(),
+        ft.is_fifo(),
+        ft.is_socket(),
+        ft.is_char_device(),
+        ft.is_block_device(),
+    )
+}
+
+fn kind_name(dir: bool, fifo: bool, socket: bool, chr: bool, blk: bool) -> &'static str {
+    if dir {
+        "directory"
+    } else if fifo {
+        "FIFO (named pipe)"
+    } else if socket {
+        "socket"
+    } else if chr {
+        "character device"
+    } else if blk {
+        "block device"
+    } else {
+        "special file"
+    }
 }
 
 pub struct Library {
@@ -279,6 +364,21 @@ impl Library {
                     continue;
                 };
                 let uri = uri::build(&root.name, &rel);
+                if ft.is_symlink() {
+                    // The target's metadata, resolved inside the root, without opening it: a
+                    // link to a FIFO must not block the scan (it holds the index lock).
+                    match root.dir.metadata(&rel) {
+                        Ok(m) if m.is_file() => {}
+                        Ok(m) => {
+                            tracing::debug!(%uri, kind = cap_file_kind(m.file_type()), "skipping a link to a file that is not regular");
+                            continue;
+                        }
+                        Err(e) => {
+                            tracing::debug!(%uri, error = %e, "skipping a link that cannot be followed inside its root");
+                            continue;
+                        }
+                    }
+                }
                 match self.stat_rel(ri, &rel, &uri) {
                     Ok(info) => entries.push(Entry {
                         root: ri,
@@ -319,25 +419,58 @@ impl Library {
         })
     }
 
-    fn open_rel(&self, root: usize, rel: &str, uri: &str) -> Result<std::fs::File, LibraryError> {
-        let dir = &self.roots[root].dir;
-        let file = dir.open(rel).map_err(|e| LibraryError::io(uri, e))?;
-        let file = file.into_std();
+    /// Opens a regular file, confined to its root. The open is non-blocking (`O_NONBLOCK`), so
+    /// a FIFO without a writer cannot hang it, and the opened handle is `fstat`ed: anything but
+    /// a regular file is refused with [`LibraryError::NotRegular`] before a byte is read.
+    fn open_rel(
+        &self,
+        root: usize,
+        rel: &str,
+        uri: &str,
+    ) -> Result<(MediaFile, std::fs::Metadata), LibraryError> {
+        use cap_std::fs::OpenOptionsExt;
+        let dir = &self
+            .roots
+            .get(root)
+            .ok_or_else(|| LibraryError::NotFound { uri: uri.into() })?
+            .dir;
+        let mut opts = cap_std::fs::OpenOptions::new();
+        opts.read(true)
+            .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY);
+        let file = dir
+            .open_with(rel, &opts)
+            .map_err(|e| match e.raw_os_error() {
+                // open(2) of a socket.
+                Some(libc::ENXIO) => LibraryError::NotRegular {
+                    uri: uri.into(),
+                    kind: "socket",
+                },
+                _ => LibraryError::io(uri, e),
+            })?
+            .into_std();
         let meta = file.metadata().map_err(|e| LibraryError::io(uri, e))?;
-        if !meta.is_file() {
+        let ft = meta.file_type();
+        if ft.is_dir() {
             return Err(LibraryError::NotAFile { uri: uri.into() });
         }
-        Ok(file)
+        if !ft.is_file() {
+            return Err(LibraryError::NotRegular {
+                uri: uri.into(),
+                kind: file_kind(ft),
+            });
+        }
+        let file = MediaFile::new(file, uri, meta.len(), self.limits.read_deadline);
+        Ok((file, meta))
     }
 
     fn stat_rel(&self, root: usize, rel: &str, uri: &str) -> Result<FileInfo, LibraryError> {
-        let mut file = self.open_rel(root, rel, uri)?;
-        let meta = file.metadata().map_err(|e| LibraryError::io(uri, e))?;
-        let mut head = Vec::with_capacity(sniff::SNIFF_BYTES);
-        (&mut file)
-            .take(sniff::SNIFF_BYTES as u64)
-            .read_to_end(&mut head)
-            .map_err(|e| LibraryError::io(uri, e))?;
+        let (file, meta) = self.open_rel(root, rel, uri)?;
+        let head = read_bounded(
+            file,
+            uri,
+            sniff::SNIFF_BYTES as u64,
+            self.limits.read_deadline,
+        )?;
         let sniffed = sniff::sniff(&head, Path::new(rel))
             .ok_or_else(|| LibraryError::NotMedia { uri: uri.into() })?;
         Ok(FileInfo {
@@ -347,9 +480,9 @@ impl Library {
         })
     }
 
-    /// Opens a resolved media file for reading (confined to its root).
-    pub fn open(&self, r: &Resolved) -> Result<std::fs::File, LibraryError> {
-        self.open_rel(r.root, &r.rel, &r.original)
+    /// Opens a resolved media file for reading (confined to its root; regular files only).
+    pub fn open(&self, r: &Resolved) -> Result<MediaFile, LibraryError> {
+        self.open_rel(r.root, &r.rel, &r.original).map(|(f, _)| f)
     }
 
     /// Size, time and sniffed kind of a resolved file; `NotMedia` if it is not media.
@@ -359,12 +492,11 @@ impl Library {
 
     /// Reads `len` bytes at `offset` (clamped to the end of the file) into one `Bytes`.
     /// `len` must already be bounded by the caller's limit.
+    /// The whole read (open to last byte) must finish within the read deadline, and the file
+    /// must not shrink meanwhile ([`LibraryError::Changed`]): a short result is never returned.
     pub fn read_range(&self, r: &Resolved, offset: u64, len: u64) -> Result<Bytes, LibraryError> {
         let mut file = self.open(r)?;
-        let size = file
-            .metadata()
-            .map_err(|e| LibraryError::io(&r.original, e))?
-            .len();
+        let size = file.size();
         if offset > size {
             return Err(LibraryError::InvalidRange {
                 uri: r.original.clone(),
@@ -374,13 +506,50 @@ impl Library {
         let n = len.min(size - offset);
         file.seek(SeekFrom::Start(offset))
             .map_err(|e| LibraryError::io(&r.original, e))?;
-        let mut buf = Vec::with_capacity(n as usize);
-        (&mut file)
-            .take(n)
-            .read_to_end(&mut buf)
-            .map_err(|e| LibraryError::io(&r.original, e))?;
+        let buf = read_bounded(file, &r.original, n, self.limits.read_deadline)?;
+        if (buf.len() as u64) < n {
+            return Err(LibraryError::Changed {
+                uri: r.original.clone(),
+                at: offset + buf.len() as u64,
+                size,
+            });
+        }
         Ok(Bytes::from(buf))
     }
+}
+
+/// Reads up to `n` bytes from the file's position, all within `deadline`.
+fn read_bounded(
+    mut file: MediaFile,
+    uri: &str,
+    n: u64,
+    deadline: Duration,
+) -> Result<Vec<u8>, LibraryError> {
+    let started = Instant::now();
+    let mut buf = Vec::with_capacity(usize::try_from(n).unwrap_or(0).min(1 << 24));
+    let mut chunk = vec![0u8; 64 * 1024];
+    while (buf.len() as u64) < n {
+        let want = usize::try_from(n - buf.len() as u64)
+            .unwrap_or(usize::MAX)
+            .min(chunk.len());
+        let Some(dst) = chunk.get_mut(..want) else {
+            break;
+        };
+        let got = match file.read(dst) {
+            Ok(0) => break,
+            Ok(got) => got,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(LibraryError::io(uri, e)),
+        };
+        buf.extend_from_slice(dst.get(..got).unwrap_or_default());
+        if started.elapsed() > deadline {
+            return Err(LibraryError::ReadTimeout {
+                uri: uri.into(),
+                limit: deadline,
+            });
+        }
+    }
+    Ok(buf)
 }
 
 fn rel_to_string(rel: &Path) -> Option<String> {
@@ -465,6 +634,148 @@ mod tests {
         ));
         let r = lib.resolve("media://lib/missing.png").unwrap();
         assert!(matches!(lib.stat(&r), Err(LibraryError::NotFound { .. })));
+    }
+
+    /// Runs `f` on a thread; a hang becomes a failure after a generous deadline.
+    fn within_hang<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(f());
+        });
+        rx.recv_timeout(Duration::from_secs(60))
+            .expect("the library blocked (hang turned into a failure)")
+    }
+
+    fn mkfifo(path: &Path) {
+        let st = std::process::Command::new("mkfifo")
+            .arg(path)
+            .status()
+            .unwrap();
+        assert!(st.success());
+    }
+
+    #[test]
+    fn fifos_sockets_and_links_to_them_are_skipped_and_refused_without_blocking() {
+        let (tmp, lib) = lib_with(&[("a.png", PNG)]);
+        let root = tmp.path().join("lib");
+        mkfifo(&root.join("fifo.png"));
+        std::os::unix::fs::symlink("fifo.png", root.join("to_fifo.png")).unwrap();
+        std::os::unix::fs::symlink("/dev/zero", root.join("zero.png")).unwrap();
+        let _sock = std::os::unix::net::UnixListener::bind(root.join("sock.png")).unwrap();
+        let lib = Arc::new(lib);
+        let l = lib.clone();
+        let rels = within_hang(move || {
+            l.index()
+                .entries
+                .iter()
+                .map(|e| e.rel.clone())
+                .collect::<Vec<_>>()
+        });
+        assert_eq!(rels, vec!["a.png"]);
+        for name in ["fifo.png", "to_fifo.png", "sock.png", "zero.png"] {
+            let l = lib.clone();
+            let uri = format!("media://lib/{name}");
+            let (read, stat) = within_hang(move || {
+                let r = l.resolve(&uri).unwrap();
+                (l.read_range(&r, 0, 10), l.stat(&r))
+            });
+            for err in [read.unwrap_err(), stat.unwrap_err()] {
+                match name {
+                    // A link out of the root is refused before its target matters.
+                    "zero.png" => {
+                        assert!(
+                            matches!(err, LibraryError::Traversal { .. }),
+                            "{name}: {err}"
+                        )
+                    }
+                    "sock.png" => assert!(
+                        matches!(err, LibraryError::NotRegular { kind: "socket", .. }),
+                        "{name}: {err}"
+                    ),
+                    _ => assert!(
+                        matches!(err, LibraryError::NotRegular { kind, .. } if kind.starts_with("FIFO")),
+                        "{name}: {err}"
+                    ),
+                }
+            }
+        }
+    }
+
+    /// A 16-bit PCM WAV of `seconds` of a 440 Hz tone, 48 kHz stereo.
+    fn wav(seconds: u32) -> Vec<u8> {
+        let frames = 48_000 * seconds;
+        let data_len = frames * 4;
+        let mut out = Vec::new();
+        out.extend_from_slice(b"RIFF");
+        out.extend_from_slice(&(36 + data_len).to_le_bytes());
+        out.extend_from_slice(b"WAVEfmt ");
+        out.extend_from_slice(&16u32.to_le_bytes());
+        out.extend_from_slice(&1u16.to_le_bytes());
+        out.extend_from_slice(&2u16.to_le_bytes());
+        out.extend_from_slice(&48_000u32.to_le_bytes());
+        out.extend_from_slice(&(48_000u32 * 4).to_le_bytes());
+        out.extend_from_slice(&4u16.to_le_bytes());
+        out.extend_from_slice(&16u16.to_le_bytes());
+        out.extend_from_slice(b"data");
+        out.extend_from_slice(&data_len.to_le_bytes());
+        for i in 0..frames {
+            let v = ((i as f32 * 440.0 * std::f32::consts::TAU / 48_000.0).sin() * 8000.0) as i16;
+            out.extend_from_slice(&v.to_le_bytes());
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        out
+    }
+
+    #[test]
+    fn a_file_truncated_while_read_fails_with_changed() {
+        let (tmp, lib) = lib_with(&[("long.wav", &wav(4))]);
+        let path = tmp.path().join("lib/long.wav");
+        let r = lib.resolve("media://lib/long.wav").unwrap();
+        let mut f = lib.open(&r).unwrap();
+        let mut head = [0u8; 1000];
+        f.read_exact(&mut head).unwrap();
+        fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(5000)
+            .unwrap();
+        let mut rest = vec![];
+        let err = LibraryError::io("u", f.read_to_end(&mut rest).unwrap_err());
+        assert!(
+            matches!(err, LibraryError::Changed { at: 5000, .. }),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_file_truncated_while_decoded_fails_instead_of_ending_early() {
+        use crate::media::audio::decode::Decoder;
+        let (tmp, lib) = lib_with(&[("long.wav", &wav(4))]);
+        let path = tmp.path().join("lib/long.wav");
+        let r = lib.resolve("media://lib/long.wav").unwrap();
+        let mut dec = Decoder::open(Box::new(lib.open(&r).unwrap()), Some("wav")).unwrap();
+        let mut out = vec![];
+        assert_eq!(dec.read(48_000, &mut out).unwrap(), 48_000);
+        fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(300_000)
+            .unwrap();
+        let mut total = 48_000;
+        let result = loop {
+            match dec.read(48_000, &mut out) {
+                Ok(0) => break Ok(total),
+                Ok(n) => total += n,
+                Err(e) => break Err(e),
+            }
+        };
+        let err = result.expect_err("a truncated file must not decode as a shorter success");
+        assert!(
+            err.to_string().contains("changed while it was being read"),
+            "{err}"
+        );
     }
 
     #[test]

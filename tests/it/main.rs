@@ -3,6 +3,7 @@
 #![allow(clippy::print_stdout)] // tests report figures; the server under test owns its own stdout
 
 mod audio;
+mod files;
 mod fixtures;
 mod hostile;
 mod http;
