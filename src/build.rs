@@ -68,6 +68,9 @@ pub fn build(cfg: Config) -> Result<App, LibraryError> {
     if let Some(n) = limits.job_permits {
         b = b.job_permits(n);
     }
+    if let Some(n) = limits.jobs_per_client {
+        b = b.jobs_per_client(n);
+    }
     if cfg.conformance {
         let fixtures = Arc::new(crate::conformance::Fixtures::new());
         b = b

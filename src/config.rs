@@ -40,6 +40,10 @@ pub struct Limits {
     /// Blocking jobs (tool calls, reads, scans) running at once, server-wide. Default (None):
     /// twice the CPU count.
     pub job_permits: Option<usize>,
+    /// Heavy jobs one client (stdio process, legacy session, peer address) may run at once.
+    /// Default (None): half the job permits, at least 1. Light work (lists, probes, plain
+    /// reads) has a pool of its own and never waits behind heavy work.
+    pub jobs_per_client: Option<usize>,
     /// Outgoing frames queued per connection before producers wait. Default 32.
     pub out_queue: usize,
     /// How long a server-to-client request (sampling, elicitation) waits for its answer.
@@ -63,6 +67,7 @@ impl Default for Limits {
             max_in_flight: 64,
             max_queued: 256,
             job_permits: None,
+            jobs_per_client: None,
             out_queue: 32,
             client_request_timeout: Duration::from_secs(120),
             shutdown_grace: Duration::from_secs(5),

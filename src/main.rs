@@ -91,6 +91,9 @@ struct ServeArgs {
     /// the CPU count].
     #[arg(long)]
     jobs: Option<usize>,
+    /// Heavy jobs (transcodes, renders) one client may run at once [default: half of --jobs].
+    #[arg(long)]
+    jobs_per_client: Option<usize>,
     /// Most directory entries a library scan looks at.
     #[arg(long, default_value_t = Limits::default().library.max_scan_entries)]
     max_scan_entries: usize,
@@ -147,7 +150,8 @@ fn main() -> Result<()> {
         .with_ansi(false)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("mcp_media=info")),
+                // Dependencies (symphonia warns per bad packet) at error level; RUST_LOG overrides.
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error,mcp_media=info")),
         )
         .init();
     let cli = Cli::parse();
@@ -160,8 +164,8 @@ fn main() -> Result<()> {
     if args.page_size == 0 {
         bail!("--page-size must be at least 1");
     }
-    if args.max_in_flight == 0 || args.jobs == Some(0) {
-        bail!("--max-in-flight and --jobs must be at least 1");
+    if args.max_in_flight == 0 || args.jobs == Some(0) || args.jobs_per_client == Some(0) {
+        bail!("--max-in-flight, --jobs and --jobs-per-client must be at least 1");
     }
     let mut limits = Limits {
         max_line_bytes: args.max_line_bytes,
@@ -170,6 +174,7 @@ fn main() -> Result<()> {
         max_in_flight: args.max_in_flight,
         max_queued: args.max_queued,
         job_permits: args.jobs,
+        jobs_per_client: args.jobs_per_client,
         ..Limits::default()
     };
     limits.library.max_scan_entries = args.max_scan_entries;

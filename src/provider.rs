@@ -9,7 +9,7 @@ use crate::library::LibraryError;
 use crate::protocol::types::{
     PromptDef, PromptResult, ResourceContents, ResourceInfo, ResourceTemplate,
 };
-use crate::tools::{Tool, ToolCtx};
+use crate::tools::{Cost, Tool, ToolCtx};
 use serde_json::{Map, Value};
 use std::sync::Arc;
 use thiserror::Error;
@@ -87,6 +87,10 @@ pub trait ResourceProvider: Send + Sync {
     /// Whether `uri` is one of this provider's (by scheme or prefix), found or not.
     fn owns(&self, uri: &str) -> bool;
     fn read(&self, uri: &str) -> Result<Vec<ResourceContents>, ResourceError>;
+    /// What reading `uri` costs (a derived artifact may need rendering).
+    fn read_cost(&self, _uri: &str) -> Cost {
+        Cost::Light
+    }
     /// Completion for an argument of one of this provider's templates; `None` if the template
     /// is not this provider's. `context` holds the other arguments already chosen.
     fn complete(

@@ -36,6 +36,8 @@ pub enum RpcError {
     MissingCapability(Value),
     /// The server is shutting down and stopped the request (`-32000`).
     ShuttingDown,
+    /// A server capacity limit was reached; the client may retry later (`-32000`).
+    Busy(String),
     Internal(String),
 }
 
@@ -59,7 +61,7 @@ impl RpcError {
             },
             RpcError::UnsupportedVersion { .. } => code::UNSUPPORTED_VERSION,
             RpcError::MissingCapability(_) => code::MISSING_CLIENT_CAPABILITY,
-            RpcError::ShuttingDown => code::SERVER_BUSY,
+            RpcError::ShuttingDown | RpcError::Busy(_) => code::SERVER_BUSY,
             RpcError::Internal(_) => code::INTERNAL_ERROR,
         }
     }
@@ -74,6 +76,7 @@ impl RpcError {
                 format!("Unsupported protocol version: {requested}")
             }
             RpcError::MissingCapability(_) => "Missing required client capability".into(),
+            RpcError::Busy(m) => format!("Server busy: {m}; retry later"),
             RpcError::ShuttingDown => {
                 "Server shutting down: the request was stopped; retry on another instance or later"
                     .into()
@@ -196,7 +199,10 @@ impl From<PromptError> for RpcError {
 
 impl From<JobError> for RpcError {
     fn from(e: JobError) -> Self {
-        RpcError::Internal(e.to_string())
+        match e {
+            JobError::ShuttingDown => RpcError::ShuttingDown,
+            JobError::Panicked => RpcError::Internal(e.to_string()),
+        }
     }
 }
 

@@ -1,15 +1,21 @@
 //! Blocking work (tool calls, file reads, scans, rendering) runs here, on tokio's blocking
-//! pool, bounded by a fixed number of permits server-wide.
+//! pool, bounded by permits server-wide, in two classes so that cheap requests never queue
+//! behind expensive ones: [`Class::Light`] (lists, probes, plain reads, prompts, completion)
+//! and [`Class::Heavy`] (transcodes, renders, long tool calls), each with its own permits.
+//! Heavy work is also shared fairly between clients: one client (a stdio process, a legacy
+//! session, a peer address, later an authenticated subject) runs at most `per_client` heavy
+//! jobs at once, so hundreds of transcodes from one client leave room for everyone else.
 //!
 //! A job holds its permit until its blocking work really ends: a request that is cancelled
 //! stops waiting at once, but the permit stays taken until the work notices the cancellation
 //! (within one chunk) and returns, so the bound holds for work, not for waiters. A panic in a
 //! job becomes an error, never a crashed server. Must not know about transports or tools.
 
-use std::sync::Arc;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, Weak};
 use thiserror::Error;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 
 /// Default permits: twice the CPU count (jobs also wait on I/O and on clients).
@@ -17,11 +23,25 @@ pub fn default_permits() -> usize {
     std::thread::available_parallelism().map_or(4, |n| n.get() * 2)
 }
 
+/// Which pool a job runs in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Class {
+    /// Quick, bounded work: lists, probes, plain reads, prompts, completion.
+    Light,
+    /// Work whose cost grows with the request: transcodes, renders, long tool calls.
+    Heavy,
+}
+
+/// Most clients remembered for fairness at once; idle ones are forgotten first.
+const MAX_CLIENTS_TRACKED: usize = 4096;
+
 /// Counters of the jobs, for `/metrics` and for proving cancellation.
 #[derive(Debug, Default)]
 pub struct JobStats {
     /// Jobs running now (holding a permit and executing).
     pub running: AtomicI64,
+    /// Jobs waiting for a permit (their client's share or the pool's).
+    pub waiting: AtomicI64,
     /// Jobs that ended after their request was cancelled or its stream closed.
     pub cancelled: AtomicU64,
     /// Jobs that ended while their request was still wanted.
@@ -36,19 +56,43 @@ pub enum JobError {
     Panicked,
 }
 
-/// The bounded pool of blocking work.
+/// Counts a job as waiting until dropped (also when its request goes away while it waits).
+struct Waiting<'a>(&'a JobStats);
+
+impl<'a> Waiting<'a> {
+    fn new(stats: &'a JobStats) -> Self {
+        stats.waiting.fetch_add(1, Relaxed);
+        Waiting(stats)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.waiting.fetch_sub(1, Relaxed);
+    }
+}
+
+/// The bounded pools of blocking work.
 pub struct Jobs {
-    permits: Arc<Semaphore>,
+    heavy: Arc<Semaphore>,
+    light: Arc<Semaphore>,
     size: usize,
+    per_client: usize,
+    clients: Mutex<HashMap<String, Weak<Semaphore>>>,
     stats: Arc<JobStats>,
 }
 
 impl Jobs {
-    pub fn new(permits: usize) -> Self {
+    /// `permits` heavy jobs at once (and as many light ones), at most `per_client` heavy ones
+    /// per client.
+    pub fn new(permits: usize, per_client: usize) -> Self {
         let size = permits.max(1);
         Jobs {
-            permits: Arc::new(Semaphore::new(size)),
+            heavy: Arc::new(Semaphore::new(size)),
+            light: Arc::new(Semaphore::new(size)),
             size,
+            per_client: per_client.clamp(1, size),
+            clients: Mutex::new(HashMap::new()),
             stats: Arc::new(JobStats::default()),
         }
     }
@@ -57,30 +101,48 @@ impl Jobs {
         &self.stats
     }
 
-    /// Permits free now.
+    /// Heavy permits free now.
     pub fn available(&self) -> usize {
-        self.permits.available_permits()
+        self.heavy.available_permits()
     }
 
-    /// Permits in all.
+    /// Heavy permits in all.
     pub fn size(&self) -> usize {
         self.size
     }
 
-    /// Runs `f` on the blocking pool once a permit is free. `token` is the request's: if it is
-    /// cancelled by the time `f` returns, the job counts as cancelled. Dropping the returned
-    /// future stops the wait, not the work: the permit is released when `f` returns.
-    pub async fn run<T, F>(&self, token: &CancellationToken, f: F) -> Result<T, JobError>
+    /// The semaphore bounding `client`'s heavy jobs.
+    fn client_share(&self, client: &str) -> Arc<Semaphore> {
+        let mut map = self.clients.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(s) = map.get(client).and_then(Weak::upgrade) {
+            return s;
+        }
+        if map.len() >= MAX_CLIENTS_TRACKED {
+            map.retain(|_, w| w.strong_count() > 0);
+        }
+        let s = Arc::new(Semaphore::new(self.per_client));
+        map.insert(client.to_string(), Arc::downgrade(&s));
+        s
+    }
+
+    /// Runs `f` on the blocking pool of `class` once a permit is free (for heavy work, once
+    /// `client` also has a share free). `token` is the request's: if it is cancelled by the
+    /// time `f` returns, the job counts as cancelled. Dropping the returned future stops the
+    /// wait, not the work: the permits are released when `f` returns.
+    pub async fn run<T, F>(
+        &self,
+        token: &CancellationToken,
+        class: Class,
+        client: &str,
+        f: F,
+    ) -> Result<T, JobError>
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        let permit = self
-            .permits
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|_| JobError::ShuttingDown)?;
+        let waiting = Waiting::new(&self.stats);
+        let permit = self.acquire(class, client).await?;
+        drop(waiting);
         let stats = self.stats.clone();
         let token = token.clone();
         tokio::task::spawn_blocking(move || {
@@ -111,9 +173,34 @@ impl Jobs {
         })
     }
 
+    /// The permits a job of `class` from `client` holds while it runs.
+    async fn acquire(
+        &self,
+        class: Class,
+        client: &str,
+    ) -> Result<(Option<OwnedSemaphorePermit>, OwnedSemaphorePermit), JobError> {
+        let closed = |_| JobError::ShuttingDown;
+        match class {
+            Class::Light => Ok((
+                None,
+                self.light.clone().acquire_owned().await.map_err(closed)?,
+            )),
+            Class::Heavy => {
+                let share = self
+                    .client_share(client)
+                    .acquire_owned()
+                    .await
+                    .map_err(closed)?;
+                let pool = self.heavy.clone().acquire_owned().await.map_err(closed)?;
+                Ok((Some(share), pool))
+            }
+        }
+    }
+
     /// Refuses new jobs (waiters get [`JobError::ShuttingDown`]); running ones go on.
     pub fn close(&self) {
-        self.permits.close();
+        self.heavy.close();
+        self.light.close();
     }
 }
 
@@ -124,7 +211,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_cancelled_job_keeps_its_permit_until_its_work_ends() {
-        let jobs = Arc::new(Jobs::new(1));
+        let jobs = Arc::new(Jobs::new(1, 1));
         let token = CancellationToken::new();
         let (release_tx, release_rx) = mpsc::channel::<()>();
         let (started_tx, started_rx) = tokio::sync::oneshot::channel::<()>();
@@ -132,7 +219,7 @@ mod tests {
         let fut = {
             let (jobs, token, done) = (jobs.clone(), token.clone(), first_done.clone());
             tokio::spawn(async move {
-                jobs.run(&token, move || {
+                jobs.run(&token, Class::Heavy, "a", move || {
                     let _ = started_tx.send(());
                     let _ = release_rx.recv();
                     done.store(true, std::sync::atomic::Ordering::SeqCst);
@@ -156,7 +243,7 @@ mod tests {
         let second = {
             let (jobs, done) = (jobs.clone(), first_done.clone());
             tokio::spawn(async move {
-                jobs.run(&CancellationToken::new(), move || {
+                jobs.run(&CancellationToken::new(), Class::Heavy, "b", move || {
                     done.load(std::sync::atomic::Ordering::SeqCst)
                 })
                 .await
@@ -170,10 +257,58 @@ mod tests {
         assert_eq!(jobs.stats().running.load(Relaxed), 0);
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn one_client_cannot_take_every_heavy_permit_and_light_work_never_waits() {
+        let jobs = Arc::new(Jobs::new(2, 1));
+        let (release_tx, release_rx) = mpsc::channel::<()>();
+        let (started_tx, started_rx) = tokio::sync::oneshot::channel::<()>();
+        let a1 = {
+            let jobs = jobs.clone();
+            tokio::spawn(async move {
+                jobs.run(&CancellationToken::new(), Class::Heavy, "a", move || {
+                    let _ = started_tx.send(());
+                    let _ = release_rx.recv();
+                })
+                .await
+            })
+        };
+        started_rx.await.expect("a1 started");
+        // A's second heavy job waits for A's share...
+        let a2 = {
+            let jobs = jobs.clone();
+            tokio::spawn(async move {
+                jobs.run(&CancellationToken::new(), Class::Heavy, "a", || "a2")
+                    .await
+            })
+        };
+        // (Wait until it is really waiting: a hang here becomes a test timeout.)
+        while jobs.stats().waiting.load(Relaxed) != 1 {
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+        // ...while B's heavy job and anyone's light job run now.
+        let b = jobs
+            .run(&CancellationToken::new(), Class::Heavy, "b", || "b")
+            .await;
+        assert_eq!(b, Ok("b"));
+        let light = jobs
+            .run(&CancellationToken::new(), Class::Light, "a", || "light")
+            .await;
+        assert_eq!(light, Ok("light"));
+        assert_eq!(jobs.stats().waiting.load(Relaxed), 1, "a2 still waits");
+        release_tx.send(()).expect("a1 waits");
+        assert_eq!(a1.await.expect("joined"), Ok(()));
+        assert_eq!(a2.await.expect("joined"), Ok("a2"));
+        assert_eq!(jobs.stats().waiting.load(Relaxed), 0);
+    }
+
     #[tokio::test]
     async fn a_panicking_job_is_an_error_and_frees_its_permit() {
-        let jobs = Jobs::new(1);
-        let r: Result<(), _> = jobs.run(&CancellationToken::new(), || panic!("boom")).await;
+        let jobs = Jobs::new(1, 1);
+        let r: Result<(), _> = jobs
+            .run(&CancellationToken::new(), Class::Heavy, "a", || {
+                panic!("boom")
+            })
+            .await;
         assert_eq!(r, Err(JobError::Panicked));
         assert_eq!(jobs.available(), 1);
     }

@@ -24,7 +24,7 @@ pub mod state;
 pub use context::{Era, Principal, classify};
 pub use error::RpcError;
 pub use handlers::is_known_method;
-pub use jobs::{JobStats, Jobs};
+pub use jobs::{Class, JobStats, Jobs};
 
 use crate::config::Config;
 use crate::protocol::frame::{self, Framing};
@@ -107,7 +107,13 @@ pub struct Connection {
     subscriptions: Mutex<HashSet<String>>,
     /// Who is on the other end, once a transport has authenticated it.
     principal: Option<Principal>,
+    /// The client this connection belongs to, for sharing heavy work fairly: unique per
+    /// connection unless the transport names it (a peer address, a subject).
+    client: String,
 }
+
+/// Numbers connections that name no client of their own.
+static NEXT_CONNECTION: AtomicU64 = AtomicU64::new(1);
 
 impl Default for Connection {
     fn default() -> Self {
@@ -124,12 +130,30 @@ impl Connection {
             next_id: AtomicU64::new(1),
             subscriptions: Mutex::new(HashSet::new()),
             principal: None,
+            client: format!(
+                "conn-{}",
+                NEXT_CONNECTION.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            ),
         }
+    }
+
+    /// A connection whose heavy work is shared with every other connection of `client`.
+    pub fn for_client(client: impl Into<String>) -> Self {
+        Connection {
+            client: client.into(),
+            ..Self::new()
+        }
+    }
+
+    /// The client key used for fairness.
+    pub fn client(&self) -> &str {
+        &self.client
     }
 
     /// A connection whose requests were made by `principal`.
     pub fn authenticated(principal: Principal) -> Self {
         Connection {
+            client: format!("sub:{}", principal.subject),
             principal: Some(principal),
             ..Self::new()
         }
@@ -215,6 +239,7 @@ pub struct ServerBuilder {
     tools_change: bool,
     prompts_change: bool,
     jobs: usize,
+    jobs_per_client: Option<usize>,
 }
 
 impl ServerBuilder {
@@ -227,6 +252,7 @@ impl ServerBuilder {
             tools_change: false,
             prompts_change: false,
             jobs: jobs::default_permits(),
+            jobs_per_client: None,
         }
     }
     /// Adds a provider's tools (after those already added).
@@ -253,6 +279,11 @@ impl ServerBuilder {
         self.jobs = n.max(1);
         self
     }
+    /// Heavy jobs one client may run at once [default: half the permits, at least 1].
+    pub fn jobs_per_client(mut self, n: usize) -> Self {
+        self.jobs_per_client = Some(n.max(1));
+        self
+    }
     pub fn build(self) -> Arc<Server> {
         let (events, _) = broadcast::channel(256);
         Arc::new(Server {
@@ -271,7 +302,10 @@ impl ServerBuilder {
             tools_change: self.tools_change,
             prompts_change: self.prompts_change,
             state_key: state::StateKey::random(),
-            jobs: Jobs::new(self.jobs),
+            jobs: Jobs::new(
+                self.jobs,
+                self.jobs_per_client.unwrap_or((self.jobs / 2).max(1)),
+            ),
             cfg: self.cfg,
         })
     }
@@ -429,7 +463,12 @@ impl Server {
             Ok((result, blobs)) => Outgoing::response(&id, result, blobs),
             Err(e) => {
                 let subject = cx.principal.as_ref().map(|p| p.subject.as_str());
-                tracing::debug!(method = %req.method, %id, ?subject, error = ?e, "request failed");
+                if matches!(e, RpcError::Internal(_)) {
+                    // -32603 is kept for our own failures: each one is logged with its cause.
+                    tracing::error!(method = %req.method, %id, ?subject, error = ?e, "internal error");
+                } else {
+                    tracing::debug!(method = %req.method, %id, ?subject, error = ?e, "request failed");
+                }
                 e.to_outgoing(Some(&id), Some(cx.version))
             }
         })

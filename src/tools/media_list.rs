@@ -58,6 +58,10 @@ pub fn entry_info(lib: &Library, e: &Entry) -> ResourceInfo {
 }
 
 impl Tool for MediaList {
+    fn cost(&self) -> crate::tools::Cost {
+        crate::tools::Cost::Light
+    }
+
     fn def(&self) -> ToolDef {
         ToolDef {
             name: "media_list".into(),

@@ -28,6 +28,10 @@ struct Args {
 }
 
 impl Tool for MediaProbe {
+    fn cost(&self) -> crate::tools::Cost {
+        crate::tools::Cost::Light
+    }
+
     fn def(&self) -> ToolDef {
         ToolDef {
             name: "media_probe".into(),

@@ -111,8 +111,21 @@ pub struct ToolCtx<'a> {
     pub client: &'a dyn ClientBridge,
 }
 
+/// How expensive a call is, for scheduling: light calls never queue behind heavy ones.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cost {
+    /// Quick and bounded whatever the arguments (listing, probing headers).
+    Light,
+    /// Grows with the request (decoding, rendering), or waits on the client.
+    Heavy,
+}
+
 pub trait Tool: Send + Sync {
     fn def(&self) -> ToolDef;
+    /// Heavy unless the tool says otherwise.
+    fn cost(&self) -> Cost {
+        Cost::Heavy
+    }
     fn call(&self, args: &Map<String, Value>, ctx: &ToolCtx<'_>) -> Result<ToolOutcome, ToolError>;
 }
 

@@ -133,3 +133,45 @@ fn metrics_refuse_a_foreign_host_and_keep_labels_to_a_fixed_set() {
         "{text}"
     );
 }
+
+#[test]
+fn a_huge_batch_is_bounded_by_count_and_answer_bytes() {
+    let s = HttpServer::spawn(&[&samples_arg()]);
+    let sid = initialize(&s, "2025-03-26");
+    // 3,000 reads of a 520 KB file would answer about 2 GB.
+    let batch: Vec<serde_json::Value> = (0..3000)
+        .map(|i| {
+            json!({"jsonrpc": "2.0", "id": i, "method": "resources/read",
+                "params": {"uri": "media://samples/audio/tone.wav"}})
+        })
+        .collect();
+    let r = s.post(
+        &[("Mcp-Session-Id", &sid)],
+        &serde_json::Value::Array(batch),
+    );
+    assert_eq!(r.status, 200);
+    let answers = r.json();
+    let answers = answers.as_array().expect("an array");
+    assert_eq!(answers.len(), 3000, "every request is answered");
+    let served = answers.iter().filter(|a| a.get("result").is_some()).count();
+    assert!(served > 0 && served <= 64, "{served} served");
+    let refused = &answers[2999];
+    assert_eq!(refused["error"]["code"], -32600, "{refused}");
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("not run"),
+        "{refused}"
+    );
+    // The answer stays near the 32 MiB bound, so memory does too.
+    assert!(r.body.len() < 40 * 1024 * 1024, "{} bytes", r.body.len());
+    let peak = s.peak_rss();
+    assert!(peak < 512 * 1024 * 1024, "peak RSS {peak} bytes");
+    // And the session still works.
+    let ok = s.post(
+        &[("Mcp-Session-Id", &sid)],
+        &json!({"jsonrpc": "2.0", "id": "after", "method": "tools/list"}),
+    );
+    assert_eq!(ok.status, 200);
+}

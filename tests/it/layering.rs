@@ -56,7 +56,7 @@ const ALLOW: &[(&str, &[&str], &[&str])] = &[
     (
         "derived",
         &["cache", "library", "media"],
-        &["bytes", "tracing"],
+        &["bytes", "tracing", "thiserror"],
     ),
     (
         "provider",

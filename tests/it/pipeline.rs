@@ -254,3 +254,131 @@ fn max_scan_entries_bounds_the_scan_and_media_list_says_so() {
         "{cut} vs {full}"
     );
 }
+
+#[test]
+fn cheap_requests_never_wait_behind_heavy_work() {
+    // One heavy permit, held by an elicitation that waits on the client.
+    let mut s = elicitation_session(&["--jobs", "1"]);
+    let elicit = start_elicitation(&mut s, 10);
+    let probe = s.request(
+        json!(11),
+        "tools/call",
+        json!({"name": "media_probe", "arguments": {"uri": "media://samples/audio/tone.wav"}}),
+    );
+    assert_eq!(
+        probe["result"]["structuredContent"]["kind"], "audio",
+        "{probe}"
+    );
+    let list = s.request(json!(12), "resources/list", json!({}));
+    assert!(list["result"]["resources"].is_array(), "{list}");
+    let read = s.request(
+        json!(13),
+        "resources/read",
+        json!({"uri": "media://samples/audio/tone.wav?offset=0&length=4"}),
+    );
+    assert!(read["result"]["contents"][0]["blob"].is_string(), "{read}");
+    answer_elicitation(&mut s, &elicit);
+    assert!(s.response(&json!(10))["result"].is_object());
+}
+
+/// A legacy session whose client declares elicitation.
+fn http_elicitation_session(s: &HttpServer) -> String {
+    let r = s.post(
+        &[],
+        &json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+            "protocolVersion": "2025-11-25", "capabilities": {"elicitation": {}},
+            "clientInfo": {"name": "it", "version": "0"}}}),
+    );
+    let sid = r.header("mcp-session-id").expect("a session").to_string();
+    let ok = s.post(
+        &[("Mcp-Session-Id", &sid)],
+        &json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+    );
+    assert_eq!(ok.status, 202);
+    sid
+}
+
+/// Starts an elicitation in session `sid`; returns its open stream once the server asked.
+fn http_elicit(s: &HttpServer, sid: &str, id: i64) -> crate::http::Stream {
+    let mut st = s.post_stream(
+        &[("Mcp-Session-Id", sid)],
+        &json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+            "params": {"name": "test_elicitation", "arguments": {"message": "Who?"}}}),
+    );
+    loop {
+        let e = st.next_event().expect("an elicitation request");
+        // Skip the priming event (an id and empty data).
+        if e.data.as_deref().is_some_and(|d| !d.is_empty())
+            && e.json()["method"] == "elicitation/create"
+        {
+            return st;
+        }
+    }
+}
+
+fn transcode_in_session(s: &HttpServer, sid: &str) -> Value {
+    let r = s.post(
+        &[("Mcp-Session-Id", sid)],
+        &json!({"jsonrpc": "2.0", "id": 50, "method": "tools/call", "params": {
+            "name": "audio_transcode", "arguments": {"uri": "media://samples/audio/tone.wav",
+            "sample_rate": 16000, "channels": 1, "chunk_seconds": 1}}}),
+    );
+    assert_eq!(r.status, 200, "{r:?}");
+    r.json()
+}
+
+#[test]
+fn one_client_cannot_take_the_whole_heavy_pool() {
+    // Two heavy permits, one per client by default.
+    let s = HttpServer::spawn(&["--conformance", "--jobs", "2", &samples_arg()]);
+    let a = http_elicitation_session(&s);
+    let b = http_elicitation_session(&s);
+    let _a1 = http_elicit(&s, &a, 1);
+    // A's second heavy call waits for A's share (no answer can start yet: send, don't read).
+    let body = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+        "params": {"name": "test_elicitation", "arguments": {"message": "Again?"}}})
+    .to_string();
+    let mut _a2 = s.connect();
+    std::io::Write::write_all(
+        &mut _a2,
+        format!(
+            "POST /mcp HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n\
+             Accept: application/json, text/event-stream\r\nMcp-Session-Id: {a}\r\n\
+             Content-Length: {}\r\n\r\n{body}",
+            s.addr,
+            body.len()
+        )
+        .as_bytes(),
+    )
+    .expect("send");
+    s.wait_metrics(&["mcp_media_jobs_waiting"], |v| v[0] == 1.0);
+    // ...so B's transcode gets the other permit and finishes.
+    let done = transcode_in_session(&s, &b);
+    assert_eq!(
+        done["result"]["structuredContent"]["complete"], true,
+        "{done}"
+    );
+    assert_eq!(
+        s.metric("mcp_media_jobs_waiting"),
+        1.0,
+        "A's second call still waits"
+    );
+}
+
+#[test]
+fn jobs_per_client_lets_one_client_use_more_of_the_pool() {
+    let s = HttpServer::spawn(&[
+        "--conformance",
+        "--jobs",
+        "2",
+        "--jobs-per-client",
+        "2",
+        &samples_arg(),
+    ]);
+    let a = http_elicitation_session(&s);
+    let _a1 = http_elicit(&s, &a, 1);
+    // With a share of two, A's second elicitation runs at once.
+    let _a2 = http_elicit(&s, &a, 2);
+    assert_eq!(s.metric("mcp_media_jobs_running"), 2.0);
+    assert_eq!(s.metric("mcp_media_jobs_waiting"), 0.0);
+}

@@ -78,14 +78,13 @@ pub fn render(
         let start = centre as i64 - (WINDOW / 2) as i64;
         for (i, v) in input.iter_mut().enumerate() {
             let idx = start + i as i64;
-            *v = if idx >= 0 && (idx as usize) < samples.len() {
-                samples[idx as usize] * window[i]
-            } else {
-                0.0
-            };
+            *v = usize::try_from(idx)
+                .ok()
+                .and_then(|j| samples.get(j))
+                .map_or(0.0, |s| s * window.get(i).copied().unwrap_or(0.0));
         }
         fft.process(&mut input, &mut output)
-            .map_err(|e| AudioError::Io(format!("fft: {e}")))?;
+            .map_err(|e| AudioError::Spectrogram(format!("fft: {e}")))?;
         for y in 0..h {
             // Row 0 is the top (max_hz).
             let lo = (f32::from(h as u16 - 1 - y as u16) / h as f32 * max_hz / nyquist
@@ -94,7 +93,9 @@ pub fn render(
                 * (bins - 1) as f32) as usize)
                 .max(lo + 1)
                 .min(bins);
-            let mag = output[lo..hi]
+            let mag = output
+                .get(lo..hi)
+                .unwrap_or_default()
                 .iter()
                 .map(|c| c.norm())
                 .fold(0.0f32, f32::max)
@@ -125,7 +126,7 @@ pub fn render(
     }
     let mut png = Vec::new();
     img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
-        .map_err(|e| AudioError::Io(format!("png: {e}")))?;
+        .map_err(|e| AudioError::Spectrogram(format!("png: {e}")))?;
     Ok((Bytes::from(png), max_hz))
 }
 

@@ -2,9 +2,9 @@
 //! provider that owns the prompt or template. Must not know about transports or providers.
 
 use super::{Answer, Reply};
-use crate::server::Server;
 use crate::server::context::Ctx;
 use crate::server::error::RpcError;
+use crate::server::{Class, Server};
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
 
@@ -45,7 +45,7 @@ pub(super) async fn complete(server: &Arc<Server>, p: &Map<String, Value>, cx: &
     let is_prompt = kind == "ref/prompt";
     let found = server
         .jobs
-        .run(&cx.token, move || {
+        .run(&cx.token, Class::Light, cx.conn.client(), move || {
             if is_prompt {
                 this.prompts
                     .iter()

@@ -44,9 +44,10 @@ pub(super) async fn listen(server: &Arc<Server>, req: &Request, cx: &Ctx) -> Rep
             ));
         }
     };
-    let _permit = server.listeners.clone().try_acquire_owned().map_err(|_| {
-        RpcError::Internal(format!("too many listen streams (limit {MAX_LISTENERS})"))
-    })?;
+    let _permit =
+        server.listeners.clone().try_acquire_owned().map_err(|_| {
+            RpcError::Busy(format!("too many listen streams (limit {MAX_LISTENERS})"))
+        })?;
     let sub_id = req.id.to_value();
     let tagged = |mut params: Value| {
         params["_meta"] = json!({ meta::SUBSCRIPTION_ID: sub_id.clone() });

@@ -300,6 +300,7 @@ fn mrtr_inputs(
 async fn with_client<T, F>(
     server: &Arc<Server>,
     cx: &Ctx,
+    class: super::Class,
     method: &str,
     name: &str,
     p: &Map<String, Value>,
@@ -314,7 +315,7 @@ where
     let (version, caps) = (cx.version, cx.client_caps.clone());
     Ok(server
         .jobs
-        .run(&cx.token, move || {
+        .run(&cx.token, class, cx.conn.client(), move || {
             f(&crate::tools::ToolCtx {
                 version,
                 client_caps: &caps,

@@ -8,9 +8,9 @@ use super::{
 use crate::protocol::Blobs;
 use crate::protocol::types as t;
 use crate::provider::{PromptError, PromptOutcome};
-use crate::server::Server;
 use crate::server::context::Ctx;
 use crate::server::error::RpcError;
+use crate::server::{Class, Server};
 use serde_json::{Map, Value};
 use std::sync::Arc;
 
@@ -46,12 +46,20 @@ pub(super) async fn get(server: &Arc<Server>, p: &Map<String, Value>, cx: &Ctx) 
         .filter(|(_, v)| v.as_str().is_some_and(|s| !s.is_empty()))
         .collect();
     let (this, name2) = (server.clone(), name.clone());
-    let outcome = with_client(server, cx, "prompts/get", &name, p, move |tctx| {
-        this.prompts
-            .iter()
-            .find_map(|pp| pp.get(&name2, &args, tctx))
-            .unwrap_or_else(|| Err(PromptError::Unknown(name2.clone())))
-    })
+    let outcome = with_client(
+        server,
+        cx,
+        Class::Light,
+        "prompts/get",
+        &name,
+        p,
+        move |tctx| {
+            this.prompts
+                .iter()
+                .find_map(|pp| pp.get(&name2, &args, tctx))
+                .unwrap_or_else(|| Err(PromptError::Unknown(name2.clone())))
+        },
+    )
     .await??;
     match outcome {
         PromptOutcome::Complete(r) => {

@@ -8,7 +8,8 @@ use crate::protocol::types as t;
 use crate::provider::ResourceError;
 use crate::server::context::Ctx;
 use crate::server::error::RpcError;
-use crate::server::{MAX_SUBSCRIPTIONS, Server, lock};
+use crate::server::{Class, MAX_SUBSCRIPTIONS, Server, lock};
+use crate::tools::Cost;
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
 
@@ -33,18 +34,23 @@ pub(super) async fn list(server: &Arc<Server>, p: &Map<String, Value>, cx: &Ctx)
     let this = server.clone();
     let (items, next) = server
         .jobs
-        .run(&cx.token, move || -> Result<_, ResourceError> {
-            let mut items = Vec::new();
-            let mut cursor = inner;
-            for (i, prov) in this.resources.iter().enumerate().skip(start) {
-                let page = prov.list(cursor.take().as_deref())?;
-                items.extend(page.items);
-                if let Some(n) = page.next_cursor {
-                    return Ok((items, Some(format!("{i}{CURSOR_SEP}{n}"))));
+        .run(
+            &cx.token,
+            Class::Light,
+            cx.conn.client(),
+            move || -> Result<_, ResourceError> {
+                let mut items = Vec::new();
+                let mut cursor = inner;
+                for (i, prov) in this.resources.iter().enumerate().skip(start) {
+                    let page = prov.list(cursor.take().as_deref())?;
+                    items.extend(page.items);
+                    if let Some(n) = page.next_cursor {
+                        return Ok((items, Some(format!("{i}{CURSOR_SEP}{n}"))));
+                    }
                 }
-            }
-            Ok((items, None))
-        })
+                Ok((items, None))
+            },
+        )
         .await??;
     let v = cx.version;
     let items = items.iter().map(|r| t::render_resource(v, r)).collect();
@@ -82,9 +88,13 @@ pub(super) async fn read(server: &Arc<Server>, p: &Map<String, Value>, cx: &Ctx)
             uri,
         });
     };
+    let class = match prov.read_cost(&uri) {
+        Cost::Light => Class::Light,
+        Cost::Heavy => Class::Heavy,
+    };
     let contents = server
         .jobs
-        .run(&cx.token, move || prov.read(&uri))
+        .run(&cx.token, class, cx.conn.client(), move || prov.read(&uri))
         .await??;
     let mut answer = Answer::cached(json!({}), TTL_READ_MS);
     let items: Vec<Value> = contents

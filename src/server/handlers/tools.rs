@@ -8,10 +8,11 @@ use super::{
 };
 use crate::protocol::Blobs;
 use crate::protocol::types as t;
+use crate::server::Class;
 use crate::server::Server;
 use crate::server::context::Ctx;
 use crate::server::error::{RpcError, tool_failure};
-use crate::tools::ToolOutcome;
+use crate::tools::{Cost, ToolOutcome};
 use serde_json::{Map, Value};
 use std::sync::Arc;
 
@@ -35,7 +36,11 @@ pub(super) async fn call(server: &Arc<Server>, p: &Map<String, Value>, cx: &Ctx)
         .cloned()
         .ok_or_else(|| RpcError::invalid_params(format!("Unknown tool: {name}")))?;
     let args = opt_object(p, "arguments")?.unwrap_or_default();
-    let outcome = with_client(server, cx, "tools/call", &name, p, move |tctx| {
+    let class = match tool.cost() {
+        Cost::Light => Class::Light,
+        Cost::Heavy => Class::Heavy,
+    };
+    let outcome = with_client(server, cx, class, "tools/call", &name, p, move |tctx| {
         tool.call(&args, tctx)
     })
     .await?;

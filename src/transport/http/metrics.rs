@@ -43,7 +43,12 @@ impl Metrics {
             .or_default() += 1;
     }
 
-    pub fn render(&self, sessions: usize, jobs: &crate::server::JobStats) -> String {
+    pub fn render(
+        &self,
+        sessions: usize,
+        replay_bytes: usize,
+        jobs: &crate::server::JobStats,
+    ) -> String {
         let mut s = String::new();
         s.push_str("# HELP mcp_media_requests_total MCP HTTP requests by method and status.\n# TYPE mcp_media_requests_total counter\n");
         for ((m, st), n) in self
@@ -83,6 +88,10 @@ impl Metrics {
         );
         let _ = writeln!(
             s,
+            "# HELP mcp_media_replay_bytes Bytes kept by all legacy sessions to replay SSE streams.\n# TYPE mcp_media_replay_bytes gauge\nmcp_media_replay_bytes {replay_bytes}"
+        );
+        let _ = writeln!(
+            s,
             "# HELP mcp_media_sessions_evicted_total Idle legacy sessions evicted to admit new ones.\n# TYPE mcp_media_sessions_evicted_total counter\nmcp_media_sessions_evicted_total {}",
             self.sessions_evicted.load(Ordering::Relaxed)
         );
@@ -95,6 +104,11 @@ impl Metrics {
             s,
             "# TYPE mcp_media_jobs_running gauge\nmcp_media_jobs_running {}",
             jobs.running.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            s,
+            "# HELP mcp_media_jobs_waiting Jobs waiting for a permit (their client's share or the pool's).\n# TYPE mcp_media_jobs_waiting gauge\nmcp_media_jobs_waiting {}",
+            jobs.waiting.load(Ordering::Relaxed)
         );
         let _ = writeln!(
             s,

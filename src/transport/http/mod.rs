@@ -180,7 +180,7 @@ pub async fn serve_listener(
                 let st = state.clone();
                 let svc = hyper::service::service_fn(move |req| {
                     let st = st.clone();
-                    async move { Ok::<_, Infallible>(routes::route(st, req).await) }
+                    async move { Ok::<_, Infallible>(routes::route(st, req, peer).await) }
                 });
                 let conn = hyper::server::conn::http1::Builder::new()
                     .timer(TokioTimer::new())

@@ -71,7 +71,11 @@ pub(super) fn session_not_found() -> Response<Body> {
     )
 }
 
-pub(super) async fn route(st: Arc<State>, req: Request<HyperBody>) -> Response<Body> {
+pub(super) async fn route(
+    st: Arc<State>,
+    req: Request<HyperBody>,
+    peer: std::net::SocketAddr,
+) -> Response<Body> {
     let path = req.uri().path().to_string();
     if path == "/healthz" {
         return full(StatusCode::OK, "text/plain", Bytes::from_static(b"ok\n"));
@@ -88,7 +92,11 @@ pub(super) async fn route(st: Arc<State>, req: Request<HyperBody>) -> Response<B
                 Bytes::from(format!("Forbidden: {why}\n")),
             );
         }
-        let mut text = st.metrics.render(st.sessions.len(), st.server.stats());
+        let mut text = st.metrics.render(
+            st.sessions.len(),
+            st.sessions.replay.used(),
+            st.server.stats(),
+        );
         if let Some(extra) = &st.opts.extra_metrics {
             text.push_str(&(extra.0)());
         }
@@ -119,7 +127,7 @@ pub(super) async fn route(st: Arc<State>, req: Request<HyperBody>) -> Response<B
     }
     let method = req.method().clone();
     let (resp, label) = match method {
-        Method::POST => post(&st, req).await,
+        Method::POST => post(&st, req, peer).await,
         Method::GET => (sse::get(&st, req), "GET".to_string()),
         Method::DELETE => (delete(&st, req), "DELETE".to_string()),
         _ => {
@@ -197,7 +205,11 @@ fn closing(mut r: Response<Body>) -> Response<Body> {
     r
 }
 
-async fn post(st: &Arc<State>, req: Request<HyperBody>) -> (Response<Body>, String) {
+async fn post(
+    st: &Arc<State>,
+    req: Request<HyperBody>,
+    peer: std::net::SocketAddr,
+) -> (Response<Body>, String) {
     let hdrs = req.headers().clone();
     if let Some(ct) = headers::header(&hdrs, "content-type")
         && !ct.to_ascii_lowercase().starts_with("application/json")
@@ -331,11 +343,16 @@ async fn post(st: &Arc<State>, req: Request<HyperBody>) -> (Response<Body>, Stri
             ),
         };
     }
-    (stateless_post(st, msg, &hdrs).await, label)
+    (stateless_post(st, msg, &hdrs, peer).await, label)
 }
 
 /// A 2026-07-28 POST: headers checked against the body, then run.
-async fn stateless_post(st: &Arc<State>, msg: Message, hdrs: &http::HeaderMap) -> Response<Body> {
+async fn stateless_post(
+    st: &Arc<State>,
+    msg: Message,
+    hdrs: &http::HeaderMap,
+    peer: std::net::SocketAddr,
+) -> Response<Body> {
     let req = match msg {
         Message::Request(r) => r,
         // The core protocol defines no client notification over modern HTTP; accept them.
@@ -369,7 +386,8 @@ async fn stateless_post(st: &Arc<State>, msg: Message, hdrs: &http::HeaderMap) -
         }
         _ => {}
     }
-    let conn = Arc::new(Connection::new());
+    // Stateless requests of one peer share its fair part of the heavy work.
+    let conn = Arc::new(Connection::for_client(format!("peer:{}", peer.ip())));
     if let Err(e) = st.server.preflight(&conn, &req) {
         let out = e.to_outgoing(Some(&req.id), None);
         let status = if error_code(&out) == Some(code::METHOD_NOT_FOUND) {

@@ -13,15 +13,39 @@ use tokio::sync::mpsc;
 /// Events kept per POST-initiated SSE stream for replay (`Last-Event-ID`): at most this many...
 pub const REPLAY_MAX_EVENTS: usize = 256;
 /// ...and at most this many bytes; the oldest go first.
-pub const REPLAY_MAX_BYTES: usize = 8 * 1024 * 1024;
-/// Replay logs kept per session (finished ones are dropped first).
-pub const MAX_STREAM_LOGS: usize = 64;
+pub const REPLAY_MAX_BYTES: usize = 4 * 1024 * 1024;
+/// Replay logs kept per session (finished ones are dropped first): with the bounds above, a
+/// session keeps at most 16 x 4 MiB = 64 MiB for replay.
+pub const MAX_STREAM_LOGS: usize = 16;
+/// Bytes kept for replay by all sessions together. Past it, the stream being written drops its
+/// oldest events (all of them if need be); a client resuming from an evicted event id gets
+/// what is left and the events that follow (with the final answer), never an error loop.
+pub const REPLAY_TOTAL_BYTES: usize = 256 * 1024 * 1024;
+
+/// Bytes held for replay across all sessions.
+#[derive(Debug, Default)]
+pub struct ReplayBudget {
+    used: std::sync::atomic::AtomicUsize,
+}
+
+impl ReplayBudget {
+    pub fn used(&self) -> usize {
+        self.used.load(Ordering::Relaxed)
+    }
+}
 
 /// The events of one SSE stream, so a client that lost the connection can resume it.
-#[derive(Default)]
 pub struct StreamLog {
     inner: Mutex<LogInner>,
     pub changed: tokio::sync::Notify,
+    budget: Arc<ReplayBudget>,
+}
+
+impl Drop for StreamLog {
+    fn drop(&mut self) {
+        let bytes = self.lock().bytes;
+        self.budget.used.fetch_sub(bytes, Ordering::Relaxed);
+    }
 }
 
 #[derive(Default)]
@@ -36,18 +60,32 @@ impl StreamLog {
     fn lock(&self) -> std::sync::MutexGuard<'_, LogInner> {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
-    /// Stores a framed event; returns its sequence number (from 1).
+    fn new(budget: Arc<ReplayBudget>) -> Self {
+        StreamLog {
+            inner: Mutex::new(LogInner::default()),
+            changed: tokio::sync::Notify::new(),
+            budget,
+        }
+    }
+
+    /// Stores a framed event; returns its sequence number (from 1). The oldest events go
+    /// first when this stream or all sessions together hold too much.
     pub fn push(&self, frame: Bytes) -> u64 {
         let mut l = self.lock();
         l.next += 1;
         let seq = l.next;
         l.bytes += frame.len();
+        self.budget.used.fetch_add(frame.len(), Ordering::Relaxed);
         l.events.push_back((seq, frame));
-        while l.events.len() > REPLAY_MAX_EVENTS
-            || (l.bytes > REPLAY_MAX_BYTES && l.events.len() > 1)
+        // A stream keeps its newest event within its own bounds; past the total, not even that.
+        while !l.events.is_empty()
+            && (l.events.len() > REPLAY_MAX_EVENTS
+                || (l.bytes > REPLAY_MAX_BYTES && l.events.len() > 1)
+                || self.budget.used() > REPLAY_TOTAL_BYTES)
         {
             if let Some((_, f)) = l.events.pop_front() {
                 l.bytes -= f.len();
+                self.budget.used.fetch_sub(f.len(), Ordering::Relaxed);
             }
         }
         drop(l);
@@ -79,6 +117,7 @@ pub struct Session {
     pub get_stream: Mutex<Option<mpsc::Sender<Bytes>>>,
     streams: Mutex<HashMap<u64, Arc<StreamLog>>>,
     next_stream: AtomicU64,
+    replay: Arc<ReplayBudget>,
 }
 
 impl Session {
@@ -88,7 +127,7 @@ impl Session {
     /// Opens a replay log for a new SSE stream; returns its id.
     pub fn new_stream(&self) -> (u64, Arc<StreamLog>) {
         let id = self.next_stream.fetch_add(1, Ordering::Relaxed) + 1;
-        let log = Arc::new(StreamLog::default());
+        let log = Arc::new(StreamLog::new(self.replay.clone()));
         let mut map = self.streams.lock().unwrap_or_else(|p| p.into_inner());
         if map.len() >= MAX_STREAM_LOGS {
             let victim = map
@@ -138,6 +177,8 @@ pub struct Sessions {
     pub max: usize,
     /// Idle time after which a session is dropped.
     pub idle: Duration,
+    /// Replay bytes held by all sessions.
+    pub replay: Arc<ReplayBudget>,
 }
 
 fn new_id() -> String {
@@ -152,6 +193,7 @@ impl Sessions {
             map: Mutex::new(HashMap::new()),
             max,
             idle,
+            replay: Arc::new(ReplayBudget::default()),
         }
     }
 
@@ -188,6 +230,7 @@ impl Sessions {
             get_stream: Mutex::new(None),
             streams: Mutex::new(HashMap::new()),
             next_stream: AtomicU64::new(0),
+            replay: self.replay.clone(),
         });
         map.insert(s.id.clone(), s.clone());
         Some((s, evicted))
@@ -227,5 +270,62 @@ impl Sessions {
         for (_, s) in self.map().drain() {
             s.conn.cancel_all();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One MiB, shared: pushing it many times costs no memory in the test.
+    fn mib() -> Bytes {
+        Bytes::from(vec![0u8; 1024 * 1024])
+    }
+
+    #[test]
+    fn a_stream_keeps_at_most_its_bounds_and_gives_bytes_back_when_dropped() {
+        let budget = Arc::new(ReplayBudget::default());
+        let log = StreamLog::new(budget.clone());
+        for _ in 0..10 {
+            log.push(mib());
+        }
+        let (kept, _) = log.after(0);
+        assert_eq!(kept.len(), REPLAY_MAX_BYTES / (1024 * 1024));
+        assert_eq!(
+            kept.last().map(|(s, _)| *s),
+            Some(10),
+            "the newest are kept"
+        );
+        assert_eq!(budget.used(), REPLAY_MAX_BYTES);
+        drop(log);
+        assert_eq!(budget.used(), 0);
+    }
+
+    #[test]
+    fn all_sessions_together_stay_within_the_total() {
+        let sessions = Sessions::new(1000, Duration::from_secs(60));
+        let mut logs = vec![];
+        for _ in 0..100 {
+            let (s, _) = sessions
+                .insert(Arc::new(Connection::new()))
+                .expect("room for a session");
+            let (_, log) = s.new_stream();
+            for _ in 0..4 {
+                log.push(mib());
+            }
+            logs.push(log);
+        }
+        let used = sessions.replay.used();
+        assert!(used <= REPLAY_TOTAL_BYTES, "{used} bytes held for replay");
+        assert!(used >= REPLAY_TOTAL_BYTES / 2, "{used}: replay still works");
+        // Once the other sessions are gone, a stream that lost its events follows on: the next
+        // event is kept and numbered on.
+        let last = logs.pop().expect("logs");
+        drop(logs);
+        sessions.clear();
+        assert_eq!(sessions.replay.used(), 0, "the budget comes back");
+        let seq = last.push(Bytes::from_static(b"next"));
+        assert_eq!(seq, 5);
+        assert_eq!(last.after(4).0.len(), 1);
     }
 }
