@@ -42,7 +42,9 @@ pub fn render_audio(
 ) -> Result<Rendered, DerivedError> {
     spec.validate()?;
     let key = audio_uri(&r.uri.base(), spec);
-    if let Some(hit) = cache.get(&key) {
+    // The source as it is now (one stat): gone means not found, changed means a miss.
+    let source = lib.identity(r)?;
+    if let Some(hit) = cache.get(&key, &source) {
         return Ok(Rendered {
             data: hit,
             corrupt_packets: 0,
@@ -70,8 +72,13 @@ pub fn render_audio(
     if estimate > limit {
         return Err(AudioError::TooLarge(estimate, limit).into());
     }
-    let seg = segment::render(Box::new(lib.open(r)?), ext.as_deref(), spec, cancelled)?;
-    cache.put(key, seg.data.clone());
+    let file = lib.open(r)?;
+    let rendered_from = file.id();
+    let seg = segment::render(Box::new(file), ext.as_deref(), spec, cancelled)?;
+    // Cache only what was made from the source as it was before and still is after.
+    if rendered_from == Some(source) && lib.identity(r).ok() == Some(source) {
+        cache.put(key, source, seg.data.clone());
+    }
     Ok(Rendered {
         data: seg.data,
         corrupt_packets: seg.corrupt_packets,

@@ -7,7 +7,7 @@
 //! normal end) and are taken back out by the library.
 //! Must not know about MCP, paths or roots.
 
-use super::LibraryError;
+use super::{LibraryError, SourceId};
 use std::io::{self, Read, Seek, SeekFrom};
 use std::time::{Duration, Instant};
 
@@ -19,6 +19,7 @@ pub struct MediaFile<R = std::fs::File> {
     size: u64,
     pos: u64,
     deadline: Duration,
+    id: Option<SourceId>,
 }
 
 impl<R> MediaFile<R> {
@@ -30,7 +31,18 @@ impl<R> MediaFile<R> {
             size,
             pos: 0,
             deadline,
+            id: None,
         }
+    }
+
+    pub(crate) fn with_id(mut self, id: SourceId) -> Self {
+        self.id = Some(id);
+        self
+    }
+
+    /// The identity of the file as opened (from `fstat` of this handle).
+    pub fn id(&self) -> Option<SourceId> {
+        self.id
     }
 
     /// The file's size when it was opened.

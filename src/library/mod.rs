@@ -205,6 +205,30 @@ pub struct FileInfo {
     pub sniffed: Sniffed,
 }
 
+/// The identity of a source file: device, inode, size and modification time. A file rewritten
+/// in place, replaced or truncated gets a different one (barring a rewrite to the same size
+/// within the file system's time resolution).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct SourceId {
+    pub dev: u64,
+    pub ino: u64,
+    pub size: u64,
+    /// Modification time in nanoseconds since the epoch (negative before it).
+    pub mtime_ns: i128,
+}
+
+impl SourceId {
+    fn of(meta: &std::fs::Metadata) -> Self {
+        use std::os::unix::fs::MetadataExt;
+        SourceId {
+            dev: meta.dev(),
+            ino: meta.ino(),
+            size: meta.size(),
+            mtime_ns: i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec()),
+        }
+    }
+}
+
 /// What a file that is not regular is, for messages.
 fn file_kind(ft: std::fs::FileType) -> &'static str {
     use std::os::unix::fs::FileTypeExt;
@@ -459,7 +483,8 @@ impl Library {
                 kind: file_kind(ft),
             });
         }
-        let file = MediaFile::new(file, uri, meta.len(), self.limits.read_deadline);
+        let file = MediaFile::new(file, uri, meta.len(), self.limits.read_deadline)
+            .with_id(SourceId::of(&meta));
         Ok((file, meta))
     }
 
@@ -483,6 +508,39 @@ impl Library {
     /// Opens a resolved media file for reading (confined to its root; regular files only).
     pub fn open(&self, r: &Resolved) -> Result<MediaFile, LibraryError> {
         self.open_rel(r.root, &r.rel, &r.original).map(|(f, _)| f)
+    }
+
+    /// The identity of a resolved file, by one `stat` (links followed inside the root; nothing
+    /// opened): cheap enough to check on every read of something derived from it.
+    pub fn identity(&self, r: &Resolved) -> Result<SourceId, LibraryError> {
+        let root = self
+            .roots
+            .get(r.root)
+            .ok_or_else(|| LibraryError::NotFound {
+                uri: r.original.clone(),
+            })?;
+        let meta = root
+            .dir
+            .metadata(&r.rel)
+            .map_err(|e| LibraryError::io(&r.original, e))?;
+        if meta.is_dir() {
+            return Err(LibraryError::NotAFile {
+                uri: r.original.clone(),
+            });
+        }
+        if !meta.is_file() {
+            return Err(LibraryError::NotRegular {
+                uri: r.original.clone(),
+                kind: cap_file_kind(meta.file_type()),
+            });
+        }
+        use cap_std::fs::MetadataExt;
+        Ok(SourceId {
+            dev: meta.dev(),
+            ino: meta.ino(),
+            size: meta.len(),
+            mtime_ns: i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec()),
+        })
     }
 
     /// Size, time and sniffed kind of a resolved file; `NotMedia` if it is not media.

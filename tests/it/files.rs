@@ -56,6 +56,11 @@ fn hostile_root() -> (tempfile::TempDir, PathBuf, std::os::unix::net::UnixListen
 
 const HOSTILE: [&str; 4] = ["fifo.wav", "to_fifo.wav", "zero.wav", "sock.wav"];
 
+/// A response cut short for assertion messages (blobs are long).
+fn brief(v: &Value) -> String {
+    v.to_string().chars().take(400).collect()
+}
+
 fn text_of(result: &Value) -> String {
     result["content"][0]["text"]
         .as_str()
@@ -82,8 +87,8 @@ fn fifos_sockets_and_device_links_are_not_listed_and_answer_errors_promptly() {
         id += 1;
         let rd = s.request(json!(id), "resources/read", modern(json!({"uri": uri})));
         let err = &rd["error"];
-        assert_eq!(err["code"], -32602, "{name}: {rd}");
-        assert_eq!(err["data"]["uri"], uri.as_str(), "{name}: {rd}");
+        assert_eq!(err["code"], -32602, "{name}: {}", brief(&rd));
+        assert_eq!(err["data"]["uri"], uri.as_str(), "{name}: {}", brief(&rd));
         let msg = err["message"].as_str().unwrap_or_default();
         if name == "zero.wav" {
             assert!(msg.contains("outside"), "{name}: {msg}");
@@ -97,7 +102,7 @@ fn fifos_sockets_and_device_links_are_not_listed_and_answer_errors_promptly() {
                 "tools/call",
                 modern(json!({"name": tool, "arguments": {"uri": uri}})),
             );
-            assert_eq!(r["result"]["isError"], true, "{tool} {name}: {r}");
+            assert_eq!(r["result"]["isError"], true, "{tool} {name}: {}", brief(&r));
             let text = text_of(&r["result"]);
             assert!(
                 text.contains("not a regular file") || text.contains("outside"),
@@ -113,7 +118,7 @@ fn fifos_sockets_and_device_links_are_not_listed_and_answer_errors_promptly() {
         "resources/read",
         json!({"uri": "media://r/fifo.wav"}),
     );
-    assert_eq!(rd["error"]["code"], -32002, "{rd}");
+    assert_eq!(rd["error"]["code"], -32002, "{}", brief(&rd));
 }
 
 #[test]
@@ -144,12 +149,13 @@ fn many_requests_on_a_fifo_hold_no_job_slot() {
         "tools/call",
         modern(json!({"name": "audio_transcode", "arguments": {"uri": "media://r/a.wav"}})),
     );
-    assert_ne!(t["result"]["isError"], true, "{t}");
+    assert_ne!(t["result"]["isError"], true, "{}", brief(&t));
     assert!(
         t["result"]["content"]
             .as_array()
             .is_some_and(|c| !c.is_empty()),
-        "{t}"
+        "{}",
+        brief(&t)
     );
     // ...and every hostile request was answered with an error.
     for i in 0..n {
@@ -205,5 +211,72 @@ fn a_file_truncated_between_ranged_reads_never_reads_past_its_new_end() {
         json!(3),
         "media://r/long.wav?offset=200000&length=1000",
     );
-    assert_eq!(third["error"]["code"], -32602, "{third}");
+    assert_eq!(third["error"]["code"], -32602, "{}", brief(&third));
+}
+
+const DERIVED: &str = "media://r/a.wav?start=0&duration=1&format=wav";
+
+#[test]
+fn derived_media_follow_a_rewritten_source_and_vanish_with_it() {
+    let (_t, root, _sock) = hostile_root();
+    let mut s = Server::spawn(&[&root.to_string_lossy()]);
+    let old = blob_bytes(&read_blob(&mut s, json!(1), DERIVED));
+    // Cached now: a second read is the same bytes.
+    assert!(blob_bytes(&read_blob(&mut s, json!(2), DERIVED)) == old);
+
+    // Rewritten in place, different content and size.
+    std::fs::write(root.join("a.wav"), wav(2.0, 1000.0)).unwrap();
+    let new = blob_bytes(&read_blob(&mut s, json!(3), DERIVED));
+    assert!(
+        new != old,
+        "a rewritten source must not serve the old audio"
+    );
+    // It matches a fresh render by a server with an empty cache.
+    let mut fresh = Server::spawn(&[&root.to_string_lossy()]);
+    let fresh = blob_bytes(&read_blob(&mut fresh, json!(1), DERIVED));
+    assert!(
+        fresh == new,
+        "the new bytes are not those of a fresh render"
+    );
+
+    // Deleted: the derived URI is not found (2026-07-28: -32602 with data.uri).
+    std::fs::remove_file(root.join("a.wav")).unwrap();
+    let gone = read_blob(&mut s, json!(4), DERIVED);
+    assert_eq!(gone["error"]["code"], -32602, "{}", brief(&gone));
+    assert_eq!(gone["error"]["data"]["uri"], DERIVED, "{}", brief(&gone));
+    let msg = gone["error"]["message"].as_str().unwrap_or_default();
+    assert!(msg.contains("not found"), "{msg}");
+    // The transcode tool no longer offers it either.
+    let t = s.request(
+        json!(5),
+        "tools/call",
+        modern(json!({"name": "audio_transcode", "arguments": {"uri": "media://r/a.wav"}})),
+    );
+    assert_eq!(t["result"]["isError"], true, "{}", brief(&t));
+}
+
+#[test]
+fn a_deleted_source_is_not_found_in_the_legacy_era_too() {
+    let (_t, root, _sock) = hostile_root();
+    let mut s = Server::spawn(&[&root.to_string_lossy()]);
+    s.initialize("2025-06-18", json!({}));
+    let first = s.request(json!(1), "resources/read", json!({"uri": DERIVED}));
+    assert!(!blob_bytes(&first).is_empty());
+    std::fs::remove_file(root.join("a.wav")).unwrap();
+    let gone = s.request(json!(2), "resources/read", json!({"uri": DERIVED}));
+    assert_eq!(gone["error"]["code"], -32002, "{}", brief(&gone));
+    assert_eq!(gone["error"]["data"]["uri"], DERIVED, "{}", brief(&gone));
+}
+
+#[test]
+fn a_source_replaced_by_a_fifo_is_refused_not_served_from_the_cache() {
+    let (_t, root, _sock) = hostile_root();
+    let mut s = Server::spawn(&[&root.to_string_lossy()]);
+    assert!(!blob_bytes(&read_blob(&mut s, json!(1), DERIVED)).is_empty());
+    std::fs::remove_file(root.join("a.wav")).unwrap();
+    mkfifo(&root.join("a.wav"));
+    let r = read_blob(&mut s, json!(2), DERIVED);
+    assert_eq!(r["error"]["code"], -32602, "{}", brief(&r));
+    let msg = r["error"]["message"].as_str().unwrap_or_default();
+    assert!(msg.contains("not a regular file"), "{msg}");
 }
