@@ -54,11 +54,9 @@ pub enum LibraryError {
         "reading {uri} took longer than the read deadline of {limit:?} (slow or stuck storage)"
     )]
     ReadTimeout { uri: String, limit: Duration },
-    /// The file shrank (was truncated or replaced) while it was being read.
-    #[error(
-        "{uri} changed while it was being read (it ended at byte {at}, it had {size} bytes when opened); read it again"
-    )]
-    Changed { uri: String, at: u64, size: u64 },
+    /// The file changed (was truncated, rewritten or replaced) while it was being read.
+    #[error("{uri} changed while it was being read ({how}); read it again")]
+    Changed { uri: String, how: String },
     #[error(
         "{uri} is not a recognised audio, image or video file (content sniffing found no known format)"
     )]
@@ -84,6 +82,13 @@ impl LibraryError {
         LibraryError::InvalidUri {
             uri: uri.into(),
             reason: reason.into(),
+        }
+    }
+    /// [`LibraryError::Changed`] for a file that ended at byte `at` of the `size` it had.
+    pub fn shrank(uri: &str, at: u64, size: u64) -> Self {
+        LibraryError::Changed {
+            uri: uri.into(),
+            how: format!("it ended at byte {at}, it had {size} bytes when opened"),
         }
     }
     fn io(uri: &str, e: std::io::Error) -> Self {
@@ -378,6 +383,9 @@ impl Library {
                 };
                 let ft = item.file_type();
                 if !(ft.is_file() || ft.is_symlink()) {
+                    if !ft.is_dir() {
+                        tracing::debug!(path = ?item.path(), kind = file_kind(ft), "skipping a file that is not regular");
+                    }
                     continue;
                 }
                 let Ok(rel) = item.path().strip_prefix(&root.path) else {
@@ -566,11 +574,11 @@ impl Library {
             .map_err(|e| LibraryError::io(&r.original, e))?;
         let buf = read_bounded(file, &r.original, n, self.limits.read_deadline)?;
         if (buf.len() as u64) < n {
-            return Err(LibraryError::Changed {
-                uri: r.original.clone(),
-                at: offset + buf.len() as u64,
+            return Err(LibraryError::shrank(
+                &r.original,
+                offset + buf.len() as u64,
                 size,
-            });
+            ));
         }
         Ok(Bytes::from(buf))
     }
@@ -801,7 +809,7 @@ mod tests {
         let mut rest = vec![];
         let err = LibraryError::io("u", f.read_to_end(&mut rest).unwrap_err());
         assert!(
-            matches!(err, LibraryError::Changed { at: 5000, .. }),
+            matches!(err, LibraryError::Changed { ref how, .. } if how.contains("ended at byte 5000")),
             "{err}"
         );
     }
