@@ -45,6 +45,12 @@ impl<R> MediaFile<R> {
         self.id
     }
 
+    /// The wrapped reader.
+    #[cfg(test)]
+    pub fn get_ref(&self) -> &R {
+        &self.inner
+    }
+
     /// The file's size when it was opened.
     pub fn size(&self) -> u64 {
         self.size

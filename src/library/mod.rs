@@ -467,17 +467,20 @@ impl Library {
             .ok_or_else(|| LibraryError::NotFound { uri: uri.into() })?
             .dir;
         let mut opts = cap_std::fs::OpenOptions::new();
-        opts.read(true)
-            .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY);
+        let flags = rustix::fs::OFlags::NONBLOCK | rustix::fs::OFlags::NOCTTY;
+        opts.read(true).custom_flags(flags.bits() as i32);
         let file = dir
             .open_with(rel, &opts)
-            .map_err(|e| match e.raw_os_error() {
-                // open(2) of a socket.
-                Some(libc::ENXIO) => LibraryError::NotRegular {
-                    uri: uri.into(),
-                    kind: "socket",
-                },
-                _ => LibraryError::io(uri, e),
+            .map_err(|e| {
+                if e.raw_os_error() == Some(rustix::io::Errno::NXIO.raw_os_error()) {
+                    // open(2) of a socket.
+                    LibraryError::NotRegular {
+                        uri: uri.into(),
+                        kind: "socket",
+                    }
+                } else {
+                    LibraryError::io(uri, e)
+                }
             })?
             .into_std();
         let meta = file.metadata().map_err(|e| LibraryError::io(uri, e))?;
@@ -491,6 +494,11 @@ impl Library {
                 kind: file_kind(ft),
             });
         }
+        // A regular file: reads block as usual again (some FUSE file systems honour
+        // O_NONBLOCK on regular files and would answer EAGAIN).
+        rustix::fs::fcntl_getfl(&file)
+            .and_then(|fl| rustix::fs::fcntl_setfl(&file, fl - rustix::fs::OFlags::NONBLOCK))
+            .map_err(|e| LibraryError::io(uri, e.into()))?;
         let file = MediaFile::new(file, uri, meta.len(), self.limits.read_deadline)
             .with_id(SourceId::of(&meta));
         Ok((file, meta))
@@ -765,6 +773,15 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn an_opened_regular_file_reads_in_blocking_mode() {
+        let (_t, lib) = lib_with(&[("a.png", PNG)]);
+        let r = lib.resolve("media://lib/a.png").unwrap();
+        let f = lib.open(&r).unwrap();
+        let fl = rustix::fs::fcntl_getfl(f.get_ref()).unwrap();
+        assert!(!fl.contains(rustix::fs::OFlags::NONBLOCK), "{fl:?}");
     }
 
     /// A 16-bit PCM WAV of `seconds` of a 440 Hz tone, 48 kHz stereo.
