@@ -1,6 +1,8 @@
 //! Derived media: the canonical URI of each artifact the server can make from a file, and
 //! rendering one through the shared byte-bounded cache. Shared by resources (reading a derived
-//! URI) and tools (planning and producing chunks). Must not know about the server or MCP wire.
+//! URI) and tools (planning and producing chunks). Every read checks the source's identity
+//! first (one stat): a rewritten source is rendered again, a deleted one is not found.
+//! Must not know about the server or MCP wire.
 
 use crate::cache::DerivedCache;
 use crate::library::{Library, LibraryError, MediaKind};

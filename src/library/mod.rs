@@ -225,11 +225,32 @@ pub struct SourceId {
 impl SourceId {
     fn of(meta: &std::fs::Metadata) -> Self {
         use std::os::unix::fs::MetadataExt;
+        Self::new(
+            meta.dev(),
+            meta.ino(),
+            meta.size(),
+            meta.mtime(),
+            meta.mtime_nsec(),
+        )
+    }
+
+    fn of_cap(meta: &cap_std::fs::Metadata) -> Self {
+        use cap_std::fs::MetadataExt;
+        Self::new(
+            meta.dev(),
+            meta.ino(),
+            meta.len(),
+            meta.mtime(),
+            meta.mtime_nsec(),
+        )
+    }
+
+    fn new(dev: u64, ino: u64, size: u64, mtime_s: i64, mtime_nsec: i64) -> Self {
         SourceId {
-            dev: meta.dev(),
-            ino: meta.ino(),
-            size: meta.size(),
-            mtime_ns: i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec()),
+            dev,
+            ino,
+            size,
+            mtime_ns: i128::from(mtime_s) * 1_000_000_000 + i128::from(mtime_nsec),
         }
     }
 }
@@ -550,13 +571,7 @@ impl Library {
                 kind: cap_file_kind(meta.file_type()),
             });
         }
-        use cap_std::fs::MetadataExt;
-        Ok(SourceId {
-            dev: meta.dev(),
-            ino: meta.ino(),
-            size: meta.len(),
-            mtime_ns: i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec()),
-        })
+        Ok(SourceId::of_cap(&meta))
     }
 
     /// Size, time and sniffed kind of a resolved file; `NotMedia` if it is not media.
