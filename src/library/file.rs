@@ -12,7 +12,7 @@ use std::io::{self, Read, Seek, SeekFrom};
 use std::time::{Duration, Instant};
 
 /// An opened media file (or, in tests, any reader) with the read deadline and the truncation
-/// check applied. Implements `Read`, `Seek` and symphonia's `MediaSource`.
+/// check applied. Implements `Read` and `Seek`.
 pub struct MediaFile<R = std::fs::File> {
     inner: R,
     uri: String,
@@ -99,15 +99,6 @@ impl<R: Seek> Seek for MediaFile<R> {
         };
         self.pos = self.inner.seek(pos)?;
         Ok(self.pos)
-    }
-}
-
-impl symphonia::core::io::MediaSource for MediaFile<std::fs::File> {
-    fn is_seekable(&self) -> bool {
-        true
-    }
-    fn byte_len(&self) -> Option<u64> {
-        Some(self.size)
     }
 }
 
