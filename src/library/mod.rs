@@ -791,6 +791,52 @@ mod tests {
     }
 
     #[test]
+    fn a_device_node_in_a_root_and_a_link_to_it_are_skipped_and_refused() {
+        let (tmp, lib) = lib_with(&[("a.png", PNG)]);
+        let root = tmp.path().join("lib");
+        // A copy of /dev/zero inside the root: creating one needs privileges.
+        let made = std::process::Command::new("mknod")
+            .arg(root.join("zero.png"))
+            .args(["c", "1", "5"])
+            .status()
+            .is_ok_and(|s| s.success());
+        if !made {
+            eprintln!("SKIPPED: mknod needs privileges here");
+            return;
+        }
+        std::os::unix::fs::symlink("zero.png", root.join("to_zero.png")).unwrap();
+        let lib = Arc::new(lib);
+        let l = lib.clone();
+        let rels = within_hang(move || {
+            l.index()
+                .entries
+                .iter()
+                .map(|e| e.rel.clone())
+                .collect::<Vec<_>>()
+        });
+        assert_eq!(rels, vec!["a.png"]);
+        for name in ["zero.png", "to_zero.png"] {
+            let r = lib.resolve(&format!("media://lib/{name}")).unwrap();
+            for err in [
+                lib.read_range(&r, 0, 10).unwrap_err(),
+                lib.stat(&r).unwrap_err(),
+                lib.identity(&r).unwrap_err(),
+            ] {
+                assert!(
+                    matches!(
+                        err,
+                        LibraryError::NotRegular {
+                            kind: "character device",
+                            ..
+                        }
+                    ),
+                    "{name}: {err}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn an_opened_regular_file_reads_in_blocking_mode() {
         let (_t, lib) = lib_with(&[("a.png", PNG)]);
         let r = lib.resolve("media://lib/a.png").unwrap();
