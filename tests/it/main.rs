@@ -5,6 +5,7 @@
 
 mod audio;
 mod faults;
+mod files;
 mod fixtures;
 mod hostile;
 mod http;
