@@ -12,6 +12,13 @@
 //! enforces the read deadline ([`LibraryLimits::read_deadline`]) and turns a file that shrinks
 //! while it is read into [`LibraryError::Changed`]. Must not know about MCP, JSON or async
 //! runtimes.
+// Paths and files come from untrusted clients and folders: no unwrap, expect or unchecked
+// indexing outside tests.
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+#![cfg_attr(
+    test,
+    allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
+)]
 
 mod file;
 pub mod sniff;
