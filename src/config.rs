@@ -48,7 +48,9 @@ pub struct Limits {
     pub out_queue: usize,
     /// How long a server-to-client request (sampling, elicitation) waits for its answer.
     pub client_request_timeout: Duration,
-    /// How long in-flight requests may take to finish after stdin closes or a shutdown signal.
+    /// How long in-flight requests may take to finish after stdin closes (stdio) or a shutdown
+    /// signal (HTTP, which copies it into its options); then each is answered with a
+    /// "shutting down" error. Default 5 s (`--shutdown-grace-ms`).
     pub shutdown_grace: Duration,
     /// Media library scanning bounds.
     pub library: LibraryLimits,

@@ -898,7 +898,11 @@ impl ResourceProvider for Fixtures {
     fn owns(&self, uri: &str) -> bool {
         uri.starts_with("test://")
     }
-    fn read(&self, uri: &str) -> Result<Vec<ResourceContents>, ResourceError> {
+    fn read(
+        &self,
+        uri: &str,
+        _cancelled: &dyn Fn() -> bool,
+    ) -> Result<Vec<ResourceContents>, ResourceError> {
         Fixtures::read(self, uri).ok_or_else(|| ResourceError::NotFound { uri: uri.into() })
     }
     fn complete(

@@ -56,8 +56,8 @@ struct ServeArgs {
     /// Slowest accepted request body, in bytes per second (after its first 2 seconds).
     #[arg(long, default_value_t = 1024)]
     min_body_rate: u64,
-    /// Time in-flight requests get to finish after SIGINT/SIGTERM, in milliseconds; requests
-    /// still running then are answered with a "shutting down" error.
+    /// Time in-flight requests get to finish after SIGINT/SIGTERM (HTTP) or the end of stdin
+    /// (stdio), in milliseconds; requests still running then get a "shutting down" error.
     #[arg(long, default_value_t = 5_000)]
     shutdown_grace_ms: u64,
     /// Most open HTTP connections; more are closed on accept.
@@ -179,8 +179,10 @@ fn main() -> Result<()> {
         max_queued: args.max_queued,
         job_permits: args.jobs,
         jobs_per_client: args.jobs_per_client,
+        shutdown_grace: std::time::Duration::from_millis(args.shutdown_grace_ms),
         ..Limits::default()
     };
+    let cfg_grace = limits.shutdown_grace;
     limits.library.max_scan_entries = args.max_scan_entries;
     limits.library.read_deadline = std::time::Duration::from_millis(args.read_deadline_ms.max(1));
     limits.cache_bytes = args.cache_bytes;
@@ -214,7 +216,7 @@ fn main() -> Result<()> {
         opts.header_timeout = std::time::Duration::from_millis(args.header_timeout_ms);
         opts.body_timeout = std::time::Duration::from_millis(args.body_timeout_ms);
         opts.min_body_rate = args.min_body_rate;
-        opts.shutdown_grace = std::time::Duration::from_millis(args.shutdown_grace_ms);
+        opts.shutdown_grace = cfg_grace;
         opts.max_connections = args.max_connections.max(1);
         opts.max_sessions = args.max_sessions.max(1);
         let metrics_app = app.clone();

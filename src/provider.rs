@@ -86,7 +86,13 @@ pub trait ResourceProvider: Send + Sync {
     fn templates(&self) -> Vec<ResourceTemplate>;
     /// Whether `uri` is one of this provider's (by scheme or prefix), found or not.
     fn owns(&self, uri: &str) -> bool;
-    fn read(&self, uri: &str) -> Result<Vec<ResourceContents>, ResourceError>;
+    /// Reads `uri`; long work (rendering a derived artifact) looks at `cancelled` at least once
+    /// per block and stops when it says so.
+    fn read(
+        &self,
+        uri: &str,
+        cancelled: &dyn Fn() -> bool,
+    ) -> Result<Vec<ResourceContents>, ResourceError>;
     /// What reading `uri` costs (a derived artifact may need rendering).
     fn read_cost(&self, _uri: &str) -> Cost {
         Cost::Light

@@ -118,14 +118,18 @@ impl Resources {
     }
 
     /// Reads a media URI (blocking file I/O).
-    pub fn read(&self, uri: &str) -> Result<Vec<ResourceContents>, ResourceError> {
+    pub fn read(
+        &self,
+        uri: &str,
+        cancelled: &dyn Fn() -> bool,
+    ) -> Result<Vec<ResourceContents>, ResourceError> {
         let r = self.lib.resolve(uri)?;
         if r.uri
             .query
             .iter()
             .any(|(k, _)| segment::QUERY_KEYS.contains(&k.as_str()))
         {
-            return self.read_audio(&r, uri);
+            return self.read_audio(&r, uri, cancelled);
         }
         let mut offset: Option<u64> = None;
         let mut length: Option<u64> = None;
@@ -195,15 +199,21 @@ impl Resources {
         &self,
         r: &crate::library::Resolved,
         uri: &str,
+        cancelled: &dyn Fn() -> bool,
     ) -> Result<Vec<ResourceContents>, ResourceError> {
         let spec =
             SegmentSpec::from_query(&r.uri.query).map_err(|reason| LibraryError::InvalidUri {
                 uri: uri.into(),
                 reason,
             })?;
-        let data = render_audio(&self.lib, &self.cache, r, &spec, self.inline_limit, &|| {
-            false
-        })
+        let data = render_audio(
+            &self.lib,
+            &self.cache,
+            r,
+            &spec,
+            self.inline_limit,
+            cancelled,
+        )
         .map_err(|e| match e {
             // A missing file or an escape is the same answer as for the plain file.
             DerivedError::Library(l) => ResourceError::Library(l),
@@ -260,8 +270,12 @@ impl ResourceProvider for Resources {
     fn owns(&self, uri: &str) -> bool {
         uri.starts_with("media://")
     }
-    fn read(&self, uri: &str) -> Result<Vec<ResourceContents>, ResourceError> {
-        Resources::read(self, uri)
+    fn read(
+        &self,
+        uri: &str,
+        cancelled: &dyn Fn() -> bool,
+    ) -> Result<Vec<ResourceContents>, ResourceError> {
+        Resources::read(self, uri, cancelled)
     }
     /// Derived segments render (heavy); byte ranges and whole files are plain reads.
     fn read_cost(&self, uri: &str) -> crate::tools::Cost {

@@ -77,18 +77,23 @@ impl ClientBridge for Bridge {
         {
             p.insert("message".into(), m.into());
         }
-        self.sink.blocking_send(&Outgoing::notification(
-            "notifications/progress",
-            Value::Object(p),
-        ));
+        let token = &self.token;
+        self.sink.blocking_send_unless(
+            &Outgoing::notification("notifications/progress", Value::Object(p)),
+            &|| token.is_cancelled(),
+        );
     }
 
     fn log(&self, level: LogLevel, data: Value) {
         if self.log_level.is_some_and(|min| level >= min) && !self.cancelled() {
-            self.sink.blocking_send(&Outgoing::notification(
-                "notifications/message",
-                json!({"level": level.as_str(), "logger": "mcp-media", "data": data}),
-            ));
+            let token = &self.token;
+            self.sink.blocking_send_unless(
+                &Outgoing::notification(
+                    "notifications/message",
+                    json!({"level": level.as_str(), "logger": "mcp-media", "data": data}),
+                ),
+                &|| token.is_cancelled(),
+            );
         }
     }
 
@@ -106,9 +111,12 @@ impl ClientBridge for Bridge {
         let cleanup = || {
             lock(&self.conn.pending).remove(&id);
         };
+        let token = &self.token;
         if !self
             .sink
-            .blocking_send(&Outgoing::request(&id, method, params))
+            .blocking_send_unless(&Outgoing::request(&id, method, params), &|| {
+                token.is_cancelled()
+            })
         {
             cleanup();
             return Err(ToolError::Cancelled);

@@ -15,6 +15,9 @@ use std::sync::atomic::AtomicU64;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+/// How often a blocking producer facing a full queue looks whether it should stop.
+const FULL_QUEUE_POLL: std::time::Duration = std::time::Duration::from_millis(10);
+
 /// Where a request's messages go: a bounded queue of framed bytes owned by the transport.
 /// A full queue makes producers wait (backpressure); a closed one means the peer is gone.
 #[derive(Clone, Debug)]
@@ -31,11 +34,24 @@ impl Sink {
     pub async fn send(&self, msg: &Outgoing) -> bool {
         self.tx.send(frame::encode(msg, self.framing)).await.is_ok()
     }
-    /// Like [`Sink::send`], from a blocking (non-async) thread.
-    pub fn blocking_send(&self, msg: &Outgoing) -> bool {
-        self.tx
-            .blocking_send(frame::encode(msg, self.framing))
-            .is_ok()
+    /// Like [`Sink::send`], from a blocking (non-async) thread: waits while the queue is full,
+    /// but gives up (false) as soon as `stop()` says so, so a job whose client stopped reading
+    /// still ends when it is cancelled.
+    pub fn blocking_send_unless(&self, msg: &Outgoing, stop: &dyn Fn() -> bool) -> bool {
+        let mut frame = frame::encode(msg, self.framing);
+        loop {
+            match self.tx.try_send(frame) {
+                Ok(()) => return true,
+                Err(mpsc::error::TrySendError::Closed(_)) => return false,
+                Err(mpsc::error::TrySendError::Full(f)) => {
+                    if stop() {
+                        return false;
+                    }
+                    frame = f;
+                    std::thread::sleep(FULL_QUEUE_POLL);
+                }
+            }
+        }
     }
     /// Queues an already framed message.
     pub async fn raw(&self, frame: Bytes) -> bool {
@@ -125,6 +141,23 @@ impl Connection {
 
     pub fn legacy(&self) -> Option<LegacySession> {
         lock(&self.legacy).clone()
+    }
+
+    /// Registers request `id` as in flight from now on (before it may wait for a slot), so a
+    /// `notifications/cancelled` finds it; `None` if that id is already in flight.
+    pub fn admit(&self, id: &RequestId) -> Option<CancellationToken> {
+        let mut inflight = lock(&self.inflight);
+        if inflight.contains_key(id) {
+            return None;
+        }
+        let token = CancellationToken::new();
+        inflight.insert(id.clone(), token.clone());
+        Some(token)
+    }
+
+    /// Forgets request `id` (it ended, or was cancelled before it ran).
+    pub fn forget(&self, id: &RequestId) {
+        lock(&self.inflight).remove(id);
     }
 
     /// Cancels every request in flight (the peer is gone or the server is shutting down).

@@ -38,10 +38,16 @@ pub fn classify(msg: &Message, header_version: Option<&str>) -> Era {
         Message::Notification(n) => Some(&n.params),
         Message::Response(_) => None,
     };
+    // A version in `_meta` makes the request stateless unless it names a legacy revision
+    // (those are served in a session; an unknown one is refused as unsupported later).
     let in_meta = params
         .and_then(|p| p.get("_meta"))
         .and_then(|m| m.get(meta::PROTOCOL_VERSION))
-        .is_some();
+        .is_some_and(|v| {
+            v.as_str()
+                .and_then(ProtocolVersion::parse)
+                .is_none_or(|v| v.is_modern())
+        });
     let modern_header = header_version
         .map(str::trim)
         .is_some_and(|h| ProtocolVersion::parse(h).is_none_or(|v| v.is_modern()));
@@ -98,9 +104,12 @@ fn stateless_facts(m: &Map<String, Value>, pv: &Value) -> Result<Facts, RpcError
             meta::PROTOCOL_VERSION
         ))
     })?;
-    let version = ProtocolVersion::parse(s).ok_or_else(|| RpcError::UnsupportedVersion {
-        requested: s.to_string(),
-    })?;
+    // Only the stateless revisions are served from `_meta`; legacy ones need a session.
+    let version = ProtocolVersion::parse(s)
+        .filter(|v| v.is_modern())
+        .ok_or_else(|| RpcError::UnsupportedVersion {
+            requested: s.to_string(),
+        })?;
     let client_caps = match m.get(meta::CLIENT_CAPABILITIES) {
         Some(c @ Value::Object(_)) => c.clone(),
         _ => {
@@ -185,8 +194,14 @@ fn facts(conn: &Connection, req: &Request) -> Result<Facts, RpcError> {
     }
 }
 
-/// Works out the context of `req`, received on `conn`, whose messages go to `sink`.
-pub(crate) fn prepare(conn: &Arc<Connection>, req: &Request, sink: &Sink) -> Result<Ctx, RpcError> {
+/// Works out the context of `req`, received on `conn`, whose messages go to `sink` and whose
+/// cancellation is `token`.
+pub(crate) fn prepare(
+    conn: &Arc<Connection>,
+    req: &Request,
+    sink: &Sink,
+    token: CancellationToken,
+) -> Result<Ctx, RpcError> {
     let f = facts(conn, req)?;
     let progress_token = meta_object(&req.params)?
         .and_then(|m| m.get(meta::PROGRESS_TOKEN))
@@ -201,6 +216,6 @@ pub(crate) fn prepare(conn: &Arc<Connection>, req: &Request, sink: &Sink) -> Res
         principal: conn.principal().cloned(),
         conn: conn.clone(),
         sink: sink.clone(),
-        token: CancellationToken::new(),
+        token,
     })
 }

@@ -192,7 +192,8 @@ impl From<PromptError> for RpcError {
             | PromptError::InvalidArgument { .. } => {
                 RpcError::invalid_params(format!("Invalid params: {e}"))
             }
-            PromptError::Library(l) => RpcError::invalid_params(format!("Invalid params: {l}")),
+            // A file named in a prompt argument answers like the file itself.
+            PromptError::Library(l) => l.into(),
         }
     }
 }

@@ -270,27 +270,44 @@ impl Server {
         req: crate::protocol::jsonrpc::Request,
         sink: &Sink,
     ) -> Option<Outgoing> {
+        // `initialize` must not be cancelled by the client (it is not registered).
+        let token = if req.method == "initialize" {
+            CancellationToken::new()
+        } else {
+            match conn.admit(&req.id) {
+                Some(t) => t,
+                None => {
+                    return Some(
+                        RpcError::InvalidRequest(format!(
+                            "request id {} is already in flight",
+                            req.id
+                        ))
+                        .to_outgoing(Some(&req.id), None),
+                    );
+                }
+            }
+        };
+        self.handle_admitted(conn, req, sink, token).await
+    }
+
+    /// Handles a request already registered with [`Connection::admit`] (a transport that
+    /// queues requests admits them first, so a cancellation reaches them while they wait).
+    pub async fn handle_admitted(
+        self: &Arc<Self>,
+        conn: &Arc<Connection>,
+        req: crate::protocol::jsonrpc::Request,
+        sink: &Sink,
+        token: CancellationToken,
+    ) -> Option<Outgoing> {
         let id = req.id.clone();
-        let cx = match context::prepare(conn, &req, sink) {
+        let cx = match context::prepare(conn, &req, sink, token) {
             Ok(c) => c,
             Err(e) => {
+                conn.forget(&id);
                 tracing::debug!(method = %req.method, %id, error = ?e, "request refused before dispatch");
                 return Some(e.to_outgoing(Some(&id), None));
             }
         };
-        {
-            let mut inflight = lock(&conn.inflight);
-            if inflight.contains_key(&id) {
-                return Some(
-                    RpcError::InvalidRequest(format!("request id {id} is already in flight"))
-                        .to_outgoing(Some(&id), Some(cx.version)),
-                );
-            }
-            // `initialize` must not be cancelled by the client (it is not registered).
-            if req.method != "initialize" {
-                inflight.insert(id.clone(), cx.token.clone());
-            }
-        }
         let res = tokio::select! {
             biased;
             _ = cx.token.cancelled() => None,
@@ -300,7 +317,7 @@ impl Server {
             }
             r = handlers::dispatch(self, &req, &cx) => Some(r),
         };
-        lock(&conn.inflight).remove(&id);
+        conn.forget(&id);
         if self.aborting.is_cancelled() {
             // Stop the work too; the client still gets its answer.
             cx.token.cancel();

@@ -14,9 +14,13 @@ use crate::server::{Connection, Server, Sink};
 use bytes::{Bytes, BytesMut};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
+
+/// After the grace (and the shutdown errors), time given to write the last answers out.
+const SHUTDOWN_FLUSH: Duration = Duration::from_secs(2);
 
 /// Read buffer growth step.
 const READ_CHUNK: usize = 64 * 1024;
@@ -34,6 +38,7 @@ where
     let conn = Arc::new(Connection::new());
     let slots = Slots {
         run: Arc::new(Semaphore::new(limits.max_in_flight.max(1))),
+        refusals: Arc::new(Semaphore::new(MAX_PENDING_REFUSALS)),
         waiting: Arc::new(AtomicUsize::new(0)),
         max: limits.max_in_flight.max(1) + limits.max_queued,
     };
@@ -88,8 +93,8 @@ where
                         "Invalid Request: message of {len} bytes exceeds the limit of {} bytes and was discarded",
                         decoder.max()
                     );
-                    sink.send(&Outgoing::error(None, code::INVALID_REQUEST, &msg, None))
-                        .await;
+                    let out = Outgoing::error(None, code::INVALID_REQUEST, &msg, None);
+                    refuse(&sink, &slots, &mut tasks, out).await;
                 }
                 Line::Message(bytes) => {
                     if bytes.iter().all(u8::is_ascii_whitespace) {
@@ -108,6 +113,8 @@ where
         in_flight = conn.in_flight(),
         "stdin closed; finishing in-flight requests"
     );
+    // Long-lived streams (listen) end now with their result; requests get the grace period.
+    server.shutdown();
     let drained = tokio::time::timeout(limits.shutdown_grace, async {
         while tasks.join_next().await.is_some() {}
     })
@@ -118,7 +125,7 @@ where
             "in-flight requests did not finish within the shutdown grace; stopping them"
         );
         server.abort_in_flight();
-        if tokio::time::timeout(limits.shutdown_grace, async {
+        if tokio::time::timeout(SHUTDOWN_FLUSH, async {
             while tasks.join_next().await.is_some() {}
         })
         .await
@@ -139,9 +146,11 @@ where
 }
 
 /// Request slots of one connection: `run` bounds the requests running, `waiting` counts those
-/// accepted (running or waiting for a slot), at most `max`.
+/// accepted (running or waiting for a slot), at most `max`; `refusals` bounds the error
+/// replies being written in the background.
 struct Slots {
     run: Arc<Semaphore>,
+    refusals: Arc<Semaphore>,
     waiting: Arc<AtomicUsize>,
     max: usize,
 }
@@ -164,6 +173,28 @@ impl Drop for Admitted {
     }
 }
 
+/// Most error replies (malformed, busy, duplicate, over-long) being written at once: past it
+/// the reader writes the next one itself, which waits on the client reading its output (the
+/// only backpressure left when a client floods without reading).
+const MAX_PENDING_REFUSALS: usize = 64;
+
+/// Answers a message the connection will not run, without making the reader wait while few
+/// such answers are pending.
+async fn refuse(sink: &Sink, slots: &Slots, tasks: &mut JoinSet<()>, out: Outgoing) {
+    match slots.refusals.clone().try_acquire_owned() {
+        Ok(permit) => {
+            let sink = sink.clone();
+            tasks.spawn(async move {
+                sink.send(&out).await;
+                drop(permit);
+            });
+        }
+        Err(_) => {
+            sink.send(&out).await;
+        }
+    }
+}
+
 async fn on_frame(
     server: &Arc<Server>,
     conn: &Arc<Connection>,
@@ -177,10 +208,7 @@ async fn on_frame(
             tracing::warn!(code = e.code, error = %e.message, "malformed message");
             if e.answerable {
                 let out = Outgoing::error(e.id.as_ref(), e.code, &e.message, None);
-                let sink = sink.clone();
-                tasks.spawn(async move {
-                    sink.send(&out).await;
-                });
+                refuse(sink, slots, tasks, out).await;
             }
             return;
         }
@@ -189,14 +217,13 @@ async fn on_frame(
             server.handle(conn, msg, sink).await;
             return;
         }
-        Incoming::Single(Ok(msg)) => Work::One(msg),
+        Incoming::Single(Ok(Message::Request(r))) => Work::One(r),
         Incoming::Batch(items) => Work::Batch(items),
     };
-    let (server, conn, sink) = (server.clone(), conn.clone(), sink.clone());
     let Some(place) = slots.admit() else {
         let id = match &work {
-            Work::One(Message::Request(r)) => Some(r.id.clone()),
-            _ => None,
+            Work::One(r) => Some(r.id.clone()),
+            Work::Batch(_) => None,
         };
         tracing::warn!(
             limit = slots.max,
@@ -206,21 +233,49 @@ async fn on_frame(
             "Server busy: this connection has {} requests running or waiting; retry later",
             slots.max
         );
-        tasks.spawn(async move {
-            sink.send(&Outgoing::error(id.as_ref(), code::SERVER_BUSY, &msg, None))
-                .await;
-        });
+        let out = Outgoing::error(id.as_ref(), code::SERVER_BUSY, &msg, None);
+        refuse(sink, slots, tasks, out).await;
         return;
     };
+    // A request is registered before it waits for a slot, so a cancellation finds it there
+    // (`initialize` cannot be cancelled and is registered by the server as usual).
+    let token = match &work {
+        Work::One(r) if r.method != "initialize" => match conn.admit(&r.id) {
+            Some(t) => Some(t),
+            None => {
+                let msg = format!("Invalid request: request id {} is already in flight", r.id);
+                let out = Outgoing::error(Some(&r.id), code::INVALID_REQUEST, &msg, None);
+                refuse(sink, slots, tasks, out).await;
+                return;
+            }
+        },
+        _ => None,
+    };
+    let (server, conn, sink) = (server.clone(), conn.clone(), sink.clone());
     let run = slots.run.clone();
     tasks.spawn(async move {
         let _place = place;
-        let Ok(_slot) = run.acquire_owned().await else {
+        let slot = match &token {
+            Some(t) => tokio::select! {
+                _ = t.cancelled() => None,
+                s = run.acquire_owned() => s.ok(),
+            },
+            None => run.acquire_owned().await.ok(),
+        };
+        let Some(_slot) = slot else {
+            if let (Work::One(r), Some(_)) = (&work, &token) {
+                tracing::debug!(id = %r.id, "request cancelled while it waited for a slot");
+                conn.forget(&r.id);
+            }
             return;
         };
         match work {
-            Work::One(msg) => {
-                if let Some(out) = server.handle(&conn, msg, &sink).await {
+            Work::One(r) => {
+                let out = match token {
+                    Some(t) => server.handle_admitted(&conn, r, &sink, t).await,
+                    None => server.handle(&conn, Message::Request(r), &sink).await,
+                };
+                if let Some(out) = out {
                     sink.send(&out).await;
                 }
             }
@@ -240,7 +295,7 @@ async fn on_frame(
 
 /// A request or a batch waiting for a slot.
 enum Work {
-    One(Message),
+    One(jsonrpc::Request),
     Batch(Vec<Result<Message, jsonrpc::WireError>>),
 }
 

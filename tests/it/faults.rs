@@ -78,3 +78,37 @@ fn a_client_gone_mid_batch_leaves_nothing_running() {
     );
     assert_eq!(r.status, 200);
 }
+
+#[test]
+fn closing_the_stream_of_a_derived_read_stops_its_render() {
+    // Ten minutes to render (far longer than the test needs to close its stream).
+    let (_dir, root) = long_root(10);
+    let s = HttpServer::spawn(&["--inline-limit", "33554432", &root]);
+    let uri = "media://long/long.wav?start=0&duration=600&format=wav&rate=16000&channels=1";
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "resources/read",
+        "params": crate::util::modern(json!({"uri": uri}))})
+    .to_string();
+    {
+        let mut c = s.connect();
+        let head = format!(
+            "POST /mcp HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n\
+             Accept: application/json, text/event-stream\r\nMCP-Protocol-Version: {}\r\n\
+             Mcp-Method: resources/read\r\nMcp-Name: {uri}\r\nContent-Length: {}\r\n\r\n",
+            s.addr,
+            crate::util::MODERN,
+            body.len()
+        );
+        c.write_all(head.as_bytes()).expect("head");
+        c.write_all(body.as_bytes()).expect("body");
+        s.wait_metrics(&["mcp_media_jobs_running"], |v| v[0] >= 1.0);
+    }
+    let v = s.wait_metrics(
+        &[
+            "mcp_media_jobs_cancelled_total",
+            "mcp_media_jobs_completed_total",
+        ],
+        |v| v[0] + v[1] >= 1.0,
+    );
+    assert_eq!(v, vec![1.0, 0.0], "the render must stop, not finish");
+    s.wait_metrics(&IDLE, |v| v.iter().all(|x| *x == 0.0));
+}

@@ -382,3 +382,25 @@ fn jobs_per_client_lets_one_client_use_more_of_the_pool() {
     assert_eq!(s.metric("mcp_media_jobs_running"), 2.0);
     assert_eq!(s.metric("mcp_media_jobs_waiting"), 0.0);
 }
+
+#[test]
+fn a_request_cancelled_while_it_waits_for_a_slot_never_runs() {
+    let mut s = elicitation_session(&["--max-in-flight", "1"]);
+    let elicit = start_elicitation(&mut s, 10);
+    // 11 waits for the only slot; it is cancelled there.
+    s.send(&json!({"jsonrpc": "2.0", "id": 11, "method": "tools/list", "params": {}}));
+    s.send(
+        &json!({"jsonrpc": "2.0", "method": "notifications/cancelled",
+        "params": {"requestId": 11, "reason": "test"}}),
+    );
+    // 12 queues behind it; slots are granted in order, so 11 would answer before 12.
+    s.send(&json!({"jsonrpc": "2.0", "id": 12, "method": "ping"}));
+    answer_elicitation(&mut s, &elicit);
+    assert!(s.response(&json!(10))["result"].is_object());
+    assert!(s.response(&json!(12))["result"].is_object());
+    assert!(
+        s.seen.iter().all(|m| m["id"] != 11),
+        "the cancelled request ran: {:?}",
+        s.seen
+    );
+}

@@ -94,7 +94,10 @@ pub(super) async fn read(server: &Arc<Server>, p: &Map<String, Value>, cx: &Ctx)
     };
     let contents = server
         .jobs
-        .run(&cx.token, class, cx.conn.client(), move || prov.read(&uri))
+        .run(&cx.token, class, cx.conn.client(), {
+            let token = cx.token.clone();
+            move || prov.read(&uri, &|| token.is_cancelled())
+        })
         .await??;
     let mut answer = Answer::cached(json!({}), TTL_READ_MS);
     let items: Vec<Value> = contents

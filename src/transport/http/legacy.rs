@@ -13,6 +13,8 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 
 pub(super) async fn initialize(st: &Arc<State>, msg: Message) -> Response<Body> {
+    // Each session is a client of its own for fair sharing: keying sessions by peer address
+    // would make every client behind one proxy a single client. (With auth, the subject.)
     let conn = Arc::new(Connection::new());
     // `initialize` sends nothing but its answer.
     let (tx, _rx) = mpsc::channel(1);

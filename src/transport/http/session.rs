@@ -208,7 +208,14 @@ impl Sessions {
     pub fn insert(&self, conn: Arc<Connection>) -> Option<(Arc<Session>, bool)> {
         let mut map = self.map();
         let idle = self.idle;
-        map.retain(|_, s| s.idle_for() < idle);
+        // Expire idle sessions (a busy one, with a stream open or a request running, stays).
+        map.retain(|_, s| {
+            let keep = s.is_busy() || s.idle_for() < idle;
+            if !keep {
+                s.conn.cancel_all();
+            }
+            keep
+        });
         let mut evicted = false;
         if map.len() >= self.max {
             let victim = map
@@ -239,7 +246,7 @@ impl Sessions {
     pub fn get(&self, id: &str) -> Option<Arc<Session>> {
         let mut map = self.map();
         let s = map.get(id)?.clone();
-        if s.idle_for() >= self.idle {
+        if s.idle_for() >= self.idle && !s.is_busy() {
             map.remove(id);
             s.conn.cancel_all();
             return None;

@@ -153,7 +153,8 @@ pub(super) async fn run(
     let (btx, brx) = mpsc::channel::<Bytes>(BODY_QUEUE);
     let st2 = st.clone();
     let keepalive = st.opts.keepalive;
-    let shutdown = st.shutdown.clone();
+    // A request's stream follows it to its answer, also during shutdown: the grace period
+    // lets it finish, and past it the server answers it with a shutdown error.
     // Legacy streams are resumable: every event gets an id and is kept for replay, and a
     // client disconnect does not stop the request (it may come back with Last-Event-ID).
     let log = session.as_ref().map(|s| {
@@ -216,7 +217,6 @@ pub(super) async fn run(
                     body_open = btx.send(Bytes::from_static(sse::KEEPALIVE)).await.is_ok();
                 }
                 _ = btx.closed(), if body_open => body_open = false,
-                _ = shutdown.cancelled() => break,
             }
         }
         if (body_open || log.is_some())
