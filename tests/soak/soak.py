@@ -555,7 +555,7 @@ def soak(a, proc, addr, log_path):
         t.start()
     try:
         while any(t.is_alive() for t in threads):
-            time.sleep(min(a.sample_secs, max(0.1, deadline - time.monotonic() + 0.1)))
+            time.sleep(min(a.sample_secs, max(1.0, deadline - time.monotonic() + 0.1)))
             if proc.poll() is not None:
                 print("the server exited during the load", flush=True)
                 stop.set()
