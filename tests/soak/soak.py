@@ -173,6 +173,9 @@ class Client:
         if resp.status != 200:
             raise Failure(f"read: HTTP {resp.status}")
         # Bodies run to 11 MiB: check the envelope's head and the size, not the whole JSON.
+        if b'"error"' in body[:200]:
+            code = json.loads(body).get("error", {}).get("code")
+            raise Failure(f"read: JSON-RPC {code}")
         if b'"result"' not in body[:200] or b'"blob"' not in body:
             raise Failure("read: not a blob result")
         if len(body) < expect_min * 4 // 3:
@@ -456,11 +459,13 @@ class Sampler:
         except (OSError, http.client.HTTPException) as e:
             m = {}
             self.stats.err(f"metrics: {type(e).__name__}")
-        reqs = self.stats.requests
+        with self.stats.lock:
+            reqs = self.stats.requests
+            errors = sum(self.stats.errors.values())
         rate = (reqs - self.last[1]) / max(now - self.last[0], 1e-9)
         self.last = (now, reqs)
         row = dict(t=now - self.t0, phase=phase, requests=reqs, rate=rate,
-                   errors=sum(self.stats.errors.values()), rss=rss, fds=fds,
+                   errors=errors, rss=rss, fds=fds,
                    conns=m.get("mcp_media_connections", -1), sess=m.get("mcp_media_sessions", -1),
                    jobs=m.get("mcp_media_jobs_running", -1),
                    cache=m.get("mcp_media_cache_bytes", 0) / MIB, metrics=m)
