@@ -149,7 +149,14 @@ const ALLOW: &[(&str, &[&str], &[&str])] = &[
     (
         "main",
         &[],
-        &["anyhow", "clap", "tokio", "tracing", "tracing_subscriber"],
+        &[
+            "anyhow",
+            "clap",
+            "tikv_jemallocator",
+            "tokio",
+            "tracing",
+            "tracing_subscriber",
+        ],
     ),
 ];
 
