@@ -4,6 +4,7 @@
 
 mod audio;
 mod fixtures;
+mod fuzz_regressions;
 mod hostile;
 mod http;
 mod layering;
