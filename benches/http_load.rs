@@ -139,7 +139,10 @@ fn main() {
         .local_addr()
         .unwrap()
         .port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mcp-media"))
+    // MCP_MEDIA_BIN names another build to measure side by side with this one.
+    let bin =
+        std::env::var("MCP_MEDIA_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_mcp-media").into());
+    let mut child = Command::new(bin)
         .args([
             "serve",
             "--listen",

@@ -150,7 +150,8 @@ fn main() -> Result<()> {
         .with_ansi(false)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("mcp_media=info")),
+                // Dependencies (symphonia warns per bad packet) at error level; RUST_LOG overrides.
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error,mcp_media=info")),
         )
         .init();
     let cli = Cli::parse();

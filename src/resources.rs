@@ -7,7 +7,7 @@
 //! bytes ([`LIST_PAGE_BYTES`]). Must not know about the server, transports or JSON-RPC errors.
 
 use crate::cache::DerivedCache;
-use crate::derived::render_audio;
+use crate::derived::{DerivedError, render_audio};
 use crate::library::{Library, LibraryError};
 use crate::media::audio::segment::{self, SegmentSpec};
 use crate::protocol::ProtocolVersion;
@@ -204,10 +204,17 @@ impl Resources {
         let data = render_audio(&self.lib, &self.cache, r, &spec, self.inline_limit, &|| {
             false
         })
-        .map_err(|source| ResourceError::Audio {
-            uri: uri.into(),
-            source,
+        .map_err(|e| match e {
+            // A missing file or an escape is the same answer as for the plain file.
+            DerivedError::Library(l) => ResourceError::Library(l),
+            DerivedError::Audio(source) => ResourceError::Audio {
+                uri: uri.into(),
+                source,
+            },
         })?;
+        if data.corrupt_packets > 0 {
+            tracing::warn!(%uri, skipped = data.corrupt_packets, "skipped corrupt audio packets");
+        }
         Ok(vec![ResourceContents {
             uri: uri.into(),
             mime_type: Some(spec.format.mime().into()),

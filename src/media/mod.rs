@@ -1,7 +1,13 @@
 //! Media pipelines: plain synchronous Rust over readers and byte buffers.
 //!
-//! Each kind (image now; audio and video in their own issues) has its own typed errors and
+//! Each kind (audio, image; video in its own issue) has its own typed errors and
 //! limits. Must not know about tokio, JSON, MCP, the server or transports.
+// Untrusted media must never panic: no unwrap, expect or unchecked indexing outside tests.
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+#![cfg_attr(
+    test,
+    allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
+)]
 
 pub mod audio;
 pub mod image;

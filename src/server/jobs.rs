@@ -281,6 +281,10 @@ mod tests {
                     .await
             })
         };
+        // (Wait until it is really waiting: a hang here becomes a test timeout.)
+        while jobs.stats().waiting.load(Relaxed) != 1 {
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
         // ...while B's heavy job and anyone's light job run now.
         let b = jobs
             .run(&CancellationToken::new(), Class::Heavy, "b", || "b")

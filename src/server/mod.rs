@@ -3,6 +3,8 @@
 //! [`Connection`] it arrived on and the [`Sink`] where that request's notifications go, and
 //! writes back the returned response.
 //!
+//! - `connection`: one client connection (its sink, legacy session, requests in flight);
+//! - `batch`: JSON-RPC batches, bounded, for every transport;
 //! - `context`: works out a request's era, version, capabilities, progress, cancellation and
 //!   principal once ([`classify`] tells transports the era of a message);
 //! - `handlers`: the method table and one module per method family;
@@ -14,64 +16,33 @@
 //! [`ServerBuilder`] in the composition root. Must not know about hyper, sockets, stdio, auth
 //! or any concrete tool, resource or prompt.
 
+mod batch;
 mod bridge;
+mod connection;
 pub mod context;
 pub mod error;
 mod handlers;
 pub mod jobs;
 pub mod state;
 
+pub use batch::{MAX_BATCH_ANSWER_BYTES, MAX_BATCH_ITEMS};
+pub(crate) use connection::lock;
+pub use connection::{Connection, LegacySession, Sink};
 pub use context::{Era, Principal, classify};
 pub use error::RpcError;
 pub use handlers::is_known_method;
 pub use jobs::{Class, JobStats, Jobs};
 
 use crate::config::Config;
-use crate::protocol::frame::{self, Framing};
-use crate::protocol::jsonrpc::{Message, Notification, Response, WireError, code};
+use crate::protocol::jsonrpc::{Message, Notification};
 use crate::protocol::types::Implementation;
-use crate::protocol::{LogLevel, Outgoing, ProtocolVersion, RequestId};
+use crate::protocol::{Outgoing, ProtocolVersion, RequestId};
 use crate::provider::{PromptProvider, ResourceProvider, ToolProvider};
 use crate::tools::ToolSet;
-use bytes::Bytes;
 use serde_json::Value;
-use std::collections::HashMap;
-use std::collections::HashSet;
-use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Mutex};
-use tokio::sync::{Semaphore, broadcast, mpsc};
+use std::sync::Arc;
+use tokio::sync::{Semaphore, broadcast};
 use tokio_util::sync::CancellationToken;
-
-/// Where a request's messages go: a bounded queue of framed bytes owned by the transport.
-/// A full queue makes producers wait (backpressure); a closed one means the peer is gone.
-#[derive(Clone, Debug)]
-pub struct Sink {
-    tx: mpsc::Sender<Bytes>,
-    framing: Framing,
-}
-
-impl Sink {
-    pub fn new(tx: mpsc::Sender<Bytes>, framing: Framing) -> Self {
-        Sink { tx, framing }
-    }
-    /// Frames and queues a message; false if the peer is gone.
-    pub async fn send(&self, msg: &Outgoing) -> bool {
-        self.tx.send(frame::encode(msg, self.framing)).await.is_ok()
-    }
-    /// Like [`Sink::send`], from a blocking (non-async) thread.
-    pub fn blocking_send(&self, msg: &Outgoing) -> bool {
-        self.tx
-            .blocking_send(frame::encode(msg, self.framing))
-            .is_ok()
-    }
-    /// Queues an already framed message.
-    pub async fn raw(&self, frame: Bytes) -> bool {
-        self.tx.send(frame).await.is_ok()
-    }
-    pub fn is_closed(&self) -> bool {
-        self.tx.is_closed()
-    }
-}
 
 /// A change clients may hear about (listen streams, legacy sessions).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -86,128 +57,6 @@ pub enum ServerEvent {
 pub const MAX_LISTENERS: usize = 256;
 /// Most resource URIs one listen stream or legacy session may subscribe to.
 pub const MAX_SUBSCRIPTIONS: usize = 1024;
-
-/// Legacy-era state of a connection (a stdio process, or one HTTP session).
-#[derive(Clone, Debug)]
-pub struct LegacySession {
-    pub version: ProtocolVersion,
-    pub client_caps: Value,
-    pub initialized: bool,
-    pub log_level: Option<LogLevel>,
-}
-
-/// One client connection: its legacy session (if it sent `initialize`), the requests it has in
-/// flight, and the server-to-client requests waiting for its answers.
-pub struct Connection {
-    legacy: Mutex<Option<LegacySession>>,
-    inflight: Mutex<HashMap<RequestId, CancellationToken>>,
-    pending: Mutex<HashMap<RequestId, std::sync::mpsc::SyncSender<Result<Value, Value>>>>,
-    next_id: AtomicU64,
-    /// Legacy `resources/subscribe` URIs.
-    subscriptions: Mutex<HashSet<String>>,
-    /// Who is on the other end, once a transport has authenticated it.
-    principal: Option<Principal>,
-    /// The client this connection belongs to, for sharing heavy work fairly: unique per
-    /// connection unless the transport names it (a peer address, a subject).
-    client: String,
-}
-
-/// Numbers connections that name no client of their own.
-static NEXT_CONNECTION: AtomicU64 = AtomicU64::new(1);
-
-impl Default for Connection {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Connection {
-    pub fn new() -> Self {
-        Connection {
-            legacy: Mutex::new(None),
-            inflight: Mutex::new(HashMap::new()),
-            pending: Mutex::new(HashMap::new()),
-            next_id: AtomicU64::new(1),
-            subscriptions: Mutex::new(HashSet::new()),
-            principal: None,
-            client: format!(
-                "conn-{}",
-                NEXT_CONNECTION.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-            ),
-        }
-    }
-
-    /// A connection whose heavy work is shared with every other connection of `client`.
-    pub fn for_client(client: impl Into<String>) -> Self {
-        Connection {
-            client: client.into(),
-            ..Self::new()
-        }
-    }
-
-    /// The client key used for fairness.
-    pub fn client(&self) -> &str {
-        &self.client
-    }
-
-    /// A connection whose requests were made by `principal`.
-    pub fn authenticated(principal: Principal) -> Self {
-        Connection {
-            client: format!("sub:{}", principal.subject),
-            principal: Some(principal),
-            ..Self::new()
-        }
-    }
-
-    pub fn principal(&self) -> Option<&Principal> {
-        self.principal.as_ref()
-    }
-
-    pub fn legacy(&self) -> Option<LegacySession> {
-        lock(&self.legacy).clone()
-    }
-
-    /// Cancels every request in flight (the peer is gone or the server is shutting down).
-    pub fn cancel_all(&self) {
-        for t in lock(&self.inflight).values() {
-            t.cancel();
-        }
-    }
-
-    pub fn in_flight(&self) -> usize {
-        lock(&self.inflight).len()
-    }
-
-    fn cancel(&self, id: &RequestId) -> bool {
-        match lock(&self.inflight).get(id) {
-            Some(t) => {
-                t.cancel();
-                true
-            }
-            None => false,
-        }
-    }
-
-    fn deliver(&self, r: Response) {
-        match lock(&self.pending).remove(&r.id) {
-            Some(tx) => {
-                let _ = tx.try_send(r.outcome);
-            }
-            None => tracing::debug!(id = %r.id, "response to an unknown or expired request"),
-        }
-    }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-/// Most requests one JSON-RPC batch (2025-03-26) may hold; further elements are answered
-/// with an error each.
-pub const MAX_BATCH_ITEMS: usize = 64;
-/// Most bytes of answers one batch may accumulate; once past it, further requests in the
-/// batch are answered with an error each instead of being run.
-pub const MAX_BATCH_ANSWER_BYTES: usize = 32 * 1024 * 1024;
 
 pub struct Server {
     cfg: Config,
@@ -482,72 +331,6 @@ impl Server {
         req: &crate::protocol::jsonrpc::Request,
     ) -> Result<(ProtocolVersion, Era), RpcError> {
         context::version_of(conn, req)
-    }
-
-    /// Whether `conn` may send JSON-RPC batches (only 2025-03-26 sessions); if not, the error
-    /// to answer.
-    pub fn batch_refusal(&self, conn: &Connection) -> Option<Outgoing> {
-        let v = conn.legacy().map(|s| s.version);
-        if v.is_some_and(|v| v.accepts_batches()) {
-            return None;
-        }
-        tracing::warn!("refused a JSON-RPC batch");
-        let msg = format!(
-            "Invalid Request: JSON-RPC batches are only accepted in a 2025-03-26 session (this is {})",
-            v.map_or("not a session".to_string(), |v| format!("protocol {v}"))
-        );
-        Some(Outgoing::error(None, code::INVALID_REQUEST, &msg, None))
-    }
-
-    /// Handles a JSON-RPC batch (2025-03-26): its elements in order, each answer framed bare.
-    /// At most [`MAX_BATCH_ITEMS`] elements and [`MAX_BATCH_ANSWER_BYTES`] bytes of answers
-    /// are served; every request beyond gets an error of its own. Returns the answers (frame
-    /// them as one array with [`frame::encode_batch`]), `Ok(None)` if nothing needs an answer,
-    /// or the refusal if this connection may not batch.
-    pub async fn handle_batch(
-        self: &Arc<Self>,
-        conn: &Arc<Connection>,
-        items: Vec<Result<Message, WireError>>,
-        sink: &Sink,
-    ) -> Result<Option<Vec<Bytes>>, Outgoing> {
-        if let Some(refusal) = self.batch_refusal(conn) {
-            return Err(refusal);
-        }
-        let mut parts: Vec<Bytes> = Vec::new();
-        let mut bytes = 0usize;
-        for (i, item) in items.into_iter().enumerate() {
-            let over = if i >= MAX_BATCH_ITEMS {
-                Some(format!("a batch holds at most {MAX_BATCH_ITEMS} messages"))
-            } else if bytes > MAX_BATCH_ANSWER_BYTES {
-                Some(format!(
-                    "the batch's answers passed {MAX_BATCH_ANSWER_BYTES} bytes"
-                ))
-            } else {
-                None
-            };
-            let out = match (item, over) {
-                (Ok(Message::Request(r)), Some(why)) => {
-                    tracing::warn!(method = %r.method, "batch element refused: {why}");
-                    Some(Outgoing::error(
-                        Some(&r.id),
-                        code::INVALID_REQUEST,
-                        &format!("Invalid Request: not run: {why}"),
-                        None,
-                    ))
-                }
-                (Ok(_), Some(_)) => None,
-                (Ok(m), None) => self.handle(conn, m, sink).await,
-                (Err(e), _) => e
-                    .answerable
-                    .then(|| Outgoing::error(e.id.as_ref(), e.code, &e.message, None)),
-            };
-            if let Some(o) = out {
-                let f = frame::encode(&o, Framing::Bare);
-                bytes += f.len();
-                parts.push(f);
-            }
-        }
-        Ok((!parts.is_empty()).then_some(parts))
     }
 
     fn handle_notification(&self, conn: &Connection, n: Notification) {

@@ -3,7 +3,7 @@
 //! Must not know about the server or transports.
 
 use crate::library::Library;
-use crate::media::audio::decode::{Decoder, downmix_mono};
+use crate::media::audio::decode::{Decoder, downmix_mono, sanitize};
 use crate::media::audio::spectrogram::{SpectrogramSpec, render};
 use crate::protocol::types::{Content, ToolAnnotations, ToolDef, ToolResult};
 use crate::tools::{
@@ -110,6 +110,7 @@ impl Tool for AudioSpectrogram {
             if n == 0 {
                 break;
             }
+            sanitize(&mut buf);
             mono.extend(downmix_mono(&buf, dec.channels.max(1)));
         }
         if mono.is_empty() {

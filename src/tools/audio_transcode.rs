@@ -4,10 +4,10 @@
 //! blocks within a byte budget). Must not know about the server or transports.
 
 use crate::cache::DerivedCache;
-use crate::derived::{audio_uri, render_audio};
+use crate::derived::{DerivedError, audio_uri, render_audio};
 use crate::library::Library;
 use crate::media::audio::segment::{Format, SegmentSpec};
-use crate::media::audio::{AudioError, MAX_CHUNK_SECONDS, MAX_DECODED_SECONDS, decode, wav};
+use crate::media::audio::{AudioError, MAX_CHUNK_SECONDS, MAX_DECODED_SECONDS, decode};
 use crate::protocol::types::{Content, ResourceInfo, ToolAnnotations, ToolDef, ToolResult};
 use crate::tools::{
     Tool, ToolCtx, ToolError, ToolOutcome, nullable_optionals, parse_args, resolve_audio,
@@ -105,7 +105,9 @@ impl Tool for AudioTranscode {
         let format = match a.format.as_deref() {
             None => Format::Wav,
             Some(f) => Format::parse(f).ok_or_else(|| {
-                ToolError::InvalidArguments(format!("unsupported format {f:?}; supported: wav"))
+                ToolError::InvalidArguments(format!(
+                    "unsupported format {f:?}; supported: wav, opus"
+                ))
             })?,
         };
         if a.channels.is_some_and(|c| c != 1) {
@@ -119,14 +121,37 @@ impl Tool for AudioTranscode {
         if !info.decodable {
             return Err(ToolError::from(AudioError::UnsupportedCodec(info.codec)));
         }
-        let total = info.duration_seconds.unwrap_or(0.0);
         let start = a.start.unwrap_or(0.0);
+        let measured = info.duration_seconds.is_none();
+        let total = match info.duration_seconds {
+            Some(d) => d,
+            // The container does not say (Matroska or WebM without a duration, a WAV from a
+            // streaming recorder): decode to the real end of the data, or as far as asked.
+            None => {
+                let mut dec = decode::Decoder::open(Box::new(self.lib.open(&r)?), ext.as_deref())
+                    .map_err(ToolError::from)?;
+                let rate = f64::from(dec.rate);
+                let until = start.max(0.0) + a.duration.unwrap_or(MAX_DECODED_SECONDS + 1.0);
+                let frames = dec
+                    .count_frames((until * rate).ceil() as u64, &|| ctx.client.cancelled())
+                    .map_err(ToolError::from)?;
+                frames as f64 / rate
+            }
+        };
+        if total <= 0.0 {
+            return Err(ToolError::from(AudioError::NoAudio));
+        }
         if !(0.0..=total.max(0.0)).contains(&start) {
             return Err(ToolError::InvalidArguments(format!(
                 "start {start} s is outside the file (0..{total:.3} s)"
             )));
         }
-        let duration = a.duration.unwrap_or(total - start).min(total - start);
+        let mut duration = a.duration.unwrap_or(total - start).min(total - start);
+        if duration <= 0.0 {
+            return Err(ToolError::InvalidArguments(format!(
+                "nothing to transcode: start {start} s is the end of the file ({total:.3} s)"
+            )));
+        }
         if duration > MAX_DECODED_SECONDS {
             return Err(ToolError::from(AudioError::TooLong(duration)));
         }
@@ -142,8 +167,8 @@ impl Tool for AudioTranscode {
             .max_chunk_bytes
             .unwrap_or(DEFAULT_MAX_CHUNK_BYTES)
             .clamp(4096, 8 << 20);
-        let by_bytes =
-            ((max_bytes as usize - wav::HEADER_LEN) / (2 * channels)) as f64 / f64::from(rate);
+        // Each format by its own size estimate (WAV exact, Opus by its bitrate).
+        let by_bytes = format.seconds_for_bytes(max_bytes, rate, channels);
         let asked = a.chunk_seconds.unwrap_or(DEFAULT_CHUNK_SECONDS);
         if !(asked > 0.0 && asked <= MAX_CHUNK_SECONDS) {
             return Err(ToolError::InvalidArguments(format!(
@@ -188,15 +213,19 @@ impl Tool for AudioTranscode {
                 mono,
             };
             let uri = audio_uri(&base, &spec);
-            let rendered = render_audio(
-                &self.lib,
-                &self.cache,
-                &r,
-                &spec,
-                max_bytes.max(8 << 20),
-                &|| ctx.client.cancelled(),
-            )
-            .map_err(ToolError::from)?;
+            let rendered = match render_audio(&self.lib, &self.cache, &r, &spec, max_bytes, &|| {
+                ctx.client.cancelled()
+            }) {
+                Ok(x) => x,
+                // A measured length can run a few milliseconds past what the container lets
+                // us seek to (e.g. Opus pre-skip in Matroska): there the data has ended.
+                Err(DerivedError::Audio(AudioError::Seek(..))) if measured && i > 0 => {
+                    duration = c_start - start;
+                    break;
+                }
+                Err(DerivedError::Library(l)) => return Err(ToolError::Library(l)),
+                Err(DerivedError::Audio(a)) => return Err(ToolError::from(a)),
+            };
             corrupt += rendered.corrupt_packets;
             let data = rendered.data;
             if inline && inline_bytes + data.len() > INLINE_BUDGET {
@@ -232,6 +261,10 @@ impl Tool for AudioTranscode {
                     annotations: None,
                 }));
             }
+        }
+        if corrupt > 0 {
+            // One line per request, however many chunks.
+            tracing::warn!(uri = %base, skipped = corrupt, "skipped corrupt audio packets");
         }
         let mut structured = json!({
             "uri": base, "format": format.as_str(), "mimeType": format.mime(), "sampleRate": rate,

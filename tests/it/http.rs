@@ -1018,8 +1018,19 @@ fn legacy_sse_events_carry_ids_and_replay_after_last_event_id() {
     }
 }
 
+/// A temporary media root `long` holding `long.wav` of `minutes` (see [`long_wav`]); keep the
+/// directory alive while the server runs.
+pub(crate) fn long_root(minutes: u32) -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("long");
+    std::fs::create_dir_all(&root).unwrap();
+    long_wav(&root, minutes);
+    let root = root.to_string_lossy().to_string();
+    (dir, root)
+}
+
 /// Writes `minutes` of 48 kHz stereo 16-bit noise as `dir/long.wav` (one second repeated).
-pub(crate) fn long_wav(dir: &Path, minutes: u32) {
+fn long_wav(dir: &Path, minutes: u32) {
     let second: Vec<u8> = {
         let mut x: u32 = 1;
         (0..48_000 * 2)
@@ -1060,11 +1071,8 @@ const JOBS: [&str; 2] = [
 
 #[test]
 fn closing_a_modern_sse_stream_cancels_the_transcode() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("long");
-    std::fs::create_dir_all(&root).unwrap();
-    long_wav(&root, 10);
-    let s = HttpServer::spawn(&[&root.to_string_lossy()]);
+    let (_dir, root) = long_root(10);
+    let s = HttpServer::spawn(&[&root]);
     let mut params = modern(transcode_args("media://long/long.wav", 2.0));
     params["_meta"]["progressToken"] = json!("c");
     let mut st = s.post_stream(
@@ -1101,11 +1109,8 @@ fn closing_a_modern_sse_stream_cancels_the_transcode() {
 #[test]
 fn closing_a_legacy_sse_stream_does_not_cancel_it() {
     // Legacy streams are resumable, so a dropped connection is not a cancel.
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("long");
-    std::fs::create_dir_all(&root).unwrap();
-    long_wav(&root, 2);
-    let s = HttpServer::spawn(&[&root.to_string_lossy()]);
+    let (_dir, root) = long_root(2);
+    let s = HttpServer::spawn(&[&root]);
     let sid = initialize(&s, "2025-11-25");
     let mut args = transcode_args("media://long/long.wav", 2.0);
     args["_meta"] = json!({"progressToken": "l"});
@@ -1195,11 +1200,8 @@ fn legacy_request_with_an_unsupported_protocol_version_header_is_400() {
 
 #[test]
 fn legacy_notifications_cancelled_stops_the_transcode_and_its_stream() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("long");
-    std::fs::create_dir_all(&root).unwrap();
-    long_wav(&root, 2);
-    let s = HttpServer::spawn(&[&root.to_string_lossy()]);
+    let (_dir, root) = long_root(2);
+    let s = HttpServer::spawn(&[&root]);
     let sid = initialize(&s, "2025-11-25");
     let h = [
         ("Mcp-Session-Id", sid.as_str()),
@@ -1306,11 +1308,8 @@ fn slow_headers_are_dropped_and_connections_are_capped() {
 
 #[test]
 fn deleting_a_legacy_session_cancels_its_work() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("long");
-    std::fs::create_dir_all(&root).unwrap();
-    long_wav(&root, 2);
-    let s = HttpServer::spawn(&[&root.to_string_lossy()]);
+    let (_dir, root) = long_root(2);
+    let s = HttpServer::spawn(&[&root]);
     let sid = initialize(&s, "2025-11-25");
     let mut args = transcode_args("media://long/long.wav", 2.0);
     args["_meta"] = json!({"progressToken": "d"});

@@ -62,7 +62,7 @@ const ALLOW: &[(&str, &[&str], &[&str])] = &[
     (
         "derived",
         &["cache", "library", "media"],
-        &["bytes", "tracing"],
+        &["bytes", "tracing", "thiserror"],
     ),
     (
         "provider",

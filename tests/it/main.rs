@@ -1,5 +1,6 @@
-//! All integration tests, in one binary with shared helpers (see `util`). They drive the real
-//! `mcp-media` binary over stdio and Streamable HTTP.
+//! All integration tests, in one binary with shared helpers (see `util`, `http`). They drive
+//! the real `mcp-media` binary over stdio and Streamable HTTP, and (`inproc`) the server
+//! in-process over in-memory pipes.
 #![allow(clippy::print_stdout)] // tests report figures; the server under test owns its own stdout
 
 mod audio;
@@ -7,6 +8,7 @@ mod fixtures;
 mod fuzz_regressions;
 mod hostile;
 mod http;
+mod inproc;
 mod layering;
 mod pipeline;
 mod schema;

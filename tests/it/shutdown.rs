@@ -1,7 +1,7 @@
 //! SIGTERM over HTTP: requests in flight get their final answer within the shutdown grace, or
 //! past it a "shutting down" error (-32000); nothing is cut silently, and the process exits 0.
 
-use crate::http::{HttpServer, V, long_wav, transcode_args};
+use crate::http::{HttpServer, V, long_root, transcode_args};
 use crate::util::modern;
 use serde_json::{Value, json};
 
@@ -30,11 +30,8 @@ fn last_message(st: &mut crate::http::Stream) -> Value {
 
 #[test]
 fn past_the_grace_a_running_request_gets_a_shutdown_error_and_the_process_exits_0() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("long");
-    std::fs::create_dir_all(&root).unwrap();
-    long_wav(&root, 30);
-    let mut s = HttpServer::spawn(&["--shutdown-grace-ms", "200", &root.to_string_lossy()]);
+    let (_dir, root) = long_root(30);
+    let mut s = HttpServer::spawn(&["--shutdown-grace-ms", "200", &root]);
     let mut st = start(&s, 2.0);
     s.terminate();
     let last = last_message(&mut st);
@@ -52,11 +49,8 @@ fn past_the_grace_a_running_request_gets_a_shutdown_error_and_the_process_exits_
 
 #[test]
 fn within_the_grace_a_running_request_finishes_with_its_result() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("long");
-    std::fs::create_dir_all(&root).unwrap();
-    long_wav(&root, 1);
-    let mut s = HttpServer::spawn(&["--shutdown-grace-ms", "60000", &root.to_string_lossy()]);
+    let (_dir, root) = long_root(1);
+    let mut s = HttpServer::spawn(&["--shutdown-grace-ms", "60000", &root]);
     let mut st = start(&s, 5.0);
     s.terminate();
     let last = last_message(&mut st);

@@ -2,7 +2,10 @@
 //! optionally downmixed and resampled. Time to the first frames does not depend on the file's
 //! length (the container seeks; only what is needed is decoded).
 
-use super::{AudioError, MAX_CHANNELS, MAX_CORRUPT_PACKETS, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE};
+use super::{
+    AudioError, MAX_CHANNELS, MAX_CORRUPT_PACKETS, MAX_PACKET_SAMPLES, MAX_SOURCE_RATE,
+    MIN_SOURCE_RATE,
+};
 use std::collections::BTreeMap;
 use symphonia::core::codecs::audio::{AudioDecoder, AudioDecoderOptions};
 use symphonia::core::errors::Error as SymError;
@@ -144,6 +147,9 @@ enum Codec {
     Opus(Box<opus_pure::OpusDecoder>),
 }
 
+/// Samples per block when counting frames.
+const COUNT_BLOCK_SAMPLES: usize = 128 * 1024;
+
 /// Longest Opus frame: 120 ms at 48 kHz.
 const OPUS_MAX_FRAME: usize = 5760;
 
@@ -184,19 +190,17 @@ impl Decoder {
                 )));
             }
             let d = opus_pure::OpusDecoder::new(48_000, ch)
-                .map_err(|e| AudioError::Unreadable(e.to_string()))?;
+                .map_err(|e| AudioError::OpusDecoder(e.to_string()))?;
             (Codec::Opus(Box::new(d)), 48_000)
         } else {
             let d = symphonia::default::get_codecs()
                 .make_audio_decoder(params, &AudioDecoderOptions::default())
                 .map_err(|_| AudioError::UnsupportedCodec(params.codec.to_string()))?;
-            let rate = params
-                .sample_rate
-                .ok_or_else(|| AudioError::Unreadable("unknown sample rate".into()))?;
+            let rate = params.sample_rate.ok_or(AudioError::UnknownSampleRate)?;
             (Codec::Symphonia(d), rate)
         };
-        if !(1..=MAX_SAMPLE_RATE).contains(&rate) {
-            return Err(AudioError::BadSampleRate(rate));
+        if !(MIN_SOURCE_RATE..=MAX_SOURCE_RATE).contains(&rate) {
+            return Err(AudioError::SourceRate(rate));
         }
         let channels = params.channels.as_ref().map_or(0, |c| c.count());
         if channels > MAX_CHANNELS {
@@ -280,7 +284,7 @@ impl Decoder {
                     corrupt_run += 1;
                     self.corrupt_packets += 1;
                     if corrupt_run > MAX_CORRUPT_PACKETS {
-                        return Err(AudioError::Corrupt(e.to_string()));
+                        return Err(AudioError::TooManyCorruptPackets(e.to_string()));
                     }
                     continue;
                 }
@@ -304,10 +308,11 @@ impl Decoder {
                     match d.decode(&packet.data, OPUS_MAX_FRAME, &mut self.scratch) {
                         Ok(n) => {
                             // Apply the container's trimming (pre-skip, end padding).
+                            let n = n.min(OPUS_MAX_FRAME);
                             let start = (packet.trim_start.get() as usize).min(n);
                             let end = n.saturating_sub(packet.trim_end.get() as usize).max(start);
                             self.scratch.truncate(end * ch);
-                            self.scratch.drain(..start * ch);
+                            self.scratch.drain(..(start * ch).min(self.scratch.len()));
                             Ok(ch)
                         }
                         Err(_) => Err(SymError::DecodeError("invalid opus packet")),
@@ -327,22 +332,26 @@ impl Decoder {
                             self.channels
                         )));
                     }
-                    let mut samples = &self.scratch[..];
+                    if self.scratch.len() > MAX_PACKET_SAMPLES {
+                        return Err(AudioError::PacketTooLarge(self.scratch.len()));
+                    }
+                    let mut samples = self.scratch.as_slice();
                     if self.skip > 0 {
-                        let drop = (self.skip as usize * ch).min(samples.len());
+                        let drop = usize::try_from(self.skip)
+                            .unwrap_or(usize::MAX)
+                            .saturating_mul(ch)
+                            .min(samples.len());
                         self.skip -= (drop / ch) as u64;
-                        samples = &samples[drop..];
+                        samples = samples.get(drop..).unwrap_or_default();
                     }
                     self.pending.extend_from_slice(samples);
                     return Ok(true);
                 }
-                Err(SymError::DecodeError(_)) => {
+                Err(SymError::DecodeError(msg)) => {
                     corrupt_run += 1;
                     self.corrupt_packets += 1;
                     if corrupt_run > MAX_CORRUPT_PACKETS {
-                        return Err(AudioError::Corrupt(
-                            "too many undecodable packets in a row".into(),
-                        ));
+                        return Err(AudioError::TooManyCorruptPackets(msg.into()));
                     }
                 }
                 Err(SymError::IoError(_)) => {
@@ -356,7 +365,7 @@ impl Decoder {
 
     /// Appends up to `frames` interleaved frames to `out`; returns how many (0 at the end).
     pub fn read(&mut self, frames: usize, out: &mut Vec<f32>) -> Result<usize, AudioError> {
-        let want = frames * self.channels.max(1);
+        let want = frames.saturating_mul(self.channels.max(1));
         while self.pending.len() < want {
             if !self.fill()? {
                 break;
@@ -364,46 +373,75 @@ impl Decoder {
         }
         let ch = self.channels.max(1);
         let n = self.pending.len().min(want) / ch * ch;
-        out.extend_from_slice(&self.pending[..n]);
-        self.pending.drain(..n);
+        out.extend(self.pending.drain(..n));
         Ok(n / ch)
+    }
+
+    /// Decodes on to the end of the stream (or `max_frames`, whichever comes first) and returns
+    /// the frames read: the real length of a stream whose container does not say it (Matroska
+    /// or WebM without a duration, a WAV from a streaming recorder with sizes 0xFFFFFFFF).
+    /// Polls `cancelled` once per block.
+    pub fn count_frames(
+        &mut self,
+        max_frames: u64,
+        cancelled: &dyn Fn() -> bool,
+    ) -> Result<u64, AudioError> {
+        let block = (COUNT_BLOCK_SAMPLES / self.channels.max(1)).clamp(1, 48_000);
+        let mut buf = Vec::with_capacity(COUNT_BLOCK_SAMPLES);
+        let mut n = 0u64;
+        while n < max_frames {
+            if cancelled() {
+                return Err(AudioError::Cancelled);
+            }
+            buf.clear();
+            let want = usize::try_from(max_frames - n)
+                .unwrap_or(usize::MAX)
+                .min(block);
+            let got = self.read(want, &mut buf)?;
+            if got == 0 {
+                break;
+            }
+            n += got as u64;
+        }
+        Ok(n)
+    }
+
+    /// Decoded samples this decoder holds (capacity of its packet and pending buffers).
+    pub fn buffered_samples(&self) -> usize {
+        self.pending.capacity() + self.scratch.capacity()
+    }
+}
+
+/// Replaces NaN and infinite samples by silence and bounds the rest to +-64 (far beyond full
+/// scale, which output clamps to anyway), so no later arithmetic meets a non-finite value.
+pub fn sanitize(samples: &mut [f32]) {
+    for s in samples {
+        *s = if s.is_finite() {
+            s.clamp(-64.0, 64.0)
+        } else {
+            0.0
+        };
     }
 }
 
 /// Mixes interleaved `channels`-channel audio down to mono (equal weights).
 pub fn downmix_mono(samples: &[f32], channels: usize) -> Vec<f32> {
-    if channels <= 1 {
-        return samples.to_vec();
-    }
-    let scale = 1.0 / channels as f32;
-    samples
-        .chunks_exact(channels)
-        .map(|f| f.iter().sum::<f32>() * scale)
-        .collect()
+    let mut out = Vec::with_capacity(samples.len() / channels.max(1));
+    downmix_mono_into(samples, channels, &mut out);
+    out
 }
 
-/// Resamples a whole clip of interleaved audio (rubato's FFT resampler, delay trimmed).
-pub fn resample(
-    samples: &[f32],
-    channels: usize,
-    from: u32,
-    to: u32,
-) -> Result<Vec<f32>, AudioError> {
-    use rubato::audioadapter_buffers::direct::InterleavedSlice;
-    use rubato::{Fft, FixedSync, Resampler};
-    if from == to || samples.is_empty() {
-        return Ok(samples.to_vec());
+/// [`downmix_mono`] into a reused buffer (cleared first).
+pub fn downmix_mono_into(samples: &[f32], channels: usize, out: &mut Vec<f32>) {
+    out.clear();
+    if channels <= 1 {
+        out.extend_from_slice(samples);
+        return;
     }
-    if !(MIN_SAMPLE_RATE..=MAX_SAMPLE_RATE).contains(&to) {
-        return Err(AudioError::BadSampleRate(to));
-    }
-    let frames = samples.len() / channels;
-    let mut r = Fft::<f32>::new(from as usize, to as usize, 1024, channels, FixedSync::Input)
-        .map_err(|e| AudioError::Resample(e.to_string()))?;
-    let input = InterleavedSlice::new(samples, channels, frames)
-        .map_err(|e| AudioError::Resample(e.to_string()))?;
-    let out = r
-        .process_all(&input, frames, None)
-        .map_err(|e| AudioError::Resample(e.to_string()))?;
-    Ok(out.take_data())
+    let scale = 1.0 / channels as f32;
+    out.extend(
+        samples
+            .chunks_exact(channels)
+            .map(|f| f.iter().sum::<f32>() * scale),
+    );
 }

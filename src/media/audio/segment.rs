@@ -1,9 +1,14 @@
-//! Rendering one segment of an audio file to a self-contained WAV: seek, decode only what is
-//! needed, downmix, resample, encode. Deterministic: the same parameters give the same bytes,
-//! which is what lets a segment be a URI.
+//! Rendering one segment of an audio file to a self-contained WAV or Ogg Opus file: seek,
+//! decode only what is needed, then downmix, resample and encode block by block, so decoded
+//! input held in memory stays under [`MAX_BUFFERED_SAMPLES`] whatever the rate, channels or
+//! duration. Deterministic: the same parameters give the same bytes, which is what lets a
+//! segment be a URI. Must not know about the library, caches or MCP.
 
-use super::decode::{Decoder, downmix_mono, resample};
-use super::{AudioError, MAX_CHUNK_SECONDS, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, wav};
+use super::decode::{Decoder, downmix_mono_into, sanitize};
+use super::resample::StreamResampler;
+use super::{
+    AudioError, MAX_BUFFERED_SAMPLES, MAX_CHUNK_SECONDS, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, wav,
+};
 use bytes::Bytes;
 use symphonia::core::io::MediaSource;
 
@@ -47,18 +52,46 @@ impl Format {
             (Format::Opus, None) => 48_000,
         }
     }
-    /// Upper bound of the encoded size of `seconds` of audio.
+    /// Upper bound of the encoded size of `seconds` of audio: exact for WAV (a segment has at
+    /// most `ceil(seconds * rate)` frames); for Opus the bitrate with a 30 % margin (the
+    /// encoder is constrained-VBR around it) plus Ogg framing and headers.
     pub fn estimate_bytes(self, seconds: f64, rate: u32, channels: usize) -> u64 {
         match self {
             Format::Wav => {
                 wav::encoded_len((seconds * f64::from(rate)).ceil() as usize, channels) as u64
             }
-            // Bitrate plus Ogg framing; generous.
             Format::Opus => {
-                (seconds * f64::from(opus_bitrate(rate, channels)) / 8.0 * 1.3) as u64 + 4096
+                (seconds * opus_bytes_per_second(rate, channels)).ceil() as u64 + OPUS_FIXED_BYTES
             }
         }
     }
+
+    /// The longest stretch, in seconds, whose [`estimate_bytes`](Self::estimate_bytes) fits
+    /// in `max_bytes` (0 if none does).
+    pub fn seconds_for_bytes(self, max_bytes: u64, rate: u32, channels: usize) -> f64 {
+        match self {
+            Format::Wav => {
+                let frames =
+                    max_bytes.saturating_sub(wav::HEADER_LEN as u64) / (2 * channels.max(1) as u64);
+                frames as f64 / f64::from(rate.max(1))
+            }
+            Format::Opus => {
+                // Less one byte against rounding up in the estimate.
+                max_bytes.saturating_sub(OPUS_FIXED_BYTES + 1) as f64
+                    / opus_bytes_per_second(rate, channels)
+            }
+        }
+    }
+}
+
+/// Ogg Opus bytes not proportional to the duration: the OpusHead and OpusTags pages and the
+/// last pages' headers, generously.
+const OPUS_FIXED_BYTES: u64 = 4096;
+
+/// Upper bound of Ogg Opus bytes per second: the bitrate plus 30 %, which also covers Ogg
+/// framing (a 27-byte page header per few KB and one lacing byte per 255 packet bytes).
+fn opus_bytes_per_second(rate: u32, channels: usize) -> f64 {
+    f64::from(opus_bitrate(rate, channels)) / 8.0 * 1.3
 }
 
 /// Opus bitrate: 24 kb/s per channel for speech rates, 48 kb/s per channel above.
@@ -66,26 +99,118 @@ pub fn opus_bitrate(rate: u32, channels: usize) -> i32 {
     (if rate <= 16_000 { 24_000 } else { 48_000 }) * channels.min(2) as i32
 }
 
-fn encode_opus(pcm: &[f32], channels: usize, rate: u32) -> Result<Bytes, AudioError> {
-    use opus_pure::{Application, MAX_PACKET_BYTES, OggOpusWriter, OpusEncoder, OpusHead};
-    let err = |e: opus_pure::Error| AudioError::Io(format!("opus encoder: {e}"));
-    let mut enc = OpusEncoder::new(rate as i32, channels, Application::Audio).map_err(err)?;
-    enc.bitrate_bps = opus_bitrate(rate, channels);
-    let head = OpusHead::for_encoder(&enc, rate);
-    let mut w = OggOpusWriter::new(Vec::new(), head).map_err(err)?;
-    let frame = (rate / 50) as usize;
-    let mut packet = vec![0u8; MAX_PACKET_BYTES];
-    let mut block = vec![0f32; frame * channels];
-    for chunk in pcm.chunks(frame * channels) {
-        block[..chunk.len()].copy_from_slice(chunk);
-        block[chunk.len()..].fill(0.0);
-        let n = enc.encode(&block, frame, &mut packet).map_err(err)?;
-        // The real duration of the last (padded) frame, so players trim the padding.
-        let frames = (chunk.len() / channels) as u32;
-        w.write_packet_with_duration(&packet[..n], frames * 48_000 / rate)
-            .map_err(err)?;
+/// Sample frames kept unencoded until the end, so the final trim to the exact length never
+/// reaches into a frame already encoded.
+const OPUS_HOLD_FRAMES: usize = 4;
+
+/// Incremental Ogg Opus encoding in 20 ms frames (the last one padded with silence and marked
+/// short, so players trim the padding).
+struct OpusSink {
+    enc: opus_pure::OpusEncoder,
+    w: opus_pure::OggOpusWriter<Vec<u8>>,
+    channels: usize,
+    rate: u32,
+    /// Frames per Opus frame.
+    frame: usize,
+    pending: Vec<f32>,
+    packet: Vec<u8>,
+    block: Vec<f32>,
+    /// Frames encoded so far.
+    encoded: usize,
+}
+
+fn opus_err(e: opus_pure::Error) -> AudioError {
+    AudioError::OpusEncoder(e.to_string())
+}
+
+impl OpusSink {
+    fn new(channels: usize, rate: u32) -> Result<Self, AudioError> {
+        use opus_pure::{Application, MAX_PACKET_BYTES, OggOpusWriter, OpusEncoder, OpusHead};
+        let mut enc =
+            OpusEncoder::new(rate as i32, channels, Application::Audio).map_err(opus_err)?;
+        enc.bitrate_bps = opus_bitrate(rate, channels);
+        let head = OpusHead::for_encoder(&enc, rate);
+        let w = OggOpusWriter::new(Vec::new(), head).map_err(opus_err)?;
+        let frame = (rate / 50) as usize;
+        Ok(OpusSink {
+            enc,
+            w,
+            channels,
+            rate,
+            frame,
+            pending: Vec::new(),
+            packet: vec![0u8; MAX_PACKET_BYTES],
+            block: vec![0f32; frame * channels],
+            encoded: 0,
+        })
     }
-    Ok(Bytes::from(w.finish().map_err(err)?))
+
+    /// Encodes the first `frames` (at most one Opus frame) of `pending`.
+    fn encode_front(&mut self, frames: usize) -> Result<(), AudioError> {
+        let n = (frames * self.channels).min(self.pending.len());
+        self.block.fill(0.0);
+        for (b, p) in self.block.iter_mut().zip(self.pending.drain(..n)) {
+            *b = p;
+        }
+        let len = self
+            .enc
+            .encode(&self.block, self.frame, &mut self.packet)
+            .map_err(opus_err)?;
+        let packet = self.packet.get(..len).unwrap_or_default();
+        // The real duration of the frame, so a padded last frame is trimmed by players.
+        let frames = (n / self.channels) as u32;
+        self.w
+            .write_packet_with_duration(packet, frames * 48_000 / self.rate)
+            .map_err(opus_err)?;
+        self.encoded += n / self.channels;
+        Ok(())
+    }
+
+    fn push(&mut self, samples: &[f32]) -> Result<(), AudioError> {
+        self.pending.extend_from_slice(samples);
+        while self.pending.len() >= (self.frame + OPUS_HOLD_FRAMES) * self.channels {
+            self.encode_front(self.frame)?;
+        }
+        Ok(())
+    }
+
+    /// Encodes the rest, keeping `frames` frames in all.
+    fn finish(mut self, frames: usize) -> Result<Bytes, AudioError> {
+        let keep = frames.saturating_sub(self.encoded) * self.channels;
+        self.pending.truncate(keep);
+        while !self.pending.is_empty() {
+            self.encode_front(self.frame)?;
+        }
+        Ok(Bytes::from(self.w.finish().map_err(opus_err)?))
+    }
+}
+
+/// Where rendered samples go.
+enum Sink {
+    Wav(wav::WavWriter),
+    Opus(Box<OpusSink>),
+}
+
+impl Sink {
+    fn push(&mut self, samples: &[f32]) -> Result<(), AudioError> {
+        match self {
+            Sink::Wav(w) => {
+                w.push(samples);
+                Ok(())
+            }
+            Sink::Opus(o) => o.push(samples),
+        }
+    }
+
+    fn finish(self, frames: usize) -> Result<Bytes, AudioError> {
+        match self {
+            Sink::Wav(mut w) => {
+                w.truncate_frames(frames);
+                Ok(w.finish())
+            }
+            Sink::Opus(o) => o.finish(frames),
+        }
+    }
 }
 
 /// What to render.
@@ -126,7 +251,7 @@ impl SegmentSpec {
                 "duration" => spec.duration = Some(num()?),
                 "format" => {
                     spec.format = Format::parse(v)
-                        .ok_or_else(|| format!("unsupported format {v:?} (supported: wav)"))?
+                        .ok_or_else(|| format!("unsupported format {v:?} (supported: wav, opus)"))?
                 }
                 "rate" => {
                     spec.rate = Some(
@@ -173,15 +298,15 @@ impl SegmentSpec {
 
     pub fn validate(&self) -> Result<(), AudioError> {
         if !self.start.is_finite() || self.start < 0.0 {
-            return Err(AudioError::Seek(
-                self.start,
-                "start must be a non-negative number of seconds".into(),
-            ));
+            return Err(AudioError::NegativeStart(self.start));
         }
-        if let Some(d) = self.duration
-            && (!d.is_finite() || d <= 0.0 || d > MAX_CHUNK_SECONDS)
-        {
-            return Err(AudioError::TooLong(d));
+        if let Some(d) = self.duration {
+            if !d.is_finite() || d <= 0.0 {
+                return Err(AudioError::BadDuration(d));
+            }
+            if d > MAX_CHUNK_SECONDS {
+                return Err(AudioError::ChunkTooLong(d));
+            }
         }
         if let Some(r) = self.rate
             && !(MIN_SAMPLE_RATE..=MAX_SAMPLE_RATE).contains(&r)
@@ -192,9 +317,7 @@ impl SegmentSpec {
             && let Some(r) = self.rate
             && !OPUS_RATES.contains(&r)
         {
-            return Err(AudioError::Unreadable(format!(
-                "Opus encodes at 8000, 12000, 16000, 24000 or 48000 Hz, not {r}"
-            )));
+            return Err(AudioError::OpusRate(r));
         }
         Ok(())
     }
@@ -209,12 +332,23 @@ pub struct Segment {
     /// Seconds actually rendered (shorter than asked at the end of the file).
     pub seconds: f64,
     pub corrupt_packets: usize,
+    /// The most decoded samples held at once (decoder, block, downmix and resampler buffers);
+    /// at most [`MAX_BUFFERED_SAMPLES`].
+    pub peak_buffered_samples: usize,
 }
 
-/// Frames of input decoded between cancellation checks (about a second at 48 kHz).
+/// Most frames decoded per block (about a second at 48 kHz): the cancellation check interval.
 const STEP_FRAMES: usize = 48_000;
+/// Most samples (all channels) decoded per block.
+const BLOCK_SAMPLES: usize = 128 * 1024;
 
-/// Renders `spec` from `source`. `cancelled` is polled about once per second of audio.
+/// Frames per block for `channels`-channel input.
+fn block_frames(channels: usize) -> usize {
+    (BLOCK_SAMPLES / channels.max(1)).clamp(1, STEP_FRAMES)
+}
+
+/// Renders `spec` from `source`. `cancelled` is polled once per block (about a second of audio
+/// or less).
 pub fn render(
     source: Box<dyn MediaSource>,
     ext: Option<&str>,
@@ -223,45 +357,189 @@ pub fn render(
 ) -> Result<Segment, AudioError> {
     spec.validate()?;
     let mut dec = Decoder::open(source, ext)?;
-    dec.seek(spec.start)?;
     let in_rate = dec.rate;
+    let ch = dec.channels.max(1);
+    let out_ch = if spec.mono { 1 } else { ch };
+    if spec.format == Format::Opus && out_ch > 2 {
+        return Err(AudioError::OpusChannels(out_ch));
+    }
+    let out_rate = spec.format.rate(spec.rate, in_rate);
+    let mut resampler = StreamResampler::new(in_rate, out_rate, out_ch)?;
+    dec.seek(spec.start)?;
     let seconds = spec.duration.unwrap_or(MAX_CHUNK_SECONDS);
     let want = (seconds * f64::from(in_rate)).round() as usize;
-    let mut pcm = Vec::new();
+    // Never more frames than the size estimate allows for.
+    let max_out = (seconds * f64::from(out_rate)).ceil() as usize;
+    let mut sink = match spec.format {
+        Format::Wav => Sink::Wav(wav::WavWriter::new(
+            out_ch as u16,
+            out_rate,
+            max_out.min(BLOCK_SAMPLES * 8 / out_ch),
+        )),
+        Format::Opus => Sink::Opus(Box::new(OpusSink::new(out_ch, out_rate)?)),
+    };
+    let block = block_frames(ch);
+    let mut pcm = Vec::with_capacity(block * ch);
+    let mut mixed = Vec::new();
     let mut got = 0;
+    let mut peak = 0;
     while got < want {
         if cancelled() {
             return Err(AudioError::Cancelled);
         }
-        let n = dec.read(STEP_FRAMES.min(want - got), &mut pcm)?;
+        pcm.clear();
+        let n = dec.read(block.min(want - got), &mut pcm)?;
         if n == 0 {
             break;
         }
         got += n;
+        sanitize(&mut pcm);
+        let input = if out_ch < ch {
+            downmix_mono_into(&pcm, ch, &mut mixed);
+            &mixed
+        } else {
+            &pcm
+        };
+        resampler.push(input, &mut |out| sink.push(out))?;
+        peak = peak.max(
+            pcm.capacity()
+                + mixed.capacity()
+                + dec.buffered_samples()
+                + resampler.buffered_samples(),
+        );
     }
-    let ch = dec.channels.max(1);
-    let (pcm, out_ch) = if spec.mono && ch > 1 {
-        (downmix_mono(&pcm, ch), 1)
-    } else {
-        (pcm, ch)
-    };
-    let out_rate = spec.format.rate(spec.rate, in_rate);
-    if spec.format == Format::Opus && out_ch > 2 {
-        return Err(AudioError::TooManyChannels(out_ch));
-    }
-    let pcm = resample(&pcm, out_ch, in_rate, out_rate)?;
+    resampler.finish(&mut |out| sink.push(out))?;
     // The resampler's output length is rounded up: trim to the exact duration.
-    let exact = ((got as f64) * f64::from(out_rate) / f64::from(in_rate)).round() as usize * out_ch;
-    let pcm = &pcm[..exact.min(pcm.len())];
-    let data = match spec.format {
-        Format::Wav => wav::encode(pcm, out_ch as u16, out_rate),
-        Format::Opus => encode_opus(pcm, out_ch, out_rate)?,
-    };
+    let exact = ((got as f64) * f64::from(out_rate) / f64::from(in_rate)).round() as usize;
+    let data = sink.finish(exact.min(max_out))?;
     Ok(Segment {
         data,
         rate: out_rate,
         channels: out_ch as u16,
         seconds: got as f64 / f64::from(in_rate),
         corrupt_packets: dec.corrupt_packets,
+        peak_buffered_samples: peak,
     })
+}
+
+// The accounting behind MAX_BUFFERED_SAMPLES (capacities; a growing Vec holds under twice its
+// largest length): the block and its downmix, the decoder's pending samples (a block plus one
+// packet) and packet scratch, and the resampler.
+const _: () = assert!(
+    2 * BLOCK_SAMPLES
+        + 2 * (BLOCK_SAMPLES + super::MAX_PACKET_SAMPLES)
+        + 2 * super::MAX_PACKET_SAMPLES
+        + super::resample::MAX_RESAMPLER_SAMPLES
+        <= MAX_BUFFERED_SAMPLES
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A 16-bit PCM WAV in memory: `frames` frames of a ramp on every channel.
+    fn wav(rate: u32, channels: u16, frames: usize) -> Vec<u8> {
+        let data_len = frames * usize::from(channels) * 2;
+        let mut w = Vec::with_capacity(44 + data_len);
+        w.extend_from_slice(b"RIFF");
+        w.extend_from_slice(&(36 + data_len as u32).to_le_bytes());
+        w.extend_from_slice(b"WAVEfmt ");
+        w.extend_from_slice(&16u32.to_le_bytes());
+        w.extend_from_slice(&1u16.to_le_bytes());
+        w.extend_from_slice(&channels.to_le_bytes());
+        w.extend_from_slice(&rate.to_le_bytes());
+        w.extend_from_slice(&(rate * u32::from(channels) * 2).to_le_bytes());
+        w.extend_from_slice(&(channels * 2).to_le_bytes());
+        w.extend_from_slice(&16u16.to_le_bytes());
+        w.extend_from_slice(b"data");
+        w.extend_from_slice(&(data_len as u32).to_le_bytes());
+        for i in 0..frames {
+            let v = ((i % 2000) as i16 - 1000) * 8;
+            for _ in 0..channels {
+                w.extend_from_slice(&v.to_le_bytes());
+            }
+        }
+        w
+    }
+
+    #[test]
+    fn decoded_audio_held_stays_under_the_ceiling_whatever_the_input() {
+        // 12 s of 192 kHz 8-channel audio is 18.4 M samples decoded; rendered as 16 kHz mono.
+        let (rate, ch, secs) = (192_000u32, 8u16, 12usize);
+        let src = std::io::Cursor::new(wav(rate, ch, rate as usize * secs));
+        let spec = SegmentSpec {
+            start: 0.0,
+            duration: Some(secs as f64),
+            format: Format::Wav,
+            rate: Some(16_000),
+            mono: true,
+        };
+        let seg = render(Box::new(src), Some("wav"), &spec, &|| false).unwrap();
+        assert_eq!((seg.rate, seg.channels), (16_000, 1));
+        assert_eq!(seg.data.len(), wav::encoded_len(16_000 * secs, 1));
+        let decoded = rate as usize * usize::from(ch) * secs;
+        eprintln!(
+            "peak {} samples held of {decoded} decoded (ceiling {MAX_BUFFERED_SAMPLES})",
+            seg.peak_buffered_samples
+        );
+        assert!(seg.peak_buffered_samples > 0);
+        assert!(
+            seg.peak_buffered_samples <= MAX_BUFFERED_SAMPLES,
+            "{} samples held, above the ceiling of {MAX_BUFFERED_SAMPLES}",
+            seg.peak_buffered_samples
+        );
+        assert!(
+            decoded > 4 * MAX_BUFFERED_SAMPLES,
+            "the input must exceed the ceiling"
+        );
+    }
+
+    #[test]
+    fn limits_are_refused_by_their_own_error() {
+        let spec = |start: f64, duration: Option<f64>, format, rate| SegmentSpec {
+            start,
+            duration,
+            format,
+            rate,
+            mono: false,
+        };
+        assert!(matches!(
+            spec(-1.0, None, Format::Wav, None).validate(),
+            Err(AudioError::NegativeStart(_))
+        ));
+        assert!(matches!(
+            spec(0.0, Some(601.0), Format::Wav, None).validate(),
+            Err(AudioError::ChunkTooLong(_))
+        ));
+        assert!(matches!(
+            spec(0.0, Some(0.0), Format::Wav, None).validate(),
+            Err(AudioError::BadDuration(_))
+        ));
+        assert!(matches!(
+            spec(0.0, None, Format::Opus, Some(44_100)).validate(),
+            Err(AudioError::OpusRate(44_100))
+        ));
+        assert!(matches!(
+            spec(0.0, None, Format::Wav, Some(4_000)).validate(),
+            Err(AudioError::BadSampleRate(4_000))
+        ));
+    }
+
+    #[test]
+    fn opus_estimate_and_its_inverse_agree() {
+        for (rate, ch) in [(48_000, 2), (16_000, 1), (8_000, 2)] {
+            for f in [Format::Wav, Format::Opus] {
+                let max = 786_432;
+                let secs = (f.seconds_for_bytes(max, rate, ch) * 1000.0).floor() / 1000.0;
+                assert!(f.estimate_bytes(secs, rate, ch) <= max, "{f:?} {rate} {ch}");
+                assert!(
+                    f.estimate_bytes(secs + 0.01, rate, ch) > max,
+                    "{f:?} {rate} {ch}"
+                );
+            }
+        }
+        // 30 s of 48 kHz stereo Opus fits a 768 KiB chunk; as WAV it would not.
+        assert!(Format::Opus.seconds_for_bytes(786_432, 48_000, 2) > 30.0);
+        assert!(Format::Wav.seconds_for_bytes(786_432, 48_000, 2) < 4.1);
+    }
 }

@@ -30,10 +30,14 @@ const STOPS: [(f32, [f32; 3]); 5] = [
 pub fn colour(v: f32) -> [u8; 3] {
     let v = v.clamp(0.0, 1.0);
     for w in STOPS.windows(2) {
-        let ((a, ca), (b, cb)) = (w[0], w[1]);
-        if v <= b {
+        let [(a, ca), (b, cb)] = w else { continue };
+        if v <= *b {
             let t = (v - a) / (b - a);
-            return [0, 1, 2].map(|i| (ca[i] + (cb[i] - ca[i]) * t).round() as u8);
+            let mut out = [0u8; 3];
+            for ((o, x), y) in out.iter_mut().zip(ca).zip(cb) {
+                *o = (x + (y - x) * t).round() as u8;
+            }
+            return out;
         }
     }
     [255, 250, 200]
@@ -78,14 +82,13 @@ pub fn render(
         let start = centre as i64 - (WINDOW / 2) as i64;
         for (i, v) in input.iter_mut().enumerate() {
             let idx = start + i as i64;
-            *v = if idx >= 0 && (idx as usize) < samples.len() {
-                samples[idx as usize] * window[i]
-            } else {
-                0.0
-            };
+            *v = usize::try_from(idx)
+                .ok()
+                .and_then(|j| samples.get(j))
+                .map_or(0.0, |s| s * window.get(i).copied().unwrap_or(0.0));
         }
         fft.process(&mut input, &mut output)
-            .map_err(|e| AudioError::Io(format!("fft: {e}")))?;
+            .map_err(|e| AudioError::Spectrogram(format!("fft: {e}")))?;
         for y in 0..h {
             // Row 0 is the top (max_hz).
             let lo = (f32::from(h as u16 - 1 - y as u16) / h as f32 * max_hz / nyquist
@@ -94,7 +97,9 @@ pub fn render(
                 * (bins - 1) as f32) as usize)
                 .max(lo + 1)
                 .min(bins);
-            let mag = output[lo..hi]
+            let mag = output
+                .get(lo..hi)
+                .unwrap_or_default()
                 .iter()
                 .map(|c| c.norm())
                 .fold(0.0f32, f32::max)
@@ -125,7 +130,7 @@ pub fn render(
     }
     let mut png = Vec::new();
     img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
-        .map_err(|e| AudioError::Io(format!("png: {e}")))?;
+        .map_err(|e| AudioError::Spectrogram(format!("png: {e}")))?;
     Ok((Bytes::from(png), max_hz))
 }
 

@@ -1,4 +1,5 @@
-//! WAV (RIFF, PCM s16le) encoding of interleaved `f32` samples: each chunk a complete file.
+//! WAV (RIFF, PCM s16le) encoding of interleaved `f32` samples: each chunk a complete file,
+//! written incrementally. Must not know about decoding, files or MCP.
 
 use bytes::{BufMut, Bytes, BytesMut};
 
@@ -10,27 +11,82 @@ pub fn encoded_len(frames: usize, channels: usize) -> usize {
     HEADER_LEN + frames * channels * 2
 }
 
-/// Encodes interleaved samples (clamped to [-1, 1]) as a 16-bit PCM WAV file.
-pub fn encode(samples: &[f32], channels: u16, rate: u32) -> Bytes {
-    let data_len = (samples.len() * 2) as u32;
-    let mut b = BytesMut::with_capacity(HEADER_LEN + samples.len() * 2);
-    b.put_slice(b"RIFF");
-    b.put_u32_le(36 + data_len);
-    b.put_slice(b"WAVEfmt ");
-    b.put_u32_le(16);
-    b.put_u16_le(1);
-    b.put_u16_le(channels);
-    b.put_u32_le(rate);
-    b.put_u32_le(rate * u32::from(channels) * 2);
-    b.put_u16_le(channels * 2);
-    b.put_u16_le(16);
-    b.put_slice(b"data");
-    b.put_u32_le(data_len);
-    for s in samples {
-        let v = (s.clamp(-1.0, 1.0) * 32767.0).round() as i16;
-        b.put_i16_le(v);
+/// One sample as 16-bit PCM: scaled by 2^15 and rounded to nearest (ties to even, as ffmpeg
+/// does), clamped to the 16-bit range, so 16-bit sources round-trip exactly.
+pub fn quantize(s: f32) -> i16 {
+    // NaN becomes 0 (`as` saturates and maps NaN to 0).
+    (s * 32768.0).round_ties_even().clamp(-32768.0, 32767.0) as i16
+}
+
+/// An incremental WAV writer: push samples, then `finish` writes the header.
+pub struct WavWriter {
+    buf: BytesMut,
+    channels: u16,
+    rate: u32,
+}
+
+impl WavWriter {
+    /// `capacity_frames` is a hint (reserved up front).
+    pub fn new(channels: u16, rate: u32, capacity_frames: usize) -> Self {
+        let mut buf = BytesMut::with_capacity(encoded_len(capacity_frames, usize::from(channels)));
+        buf.put_bytes(0, HEADER_LEN);
+        WavWriter {
+            buf,
+            channels,
+            rate,
+        }
     }
-    b.freeze()
+
+    /// Appends interleaved samples.
+    pub fn push(&mut self, samples: &[f32]) {
+        self.buf.reserve(samples.len() * 2);
+        for &s in samples {
+            self.buf.put_i16_le(quantize(s));
+        }
+    }
+
+    /// Frames written so far.
+    pub fn frames(&self) -> usize {
+        (self.buf.len() - HEADER_LEN) / (2 * usize::from(self.channels.max(1)))
+    }
+
+    /// Drops frames beyond the first `frames`.
+    pub fn truncate_frames(&mut self, frames: usize) {
+        let len = encoded_len(frames, usize::from(self.channels));
+        if len < self.buf.len() {
+            self.buf.truncate(len);
+        }
+    }
+
+    /// Writes the header and returns the file.
+    pub fn finish(mut self) -> Bytes {
+        let data_len = u32::try_from(self.buf.len() - HEADER_LEN).unwrap_or(u32::MAX);
+        let ch = self.channels;
+        let mut h = Vec::with_capacity(HEADER_LEN);
+        h.put_slice(b"RIFF");
+        h.put_u32_le(data_len.saturating_add(36));
+        h.put_slice(b"WAVEfmt ");
+        h.put_u32_le(16);
+        h.put_u16_le(1);
+        h.put_u16_le(ch);
+        h.put_u32_le(self.rate);
+        h.put_u32_le(self.rate * u32::from(ch) * 2);
+        h.put_u16_le(ch * 2);
+        h.put_u16_le(16);
+        h.put_slice(b"data");
+        h.put_u32_le(data_len);
+        if let Some(head) = self.buf.get_mut(..HEADER_LEN) {
+            head.copy_from_slice(&h);
+        }
+        self.buf.freeze()
+    }
+}
+
+/// Encodes interleaved samples as a 16-bit PCM WAV file (see [`quantize`]).
+pub fn encode(samples: &[f32], channels: u16, rate: u32) -> Bytes {
+    let mut w = WavWriter::new(channels, rate, samples.len() / usize::from(channels.max(1)));
+    w.push(samples);
+    w.finish()
 }
 
 #[cfg(test)]
@@ -42,9 +98,21 @@ mod tests {
         let w = encode(&[0.0, 1.0, -1.0, 2.0], 2, 16000);
         assert_eq!(w.len(), encoded_len(2, 2));
         assert_eq!(&w[..4], b"RIFF");
+        assert_eq!(u32::from_le_bytes(w[4..8].try_into().unwrap()), 36 + 8);
         assert_eq!(u32::from_le_bytes(w[24..28].try_into().unwrap()), 16000);
         assert_eq!(u16::from_le_bytes(w[22..24].try_into().unwrap()), 2);
+        assert_eq!(u32::from_le_bytes(w[40..44].try_into().unwrap()), 8);
         assert_eq!(i16::from_le_bytes(w[46..48].try_into().unwrap()), 32767);
+        assert_eq!(i16::from_le_bytes(w[48..50].try_into().unwrap()), -32768);
         assert_eq!(i16::from_le_bytes(w[50..52].try_into().unwrap()), 32767);
+    }
+
+    #[test]
+    fn sixteen_bit_values_round_trip_exactly() {
+        // What symphonia hands out for 16-bit PCM: v / 32768.
+        for v in [i16::MIN, -32767, -16385, -1, 0, 1, 16385, 32766, i16::MAX] {
+            assert_eq!(quantize(f32::from(v) / 32768.0), v);
+        }
+        assert_eq!(quantize(f32::NAN), 0);
     }
 }

@@ -1,0 +1,85 @@
+//! JSON-RPC batches (2025-03-26 sessions only), handled here for every transport: elements in
+//! order, bounded by count and by the bytes of their answers, each request beyond the bounds
+//! answered with an error of its own. Must not know about transports.
+
+use super::{Connection, Server, Sink};
+use crate::protocol::Outgoing;
+use crate::protocol::frame::{self, Framing};
+use crate::protocol::jsonrpc::{Message, WireError, code};
+use bytes::Bytes;
+use std::sync::Arc;
+
+/// Most requests one JSON-RPC batch (2025-03-26) may hold; further elements are answered
+/// with an error each.
+pub const MAX_BATCH_ITEMS: usize = 64;
+/// Most bytes of answers one batch may accumulate; once past it, further requests in the
+/// batch are answered with an error each instead of being run.
+pub const MAX_BATCH_ANSWER_BYTES: usize = 32 * 1024 * 1024;
+
+impl Server {
+    /// Whether `conn` may send JSON-RPC batches (only 2025-03-26 sessions); if not, the error
+    /// to answer.
+    pub fn batch_refusal(&self, conn: &Connection) -> Option<Outgoing> {
+        let v = conn.legacy().map(|s| s.version);
+        if v.is_some_and(|v| v.accepts_batches()) {
+            return None;
+        }
+        tracing::warn!("refused a JSON-RPC batch");
+        let msg = format!(
+            "Invalid Request: JSON-RPC batches are only accepted in a 2025-03-26 session (this is {})",
+            v.map_or("not a session".to_string(), |v| format!("protocol {v}"))
+        );
+        Some(Outgoing::error(None, code::INVALID_REQUEST, &msg, None))
+    }
+
+    /// Handles a JSON-RPC batch (2025-03-26): its elements in order, each answer framed bare.
+    /// At most [`MAX_BATCH_ITEMS`] elements and [`MAX_BATCH_ANSWER_BYTES`] bytes of answers
+    /// are served; every request beyond gets an error of its own. Returns the answers (frame
+    /// them as one array with [`frame::encode_batch`]), `Ok(None)` if nothing needs an answer,
+    /// or the refusal if this connection may not batch.
+    pub async fn handle_batch(
+        self: &Arc<Self>,
+        conn: &Arc<Connection>,
+        items: Vec<Result<Message, WireError>>,
+        sink: &Sink,
+    ) -> Result<Option<Vec<Bytes>>, Outgoing> {
+        if let Some(refusal) = self.batch_refusal(conn) {
+            return Err(refusal);
+        }
+        let mut parts: Vec<Bytes> = Vec::new();
+        let mut bytes = 0usize;
+        for (i, item) in items.into_iter().enumerate() {
+            let over = if i >= MAX_BATCH_ITEMS {
+                Some(format!("a batch holds at most {MAX_BATCH_ITEMS} messages"))
+            } else if bytes > MAX_BATCH_ANSWER_BYTES {
+                Some(format!(
+                    "the batch's answers passed {MAX_BATCH_ANSWER_BYTES} bytes"
+                ))
+            } else {
+                None
+            };
+            let out = match (item, over) {
+                (Ok(Message::Request(r)), Some(why)) => {
+                    tracing::warn!(method = %r.method, "batch element refused: {why}");
+                    Some(Outgoing::error(
+                        Some(&r.id),
+                        code::INVALID_REQUEST,
+                        &format!("Invalid Request: not run: {why}"),
+                        None,
+                    ))
+                }
+                (Ok(_), Some(_)) => None,
+                (Ok(m), None) => self.handle(conn, m, sink).await,
+                (Err(e), _) => e
+                    .answerable
+                    .then(|| Outgoing::error(e.id.as_ref(), e.code, &e.message, None)),
+            };
+            if let Some(o) = out {
+                let f = frame::encode(&o, Framing::Bare);
+                bytes += f.len();
+                parts.push(f);
+            }
+        }
+        Ok((!parts.is_empty()).then_some(parts))
+    }
+}
