@@ -26,13 +26,20 @@ fn run_all(kind: &str, target: &str, entry: Entry) -> usize {
         return 0;
     };
     let mut n = 0;
+    let mut panicked = vec![];
     for f in files {
         let path = f.expect("a directory entry").path();
         let data = std::fs::read(&path).expect("a readable input");
-        let run = std::panic::catch_unwind(|| entry(&data));
-        assert!(run.is_ok(), "{} panics", path.display());
+        if std::panic::catch_unwind(|| entry(&data)).is_err() {
+            panicked.push(path.display().to_string());
+        }
         n += 1;
     }
+    assert!(
+        panicked.is_empty(),
+        "inputs that panic:\n{}",
+        panicked.join("\n")
+    );
     n
 }
 
