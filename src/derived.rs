@@ -1,11 +1,13 @@
 //! Derived media: the canonical URI of each artifact the server can make from a file, and
 //! rendering one through the shared byte-bounded cache. Shared by resources (reading a derived
-//! URI) and tools (planning and producing chunks). Must not know about the server or MCP wire.
+//! URI) and tools (planning and producing chunks). Every read checks the source's identity
+//! first (one stat): a rewritten source is rendered again, a deleted one is not found.
+//! Must not know about the server or MCP wire.
 
 use crate::cache::DerivedCache;
 use crate::library::{Library, LibraryError, MediaKind};
 use crate::media::audio::segment::{self, SegmentSpec};
-use crate::media::audio::{AudioError, MAX_CHUNK_SECONDS, decode};
+use crate::media::audio::{AudioError, MAX_CHUNK_SECONDS, decode, seekable};
 use thiserror::Error;
 
 /// Why a derived artifact could not be made: the file itself (missing, outside the root, ...:
@@ -42,7 +44,9 @@ pub fn render_audio(
 ) -> Result<Rendered, DerivedError> {
     spec.validate()?;
     let key = audio_uri(&r.uri.base(), spec);
-    if let Some(hit) = cache.get(&key) {
+    // The source as it is now (one stat): gone means not found, changed means a miss.
+    let source = lib.identity(r)?;
+    if let Some(hit) = cache.get(&key, &source) {
         return Ok(Rendered {
             data: hit,
             corrupt_packets: 0,
@@ -53,7 +57,7 @@ pub fn render_audio(
         return Err(AudioError::NoAudioTrack.into());
     }
     let ext = r.rel.rsplit('.').next().map(str::to_owned);
-    let info = decode::probe(Box::new(lib.open(r)?), ext.as_deref(), stat.size)?;
+    let info = decode::probe(seekable(lib.open(r)?), ext.as_deref(), stat.size)?;
     let available = info
         .duration_seconds
         .map_or(f64::MAX, |d| (d - spec.start).max(0.0));
@@ -70,10 +74,58 @@ pub fn render_audio(
     if estimate > limit {
         return Err(AudioError::TooLarge(estimate, limit).into());
     }
-    let seg = segment::render(Box::new(lib.open(r)?), ext.as_deref(), spec, cancelled)?;
-    cache.put(key, seg.data.clone());
+    let file = lib.open(r)?;
+    let rendered_from = file.id();
+    let seg = segment::render(seekable(file), ext.as_deref(), spec, cancelled)?;
+    // Cache only what was made from the source as it was before and still is after.
+    if rendered_from == Some(source) && lib.identity(r).ok() == Some(source) {
+        cache.put(key, source, seg.data.clone());
+    }
     Ok(Rendered {
         data: seg.data,
         corrupt_packets: seg.corrupt_packets,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::library::{Library, LibraryLimits};
+    use crate::media::audio::{Decoder, seekable, wav};
+
+    #[test]
+    fn a_library_file_truncated_while_decoded_fails_instead_of_ending_early() {
+        let tmp = tempfile::tempdir().unwrap();
+        let samples: Vec<f32> = (0..48_000 * 4 * 2)
+            .map(|i| (i as f32 * 0.03).sin() * 0.3)
+            .collect();
+        let path = tmp.path().join("long.wav");
+        std::fs::write(&path, wav::encode(&samples, 2, 48_000)).unwrap();
+        let lib = Library::new(
+            vec![("lib".into(), tmp.path().to_path_buf())],
+            LibraryLimits::default(),
+        )
+        .unwrap();
+        let r = lib.resolve("media://lib/long.wav").unwrap();
+        let mut dec = Decoder::open(seekable(lib.open(&r).unwrap()), Some("wav")).unwrap();
+        let mut out = vec![];
+        assert_eq!(dec.read(48_000, &mut out).unwrap(), 48_000);
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(300_000)
+            .unwrap();
+        let result = loop {
+            match dec.read(48_000, &mut out) {
+                Ok(0) => break Ok(()),
+                Ok(_) => {}
+                Err(e) => break Err(e),
+            }
+        };
+        let err = result.expect_err("a truncated file must not decode as a shorter success");
+        assert!(
+            err.to_string().contains("changed while it was being read"),
+            "{err}"
+        );
+    }
 }

@@ -97,6 +97,10 @@ struct ServeArgs {
     /// Most directory entries a library scan looks at.
     #[arg(long, default_value_t = Limits::default().library.max_scan_entries)]
     max_scan_entries: usize,
+    /// Longest a read of a media file may take, in milliseconds (a whole or ranged read; for
+    /// a decoder, each read call); a slower read fails with an error.
+    #[arg(long, default_value_t = Limits::default().library.read_deadline.as_millis() as u64)]
+    read_deadline_ms: u64,
     /// Media roots: PATH (named after its directory) or NAME=PATH.
     #[arg(value_name = "ROOT | NAME=ROOT", required = true)]
     roots: Vec<String>,
@@ -178,6 +182,7 @@ fn main() -> Result<()> {
         ..Limits::default()
     };
     limits.library.max_scan_entries = args.max_scan_entries;
+    limits.library.read_deadline = std::time::Duration::from_millis(args.read_deadline_ms.max(1));
     limits.cache_bytes = args.cache_bytes;
     let cfg = Config {
         roots,

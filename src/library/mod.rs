@@ -4,11 +4,28 @@
 //! Confinement is enforced twice: URIs are parsed strictly (see [`uri`]), and every open goes
 //! through a `cap_std::fs::Dir` for the root, which resolves symlinks itself and refuses any
 //! path that would leave the root (`..`, absolute links, links pointing outside). Nothing
-//! outside a root is ever opened. Must not know about MCP, JSON or async runtimes.
+//! outside a root is ever opened.
+//!
+//! Only regular files are ever opened: every open is non-blocking and the opened handle is
+//! checked with `fstat`, so a FIFO, device or socket (or a link to one) is refused without
+//! blocking, and a scan never opens a link to one. Every read goes through [`MediaFile`], which
+//! enforces the read deadline ([`LibraryLimits::read_deadline`]) and turns a file that shrinks
+//! while it is read into [`LibraryError::Changed`]. Must not know about MCP, JSON or async
+//! runtimes.
+// Paths and files come from untrusted clients and folders: no unwrap, expect or unchecked
+// indexing outside tests.
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+#![cfg_attr(
+    test,
+    allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
+)]
 
+mod file;
 pub mod sniff;
 pub mod uri;
 pub mod watch;
+
+pub use file::MediaFile;
 
 pub use sniff::{MediaKind, Sniffed};
 
@@ -36,6 +53,17 @@ pub enum LibraryError {
     NotFound { uri: String },
     #[error("{uri} is not a file")]
     NotAFile { uri: String },
+    /// A FIFO, device or socket (or a link to one): never opened for reading.
+    #[error("{uri} is a {kind}, not a regular file; only regular files are served")]
+    NotRegular { uri: String, kind: &'static str },
+    /// A read took longer than [`LibraryLimits::read_deadline`].
+    #[error(
+        "reading {uri} took longer than the read deadline of {limit:?} (slow or stuck storage)"
+    )]
+    ReadTimeout { uri: String, limit: Duration },
+    /// The file changed (was truncated, rewritten or replaced) while it was being read.
+    #[error("{uri} changed while it was being read ({how}); read it again")]
+    Changed { uri: String, how: String },
     #[error(
         "{uri} is not a recognised audio, image or video file (content sniffing found no known format)"
     )]
@@ -63,7 +91,26 @@ impl LibraryError {
             reason: reason.into(),
         }
     }
+    /// [`LibraryError::Changed`] for a file that ended at byte `at` of the `size` it had.
+    pub fn shrank(uri: &str, at: u64, size: u64) -> Self {
+        LibraryError::Changed {
+            uri: uri.into(),
+            how: format!("it ended at byte {at}, it had {size} bytes when opened"),
+        }
+    }
     fn io(uri: &str, e: std::io::Error) -> Self {
+        // Errors raised by `MediaFile` travel inside an `io::Error`; take them back out.
+        if e.get_ref().is_some_and(|inner| inner.is::<LibraryError>()) {
+            match e.into_inner().map(|inner| inner.downcast::<LibraryError>()) {
+                Some(Ok(lib)) => return *lib,
+                _ => {
+                    return LibraryError::Io {
+                        uri: uri.into(),
+                        source: std::io::Error::other("unreadable wrapped error"),
+                    };
+                }
+            }
+        }
         match e.kind() {
             std::io::ErrorKind::NotFound => LibraryError::NotFound { uri: uri.into() },
             // cap-std reports escapes as PermissionDenied ("a path led outside of the
@@ -95,7 +142,16 @@ pub struct LibraryLimits {
     pub max_depth: usize,
     /// How old the index may get before a listing rescans (default 10 s).
     pub rescan_interval: Duration,
+    /// Longest a read of a media file may take (default [`READ_DEADLINE`]): a whole or ranged
+    /// read ([`Library::read_range`], sniffing) from its first to its last byte, and for a
+    /// streamed read (a decoder pulling from [`MediaFile`]) each single read call. A read that
+    /// takes longer fails with [`LibraryError::ReadTimeout`].
+    pub read_deadline: Duration,
 }
+
+/// Default read deadline: 30 s. A healthy local disk answers in milliseconds; this only stops
+/// slow or stuck storage (a hung network mount) from holding a request forever.
+pub const READ_DEADLINE: Duration = Duration::from_secs(30);
 
 impl Default for LibraryLimits {
     fn default() -> Self {
@@ -103,6 +159,7 @@ impl Default for LibraryLimits {
             max_scan_entries: 100_000,
             max_depth: 32,
             rescan_interval: Duration::from_secs(10),
+            read_deadline: READ_DEADLINE,
         }
     }
 }
@@ -158,6 +215,91 @@ pub struct FileInfo {
     pub size: u64,
     pub modified: Option<SystemTime>,
     pub sniffed: Sniffed,
+}
+
+/// The identity of a source file: device, inode, size and modification time. A file rewritten
+/// in place, replaced or truncated gets a different one (barring a rewrite to the same size
+/// within the file system's time resolution).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct SourceId {
+    pub dev: u64,
+    pub ino: u64,
+    pub size: u64,
+    /// Modification time in nanoseconds since the epoch (negative before it).
+    pub mtime_ns: i128,
+}
+
+impl SourceId {
+    fn of(meta: &std::fs::Metadata) -> Self {
+        use std::os::unix::fs::MetadataExt;
+        Self::new(
+            meta.dev(),
+            meta.ino(),
+            meta.size(),
+            meta.mtime(),
+            meta.mtime_nsec(),
+        )
+    }
+
+    fn of_cap(meta: &cap_std::fs::Metadata) -> Self {
+        use cap_std::fs::MetadataExt;
+        Self::new(
+            meta.dev(),
+            meta.ino(),
+            meta.len(),
+            meta.mtime(),
+            meta.mtime_nsec(),
+        )
+    }
+
+    fn new(dev: u64, ino: u64, size: u64, mtime_s: i64, mtime_nsec: i64) -> Self {
+        SourceId {
+            dev,
+            ino,
+            size,
+            mtime_ns: i128::from(mtime_s) * 1_000_000_000 + i128::from(mtime_nsec),
+        }
+    }
+}
+
+/// What a file that is not regular is, for messages.
+fn file_kind(ft: std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    kind_name(
+        ft.is_dir(),
+        ft.is_fifo(),
+        ft.is_socket(),
+        ft.is_char_device(),
+        ft.is_block_device(),
+    )
+}
+
+/// [`file_kind`] of a `cap_std` file type.
+fn cap_file_kind(ft: cap_std::fs::FileType) -> &'static str {
+    use cap_std::fs::FileTypeExt;
+    kind_name(
+        ft.is_dir(),
+        ft.is_fifo(),
+        ft.is_socket(),
+        ft.is_char_device(),
+        ft.is_block_device(),
+    )
+}
+
+fn kind_name(dir: bool, fifo: bool, socket: bool, chr: bool, blk: bool) -> &'static str {
+    if dir {
+        "directory"
+    } else if fifo {
+        "FIFO (named pipe)"
+    } else if socket {
+        "socket"
+    } else if chr {
+        "character device"
+    } else if blk {
+        "block device"
+    } else {
+        "special file"
+    }
 }
 
 pub struct Library {
@@ -269,6 +411,9 @@ impl Library {
                 };
                 let ft = item.file_type();
                 if !(ft.is_file() || ft.is_symlink()) {
+                    if !ft.is_dir() {
+                        tracing::debug!(path = ?item.path(), kind = file_kind(ft), "skipping a file that is not regular");
+                    }
                     continue;
                 }
                 let Ok(rel) = item.path().strip_prefix(&root.path) else {
@@ -279,6 +424,21 @@ impl Library {
                     continue;
                 };
                 let uri = uri::build(&root.name, &rel);
+                if ft.is_symlink() {
+                    // The target's metadata, resolved inside the root, without opening it: a
+                    // link to a FIFO must not block the scan (it holds the index lock).
+                    match root.dir.metadata(&rel) {
+                        Ok(m) if m.is_file() => {}
+                        Ok(m) => {
+                            tracing::debug!(%uri, kind = cap_file_kind(m.file_type()), "skipping a link to a file that is not regular");
+                            continue;
+                        }
+                        Err(e) => {
+                            tracing::debug!(%uri, error = %e, "skipping a link that cannot be followed inside its root");
+                            continue;
+                        }
+                    }
+                }
                 match self.stat_rel(ri, &rel, &uri) {
                     Ok(info) => entries.push(Entry {
                         root: ri,
@@ -319,25 +479,67 @@ impl Library {
         })
     }
 
-    fn open_rel(&self, root: usize, rel: &str, uri: &str) -> Result<std::fs::File, LibraryError> {
-        let dir = &self.roots[root].dir;
-        let file = dir.open(rel).map_err(|e| LibraryError::io(uri, e))?;
-        let file = file.into_std();
+    /// Opens a regular file, confined to its root. The open is non-blocking (`O_NONBLOCK`), so
+    /// a FIFO without a writer cannot hang it, and the opened handle is `fstat`ed: anything but
+    /// a regular file is refused with [`LibraryError::NotRegular`] before a byte is read.
+    fn open_rel(
+        &self,
+        root: usize,
+        rel: &str,
+        uri: &str,
+    ) -> Result<(MediaFile, std::fs::Metadata), LibraryError> {
+        use cap_std::fs::OpenOptionsExt;
+        let dir = &self
+            .roots
+            .get(root)
+            .ok_or_else(|| LibraryError::NotFound { uri: uri.into() })?
+            .dir;
+        let mut opts = cap_std::fs::OpenOptions::new();
+        let flags = rustix::fs::OFlags::NONBLOCK | rustix::fs::OFlags::NOCTTY;
+        opts.read(true).custom_flags(flags.bits() as i32);
+        let file = dir
+            .open_with(rel, &opts)
+            .map_err(|e| {
+                if e.raw_os_error() == Some(rustix::io::Errno::NXIO.raw_os_error()) {
+                    // open(2) of a socket.
+                    LibraryError::NotRegular {
+                        uri: uri.into(),
+                        kind: "socket",
+                    }
+                } else {
+                    LibraryError::io(uri, e)
+                }
+            })?
+            .into_std();
         let meta = file.metadata().map_err(|e| LibraryError::io(uri, e))?;
-        if !meta.is_file() {
+        let ft = meta.file_type();
+        if ft.is_dir() {
             return Err(LibraryError::NotAFile { uri: uri.into() });
         }
-        Ok(file)
+        if !ft.is_file() {
+            return Err(LibraryError::NotRegular {
+                uri: uri.into(),
+                kind: file_kind(ft),
+            });
+        }
+        // A regular file: reads block as usual again (some FUSE file systems honour
+        // O_NONBLOCK on regular files and would answer EAGAIN).
+        rustix::fs::fcntl_getfl(&file)
+            .and_then(|fl| rustix::fs::fcntl_setfl(&file, fl - rustix::fs::OFlags::NONBLOCK))
+            .map_err(|e| LibraryError::io(uri, e.into()))?;
+        let file = MediaFile::new(file, uri, meta.len(), self.limits.read_deadline)
+            .with_id(SourceId::of(&meta));
+        Ok((file, meta))
     }
 
     fn stat_rel(&self, root: usize, rel: &str, uri: &str) -> Result<FileInfo, LibraryError> {
-        let mut file = self.open_rel(root, rel, uri)?;
-        let meta = file.metadata().map_err(|e| LibraryError::io(uri, e))?;
-        let mut head = Vec::with_capacity(sniff::SNIFF_BYTES);
-        (&mut file)
-            .take(sniff::SNIFF_BYTES as u64)
-            .read_to_end(&mut head)
-            .map_err(|e| LibraryError::io(uri, e))?;
+        let (file, meta) = self.open_rel(root, rel, uri)?;
+        let head = read_bounded(
+            file,
+            uri,
+            sniff::SNIFF_BYTES as u64,
+            self.limits.read_deadline,
+        )?;
         let sniffed = sniff::sniff(&head, Path::new(rel))
             .ok_or_else(|| LibraryError::NotMedia { uri: uri.into() })?;
         Ok(FileInfo {
@@ -347,9 +549,36 @@ impl Library {
         })
     }
 
-    /// Opens a resolved media file for reading (confined to its root).
-    pub fn open(&self, r: &Resolved) -> Result<std::fs::File, LibraryError> {
-        self.open_rel(r.root, &r.rel, &r.original)
+    /// Opens a resolved media file for reading (confined to its root; regular files only).
+    pub fn open(&self, r: &Resolved) -> Result<MediaFile, LibraryError> {
+        self.open_rel(r.root, &r.rel, &r.original).map(|(f, _)| f)
+    }
+
+    /// The identity of a resolved file, by one `stat` (links followed inside the root; nothing
+    /// opened): cheap enough to check on every read of something derived from it.
+    pub fn identity(&self, r: &Resolved) -> Result<SourceId, LibraryError> {
+        let root = self
+            .roots
+            .get(r.root)
+            .ok_or_else(|| LibraryError::NotFound {
+                uri: r.original.clone(),
+            })?;
+        let meta = root
+            .dir
+            .metadata(&r.rel)
+            .map_err(|e| LibraryError::io(&r.original, e))?;
+        if meta.is_dir() {
+            return Err(LibraryError::NotAFile {
+                uri: r.original.clone(),
+            });
+        }
+        if !meta.is_file() {
+            return Err(LibraryError::NotRegular {
+                uri: r.original.clone(),
+                kind: cap_file_kind(meta.file_type()),
+            });
+        }
+        Ok(SourceId::of_cap(&meta))
     }
 
     /// Size, time and sniffed kind of a resolved file; `NotMedia` if it is not media.
@@ -359,12 +588,11 @@ impl Library {
 
     /// Reads `len` bytes at `offset` (clamped to the end of the file) into one `Bytes`.
     /// `len` must already be bounded by the caller's limit.
+    /// The whole read (open to last byte) must finish within the read deadline, and the file
+    /// must not shrink meanwhile ([`LibraryError::Changed`]): a short result is never returned.
     pub fn read_range(&self, r: &Resolved, offset: u64, len: u64) -> Result<Bytes, LibraryError> {
         let mut file = self.open(r)?;
-        let size = file
-            .metadata()
-            .map_err(|e| LibraryError::io(&r.original, e))?
-            .len();
+        let size = file.size();
         if offset > size {
             return Err(LibraryError::InvalidRange {
                 uri: r.original.clone(),
@@ -374,13 +602,50 @@ impl Library {
         let n = len.min(size - offset);
         file.seek(SeekFrom::Start(offset))
             .map_err(|e| LibraryError::io(&r.original, e))?;
-        let mut buf = Vec::with_capacity(n as usize);
-        (&mut file)
-            .take(n)
-            .read_to_end(&mut buf)
-            .map_err(|e| LibraryError::io(&r.original, e))?;
+        let buf = read_bounded(file, &r.original, n, self.limits.read_deadline)?;
+        if (buf.len() as u64) < n {
+            return Err(LibraryError::shrank(
+                &r.original,
+                offset + buf.len() as u64,
+                size,
+            ));
+        }
         Ok(Bytes::from(buf))
     }
+}
+
+/// Reads up to `n` bytes from the file's position, all within `deadline`.
+fn read_bounded(
+    mut file: MediaFile,
+    uri: &str,
+    n: u64,
+    deadline: Duration,
+) -> Result<Vec<u8>, LibraryError> {
+    let started = Instant::now();
+    let mut buf = Vec::with_capacity(usize::try_from(n).unwrap_or(0).min(1 << 24));
+    let mut chunk = vec![0u8; 64 * 1024];
+    while (buf.len() as u64) < n {
+        let want = usize::try_from(n - buf.len() as u64)
+            .unwrap_or(usize::MAX)
+            .min(chunk.len());
+        let Some(dst) = chunk.get_mut(..want) else {
+            break;
+        };
+        let got = match file.read(dst) {
+            Ok(0) => break,
+            Ok(got) => got,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(LibraryError::io(uri, e)),
+        };
+        buf.extend_from_slice(dst.get(..got).unwrap_or_default());
+        if started.elapsed() > deadline {
+            return Err(LibraryError::ReadTimeout {
+                uri: uri.into(),
+                limit: deadline,
+            });
+        }
+    }
+    Ok(buf)
 }
 
 fn rel_to_string(rel: &Path) -> Option<String> {
@@ -465,6 +730,173 @@ mod tests {
         ));
         let r = lib.resolve("media://lib/missing.png").unwrap();
         assert!(matches!(lib.stat(&r), Err(LibraryError::NotFound { .. })));
+    }
+
+    /// Runs `f` on a thread; a hang becomes a failure after a generous deadline.
+    fn within_hang<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(f());
+        });
+        rx.recv_timeout(Duration::from_secs(60))
+            .expect("the library blocked (hang turned into a failure)")
+    }
+
+    fn mkfifo(path: &Path) {
+        let st = std::process::Command::new("mkfifo")
+            .arg(path)
+            .status()
+            .unwrap();
+        assert!(st.success());
+    }
+
+    #[test]
+    fn fifos_sockets_and_links_to_them_are_skipped_and_refused_without_blocking() {
+        let (tmp, lib) = lib_with(&[("a.png", PNG)]);
+        let root = tmp.path().join("lib");
+        mkfifo(&root.join("fifo.png"));
+        std::os::unix::fs::symlink("fifo.png", root.join("to_fifo.png")).unwrap();
+        std::os::unix::fs::symlink("/dev/zero", root.join("zero.png")).unwrap();
+        let _sock = std::os::unix::net::UnixListener::bind(root.join("sock.png")).unwrap();
+        let lib = Arc::new(lib);
+        let l = lib.clone();
+        let rels = within_hang(move || {
+            l.index()
+                .entries
+                .iter()
+                .map(|e| e.rel.clone())
+                .collect::<Vec<_>>()
+        });
+        assert_eq!(rels, vec!["a.png"]);
+        for name in ["fifo.png", "to_fifo.png", "sock.png", "zero.png"] {
+            let l = lib.clone();
+            let uri = format!("media://lib/{name}");
+            let (read, stat) = within_hang(move || {
+                let r = l.resolve(&uri).unwrap();
+                (l.read_range(&r, 0, 10), l.stat(&r))
+            });
+            for err in [read.unwrap_err(), stat.unwrap_err()] {
+                match name {
+                    // A link out of the root is refused before its target matters.
+                    "zero.png" => {
+                        assert!(
+                            matches!(err, LibraryError::Traversal { .. }),
+                            "{name}: {err}"
+                        )
+                    }
+                    "sock.png" => assert!(
+                        matches!(err, LibraryError::NotRegular { kind: "socket", .. }),
+                        "{name}: {err}"
+                    ),
+                    _ => assert!(
+                        matches!(err, LibraryError::NotRegular { kind, .. } if kind.starts_with("FIFO")),
+                        "{name}: {err}"
+                    ),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_device_node_in_a_root_and_a_link_to_it_are_skipped_and_refused() {
+        let (tmp, lib) = lib_with(&[("a.png", PNG)]);
+        let root = tmp.path().join("lib");
+        // A copy of /dev/zero inside the root: creating one needs privileges.
+        let made = std::process::Command::new("mknod")
+            .arg(root.join("zero.png"))
+            .args(["c", "1", "5"])
+            .status()
+            .is_ok_and(|s| s.success());
+        if !made {
+            eprintln!("SKIPPED: mknod needs privileges here");
+            return;
+        }
+        std::os::unix::fs::symlink("zero.png", root.join("to_zero.png")).unwrap();
+        let lib = Arc::new(lib);
+        let l = lib.clone();
+        let rels = within_hang(move || {
+            l.index()
+                .entries
+                .iter()
+                .map(|e| e.rel.clone())
+                .collect::<Vec<_>>()
+        });
+        assert_eq!(rels, vec!["a.png"]);
+        for name in ["zero.png", "to_zero.png"] {
+            let r = lib.resolve(&format!("media://lib/{name}")).unwrap();
+            for err in [
+                lib.read_range(&r, 0, 10).unwrap_err(),
+                lib.stat(&r).unwrap_err(),
+                lib.identity(&r).unwrap_err(),
+            ] {
+                assert!(
+                    matches!(
+                        err,
+                        LibraryError::NotRegular {
+                            kind: "character device",
+                            ..
+                        }
+                    ),
+                    "{name}: {err}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn an_opened_regular_file_reads_in_blocking_mode() {
+        let (_t, lib) = lib_with(&[("a.png", PNG)]);
+        let r = lib.resolve("media://lib/a.png").unwrap();
+        let f = lib.open(&r).unwrap();
+        let fl = rustix::fs::fcntl_getfl(f.get_ref()).unwrap();
+        assert!(!fl.contains(rustix::fs::OFlags::NONBLOCK), "{fl:?}");
+    }
+
+    /// A 16-bit PCM WAV of `seconds` of a 440 Hz tone, 48 kHz stereo.
+    fn wav(seconds: u32) -> Vec<u8> {
+        let frames = 48_000 * seconds;
+        let data_len = frames * 4;
+        let mut out = Vec::new();
+        out.extend_from_slice(b"RIFF");
+        out.extend_from_slice(&(36 + data_len).to_le_bytes());
+        out.extend_from_slice(b"WAVEfmt ");
+        out.extend_from_slice(&16u32.to_le_bytes());
+        out.extend_from_slice(&1u16.to_le_bytes());
+        out.extend_from_slice(&2u16.to_le_bytes());
+        out.extend_from_slice(&48_000u32.to_le_bytes());
+        out.extend_from_slice(&(48_000u32 * 4).to_le_bytes());
+        out.extend_from_slice(&4u16.to_le_bytes());
+        out.extend_from_slice(&16u16.to_le_bytes());
+        out.extend_from_slice(b"data");
+        out.extend_from_slice(&data_len.to_le_bytes());
+        for i in 0..frames {
+            let v = ((i as f32 * 440.0 * std::f32::consts::TAU / 48_000.0).sin() * 8000.0) as i16;
+            out.extend_from_slice(&v.to_le_bytes());
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        out
+    }
+
+    #[test]
+    fn a_file_truncated_while_read_fails_with_changed() {
+        let (tmp, lib) = lib_with(&[("long.wav", &wav(4))]);
+        let path = tmp.path().join("lib/long.wav");
+        let r = lib.resolve("media://lib/long.wav").unwrap();
+        let mut f = lib.open(&r).unwrap();
+        let mut head = [0u8; 1000];
+        f.read_exact(&mut head).unwrap();
+        fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(5000)
+            .unwrap();
+        let mut rest = vec![];
+        let err = LibraryError::io("u", f.read_to_end(&mut rest).unwrap_err());
+        assert!(
+            matches!(err, LibraryError::Changed { ref how, .. } if how.contains("ended at byte 5000")),
+            "{err}"
+        );
     }
 
     #[test]

@@ -112,6 +112,7 @@ impl From<LibraryError> for RpcError {
         match &e {
             LibraryError::NotFound { uri }
             | LibraryError::NotAFile { uri }
+            | LibraryError::NotRegular { uri, .. }
             | LibraryError::NotMedia { uri }
             | LibraryError::UnknownRoot { uri, .. } => {
                 tracing::debug!(error = %e, "resource not found");
@@ -142,7 +143,16 @@ impl From<LibraryError> for RpcError {
                     "firstRange": format!("{uri}?offset=0&length={limit}"),
                 })),
             },
-            LibraryError::Io { .. } | LibraryError::RootSetup { .. } => {
+            LibraryError::Changed { uri, .. } => {
+                tracing::debug!(error = %e, "a file changed while it was read");
+                RpcError::InvalidParams {
+                    message: e.to_string(),
+                    data: Some(json!({"uri": uri})),
+                }
+            }
+            LibraryError::Io { .. }
+            | LibraryError::RootSetup { .. }
+            | LibraryError::ReadTimeout { .. } => {
                 tracing::error!(error = %e, "I/O error serving a resource");
                 RpcError::Internal(e.to_string())
             }

@@ -93,7 +93,8 @@ impl Tool for AudioSpectrogram {
             )));
         }
         let ext = r.rel.rsplit('.').next();
-        let mut dec = Decoder::open(Box::new(self.lib.open(&r)?), ext).map_err(ToolError::from)?;
+        let mut dec = Decoder::open(crate::media::audio::seekable(self.lib.open(&r)?), ext)
+            .map_err(ToolError::from)?;
         dec.seek(start).map_err(ToolError::from)?;
         let rate = dec.rate;
         let want = (duration * f64::from(rate)) as usize;

@@ -5,7 +5,7 @@
 
 use crate::cache::DerivedCache;
 use crate::derived::{DerivedError, audio_uri, render_audio};
-use crate::library::Library;
+use crate::library::{Library, LibraryError};
 use crate::media::audio::segment::{Format, SegmentSpec};
 use crate::media::audio::{AudioError, MAX_CHUNK_SECONDS, MAX_DECODED_SECONDS, decode};
 use crate::protocol::types::{Content, ResourceInfo, ToolAnnotations, ToolDef, ToolResult};
@@ -102,6 +102,8 @@ impl Tool for AudioTranscode {
     fn call(&self, args: &Map<String, Value>, ctx: &ToolCtx<'_>) -> Result<ToolOutcome, ToolError> {
         let a: Args = parse_args(args)?;
         let (r, stat) = resolve_audio(&self.lib, &a.uri)?;
+        // The plan is made for this version of the file; every chunk must come from it.
+        let planned = self.lib.identity(&r)?;
         let format = match a.format.as_deref() {
             None => Format::Wav,
             Some(f) => Format::parse(f).ok_or_else(|| {
@@ -116,8 +118,12 @@ impl Tool for AudioTranscode {
             ));
         }
         let ext = r.rel.rsplit('.').next().map(str::to_owned);
-        let info = decode::probe(Box::new(self.lib.open(&r)?), ext.as_deref(), stat.size)
-            .map_err(ToolError::from)?;
+        let info = decode::probe(
+            crate::media::audio::seekable(self.lib.open(&r)?),
+            ext.as_deref(),
+            stat.size,
+        )
+        .map_err(ToolError::from)?;
         if !info.decodable {
             return Err(ToolError::from(AudioError::UnsupportedCodec(info.codec)));
         }
@@ -128,8 +134,11 @@ impl Tool for AudioTranscode {
             // The container does not say (Matroska or WebM without a duration, a WAV from a
             // streaming recorder): decode to the real end of the data, or as far as asked.
             None => {
-                let mut dec = decode::Decoder::open(Box::new(self.lib.open(&r)?), ext.as_deref())
-                    .map_err(ToolError::from)?;
+                let mut dec = decode::Decoder::open(
+                    crate::media::audio::seekable(self.lib.open(&r)?),
+                    ext.as_deref(),
+                )
+                .map_err(ToolError::from)?;
                 let rate = f64::from(dec.rate);
                 let until = start.max(0.0) + a.duration.unwrap_or(MAX_DECODED_SECONDS + 1.0);
                 let frames = dec
@@ -226,6 +235,12 @@ impl Tool for AudioTranscode {
                 Err(DerivedError::Library(l)) => return Err(ToolError::Library(l)),
                 Err(DerivedError::Audio(a)) => return Err(ToolError::from(a)),
             };
+            if self.lib.identity(&r)? != planned {
+                return Err(ToolError::Library(LibraryError::Changed {
+                    uri: r.original.clone(),
+                    how: format!("it changed while chunk {} of {n} was made", i + 1),
+                }));
+            }
             corrupt += rendered.corrupt_packets;
             let data = rendered.data;
             if inline && inline_bytes + data.len() > INLINE_BUDGET {
@@ -285,5 +300,83 @@ impl Tool for AudioTranscode {
             is_error: false,
         }
         .into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::library::LibraryLimits;
+    use crate::protocol::{LogLevel, ProtocolVersion};
+    use crate::tools::{ClientBridge, ListKind};
+    use std::path::PathBuf;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    /// A client that, on the first progress report, truncates `path` to `to` bytes.
+    struct Truncator {
+        path: PathBuf,
+        to: u64,
+        reports: AtomicUsize,
+    }
+    impl ClientBridge for Truncator {
+        fn cancelled(&self) -> bool {
+            false
+        }
+        fn progress(&self, _: f64, _: Option<f64>, _: Option<&str>) {
+            if self.reports.fetch_add(1, Ordering::SeqCst) == 0 {
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(&self.path)
+                    .unwrap()
+                    .set_len(self.to)
+                    .unwrap();
+            }
+        }
+        fn log(&self, _: LogLevel, _: Value) {}
+        fn request(&self, _: &str, _: Value) -> Result<Value, ToolError> {
+            Err(ToolError::Client("none".into()))
+        }
+        fn sleep(&self, _: Duration) -> Result<(), ToolError> {
+            Ok(())
+        }
+        fn list_changed(&self, _: ListKind) {}
+    }
+
+    #[test]
+    fn a_source_truncated_between_chunks_fails_the_transcode() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("r");
+        std::fs::create_dir_all(&root).unwrap();
+        let samples: Vec<f32> = (0..16_000 * 6)
+            .map(|i| (i as f32 * 0.05).sin() * 0.3)
+            .collect();
+        let path = root.join("long.wav");
+        std::fs::write(&path, crate::media::audio::wav::encode(&samples, 1, 16_000)).unwrap();
+        let lib =
+            Arc::new(Library::new(vec![("r".into(), root)], LibraryLimits::default()).unwrap());
+        let tool = AudioTranscode::new(lib, Arc::new(DerivedCache::new(1 << 24)));
+        let client = Truncator {
+            path,
+            to: 44 + 16_000 * 2 * 3, // 3 of 6 seconds left
+            reports: AtomicUsize::new(0),
+        };
+        let ctx = ToolCtx {
+            version: ProtocolVersion::LATEST,
+            client_caps: &Value::Null,
+            input_responses: None,
+            request_state: None,
+            client: &client,
+        };
+        let args = json!({"uri": "media://r/long.wav", "chunk_seconds": 1.0});
+        let out = tool.call(args.as_object().unwrap(), &ctx);
+        assert!(client.reports.load(Ordering::SeqCst) >= 1);
+        match out {
+            Err(ToolError::Library(LibraryError::Changed { uri, .. })) => {
+                assert_eq!(uri, "media://r/long.wav")
+            }
+            Err(e) => panic!("expected a Changed error, got {e}"),
+            Ok(_) => panic!("a transcode of a file truncated mid-way must not succeed"),
+        }
     }
 }

@@ -145,7 +145,11 @@ impl Tool for MediaProbe {
         }
         if matches!(info.sniffed.kind, MediaKind::Audio | MediaKind::Video) {
             let ext = r.rel.rsplit('.').next();
-            match crate::media::audio::probe(Box::new(self.lib.open(&r)?), ext, info.size) {
+            match crate::media::audio::probe(
+                crate::media::audio::seekable(self.lib.open(&r)?),
+                ext,
+                info.size,
+            ) {
                 Ok(a) => {
                     let mut audio = json!({
                         "container": a.container, "codec": a.codec, "decodable": a.decodable,

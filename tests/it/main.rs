@@ -4,6 +4,8 @@
 #![allow(clippy::print_stdout)] // tests report figures; the server under test owns its own stdout
 
 mod audio;
+mod faults;
+mod files;
 mod fixtures;
 mod fuzz_regressions;
 mod hostile;

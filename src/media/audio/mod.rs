@@ -9,10 +9,12 @@ pub mod decode;
 pub mod layout;
 pub mod resample;
 pub mod segment;
+pub mod source;
 pub mod spectrogram;
 pub mod wav;
 
 pub use decode::{AudioInfo, Decoder, probe};
+pub use source::seekable;
 
 use thiserror::Error;
 

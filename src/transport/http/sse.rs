@@ -55,6 +55,22 @@ impl Answer {
     }
 }
 
+/// Counts a POST in `mcp_media_in_flight` until dropped, however its handling ends.
+struct InFlight(Arc<State>);
+
+impl InFlight {
+    fn new(st: Arc<State>) -> Self {
+        st.metrics.in_flight.fetch_add(1, Ordering::Relaxed);
+        InFlight(st)
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.metrics.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 /// Cancels a connection's in-flight requests when dropped (the client went away).
 struct CancelOnDrop {
     conn: Arc<Connection>,
@@ -88,7 +104,8 @@ pub(super) async fn run(
     let sink = Sink::new(tx, Framing::Sse);
     let server = st.server.clone();
     let task_conn = conn.clone();
-    st.metrics.in_flight.fetch_add(1, Ordering::Relaxed);
+    // Counted until the answer is out, or until hyper drops this future (client gone).
+    let flight = InFlight::new(st.clone());
     let handle = tokio::spawn(async move {
         match work {
             Work::One(msg) => server.handle(&task_conn, msg, &sink).await.map(Answer::One),
@@ -106,7 +123,7 @@ pub(super) async fn run(
     let Some(first) = rx.recv().await else {
         // Finished without notifications.
         let out = handle.await;
-        st.metrics.in_flight.fetch_sub(1, Ordering::Relaxed);
+        drop(flight);
         drop(guard);
         return match out {
             Ok(Some(a)) => {
@@ -149,6 +166,7 @@ pub(super) async fn run(
     });
     tokio::spawn(async move {
         let _guard = guard;
+        let _flight = flight;
         let mut ticker = tokio::time::interval(keepalive);
         ticker.tick().await;
         let mut body_open = true;
@@ -214,7 +232,6 @@ pub(super) async fn run(
         if let Some((_, l, _)) = &log {
             l.finish();
         }
-        st2.metrics.in_flight.fetch_sub(1, Ordering::Relaxed);
     });
     sse_response(brx)
 }
