@@ -23,6 +23,7 @@
 //! - [`media`]: synchronous media pipelines. No tokio, JSON or MCP.
 //! - [`config`]: settings and every limit, documented in one place.
 //! - [`build`]: the composition root: builds the library, cache, providers and server.
+//! - `fuzzing` (hidden): one `&[u8]` entry point per untrusted-input parser, for `fuzz/`.
 //!
 //! Dependency rules: `tests/it/layering.rs` holds them as an allow-list (which crate modules
 //! and which external crates each module may use), so they cannot drift silently.
@@ -35,6 +36,8 @@ pub(crate) mod cache;
 pub mod config;
 pub(crate) mod conformance;
 pub(crate) mod derived;
+#[doc(hidden)]
+pub mod fuzzing;
 pub(crate) mod library;
 pub mod media;
 pub(crate) mod prompts;

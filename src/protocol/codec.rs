@@ -26,6 +26,8 @@ pub struct LineDecoder {
     scanned: usize,
     /// `Some(n)` while discarding an over-long line; `n` bytes dropped so far.
     discarding: Option<usize>,
+    /// Whether the last byte dropped was `\r` (part of the terminator if `\n` comes next).
+    dropped_cr: bool,
 }
 
 impl LineDecoder {
@@ -34,6 +36,7 @@ impl LineDecoder {
             max,
             scanned: 0,
             discarding: None,
+            dropped_cr: false,
         }
     }
 
@@ -50,8 +53,15 @@ impl LineDecoder {
                     let end = self.scanned + pos;
                     self.scanned = 0;
                     if let Some(dropped) = self.discarding.take() {
-                        let _ = buf.split_to(end + 1);
-                        return Some(Line::TooLong { len: dropped + end });
+                        let line = buf.split_to(end + 1);
+                        // The length without the terminator, `\r` included if it was dropped.
+                        let cr = match end {
+                            0 => self.dropped_cr,
+                            _ => line[end - 1] == b'\r',
+                        };
+                        return Some(Line::TooLong {
+                            len: dropped + end - usize::from(cr),
+                        });
                     }
                     let mut line = buf.split_to(end + 1);
                     line.truncate(end);
@@ -66,12 +76,19 @@ impl LineDecoder {
                 None => {
                     if let Some(dropped) = self.discarding.as_mut() {
                         *dropped += buf.len();
+                        if let Some(&last) = buf.last() {
+                            self.dropped_cr = last == b'\r';
+                        }
                         buf.clear();
                         self.scanned = 0;
                         return None;
                     }
-                    if buf.len() > self.max {
+                    // A trailing `\r` may be the start of the terminator: one byte of slack.
+                    let fits = buf.len() <= self.max
+                        || (buf.len() == self.max + 1 && buf.last() == Some(&b'\r'));
+                    if !fits {
                         self.discarding = Some(buf.len());
+                        self.dropped_cr = buf.last() == Some(&b'\r');
                         buf.clear();
                         self.scanned = 0;
                         continue;
@@ -179,6 +196,43 @@ mod tests {
                 Line::Message(Bytes::from_static(b"ab"))
             ]
         );
+    }
+
+    /// Found by fuzzing: a line of exactly the limit, sent with `\r\n`, was refused when the
+    /// `\r` arrived in one read and the `\n` in the next.
+    #[test]
+    fn crlf_line_at_the_limit_is_accepted_whatever_the_reads() {
+        let mut d = LineDecoder::new(4);
+        let mut b = BytesMut::new();
+        assert!(feed(&mut d, &mut b, b"abcd\r").is_empty());
+        assert_eq!(
+            feed(&mut d, &mut b, b"\nok\n"),
+            vec![
+                Line::Message(Bytes::from_static(b"abcd")),
+                Line::Message(Bytes::from_static(b"ok"))
+            ]
+        );
+    }
+
+    /// Found by fuzzing: an over-long `\r\n` line's reported length counted the `\r` when the
+    /// line was dropped across reads, and not when it arrived whole.
+    #[test]
+    fn over_long_crlf_line_length_does_not_depend_on_the_reads() {
+        for split in 1..9 {
+            let data = b"123456\r\nab\n";
+            let mut d = LineDecoder::new(4);
+            let mut b = BytesMut::new();
+            let mut out = feed(&mut d, &mut b, &data[..split]);
+            out.extend(feed(&mut d, &mut b, &data[split..]));
+            assert_eq!(
+                out,
+                vec![
+                    Line::TooLong { len: 6 },
+                    Line::Message(Bytes::from_static(b"ab"))
+                ],
+                "split at {split}"
+            );
+        }
     }
 
     #[test]

@@ -54,6 +54,12 @@ const ALLOW: &[(&str, &[&str], &[&str])] = &[
     ),
     // The cache keys entries by the library's source identity (`library::SourceId`).
     ("cache", &["library"], &["bytes"]),
+    (
+        // Fuzzing entry points drive the parsers of the lower layers only.
+        "fuzzing",
+        &["protocol", "library", "media"],
+        &["bytes", "memchr", "serde_json"],
+    ),
     ("config", &["library", "protocol", "cache"], &[]),
     (
         "derived",

@@ -7,6 +7,7 @@ mod audio;
 mod faults;
 mod files;
 mod fixtures;
+mod fuzz_regressions;
 mod hostile;
 mod http;
 mod inproc;

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# CI fuzzing: builds the cargo-fuzz targets and runs each for a fixed short time on the committed
+# corpus (fuzz/corpus/<target>) plus the past findings (fuzz/regressions/<target>). Fails on any
+# crash, panic, failed invariant, timeout (> FUZZ_TIMEOUT s for one input) or out-of-memory.
+# New corpus units go to a scratch directory, so the committed corpus is never changed.
+#
+# Stable Rust only: cargo-fuzz passes nightly flags (-Zsanitizer, -Cpasses=sancov), which stable
+# rustc accepts with RUSTC_BOOTSTRAP=1 (set below, for this script only).
+# cargo-fuzz is installed from crates.io if missing: pinned, --locked (about 40 s of build).
+# The first build of the targets compiles every dependency with sanitizer instrumentation:
+# about 13 CPU-minutes with ASan (keep fuzz/target/ in the CI cache); later builds only
+# recompile mcp-media.
+#
+# Environment: FUZZ_SECONDS per target (default 25; 4 targets = about 2 minutes),
+# FUZZ_TARGETS (default: all), FUZZ_SANITIZER (address, the default, or none: faster build,
+# no ASan; libFuzzer's coverage guidance is the same), FUZZ_TIMEOUT (default 10 s per input).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+CARGO_FUZZ_VERSION=0.13.1
+SECONDS_EACH=${FUZZ_SECONDS:-25}
+TARGETS=${FUZZ_TARGETS:-protocol uri audio_decode audio_transcode}
+SANITIZER=${FUZZ_SANITIZER:-address}
+TIMEOUT=${FUZZ_TIMEOUT:-10}
+export RUSTC_BOOTSTRAP=1
+
+if ! cargo fuzz --version 2>/dev/null | grep -q "$CARGO_FUZZ_VERSION"; then
+    echo "fuzz: installing cargo-fuzz $CARGO_FUZZ_VERSION" >&2
+    cargo install cargo-fuzz --version "$CARGO_FUZZ_VERSION" --locked
+fi
+
+cargo fuzz build -O --sanitizer "$SANITIZER"
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+for t in $TARGETS; do
+    echo "fuzz: $t for ${SECONDS_EACH}s" >&2
+    mkdir -p "$scratch/$t"
+    dirs=("$scratch/$t" "fuzz/corpus/$t")
+    [ -d "fuzz/regressions/$t" ] && dirs+=("fuzz/regressions/$t")
+    cargo fuzz run -O --sanitizer "$SANITIZER" "$t" "${dirs[@]}" -- \
+        -max_total_time="$SECONDS_EACH" -timeout="$TIMEOUT" -rss_limit_mb=2048 \
+        -print_final_stats=1
+done
+echo "fuzz: all targets ran clean" >&2
