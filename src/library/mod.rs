@@ -742,6 +742,18 @@ mod tests {
             .expect("the library blocked (hang turned into a failure)")
     }
 
+    /// The library's listing (relative paths), or a failure if the scan hangs.
+    fn listed(lib: &Arc<Library>) -> Vec<String> {
+        let l = lib.clone();
+        within_hang(move || {
+            l.index()
+                .entries
+                .iter()
+                .map(|e| e.rel.clone())
+                .collect::<Vec<_>>()
+        })
+    }
+
     fn mkfifo(path: &Path) {
         let st = std::process::Command::new("mkfifo")
             .arg(path)
@@ -759,15 +771,7 @@ mod tests {
         std::os::unix::fs::symlink("/dev/zero", root.join("zero.png")).unwrap();
         let _sock = std::os::unix::net::UnixListener::bind(root.join("sock.png")).unwrap();
         let lib = Arc::new(lib);
-        let l = lib.clone();
-        let rels = within_hang(move || {
-            l.index()
-                .entries
-                .iter()
-                .map(|e| e.rel.clone())
-                .collect::<Vec<_>>()
-        });
-        assert_eq!(rels, vec!["a.png"]);
+        assert_eq!(listed(&lib), vec!["a.png"]);
         for name in ["fifo.png", "to_fifo.png", "sock.png", "zero.png"] {
             let l = lib.clone();
             let uri = format!("media://lib/{name}");
@@ -813,15 +817,7 @@ mod tests {
         }
         std::os::unix::fs::symlink("zero.png", root.join("to_zero.png")).unwrap();
         let lib = Arc::new(lib);
-        let l = lib.clone();
-        let rels = within_hang(move || {
-            l.index()
-                .entries
-                .iter()
-                .map(|e| e.rel.clone())
-                .collect::<Vec<_>>()
-        });
-        assert_eq!(rels, vec!["a.png"]);
+        assert_eq!(listed(&lib), vec!["a.png"]);
         for name in ["zero.png", "to_zero.png"] {
             let r = lib.resolve(&format!("media://lib/{name}")).unwrap();
             for err in [
