@@ -16,6 +16,16 @@ pub const MAX_BATCH_ITEMS: usize = 64;
 /// batch are answered with an error each instead of being run.
 pub const MAX_BATCH_ANSWER_BYTES: usize = 32 * 1024 * 1024;
 
+/// The answer to a batch sent outside a 2025-03-26 session (`version`: the session's, if any).
+pub fn batch_refused(version: Option<crate::protocol::ProtocolVersion>) -> Outgoing {
+    tracing::warn!("refused a JSON-RPC batch");
+    let msg = format!(
+        "Invalid Request: JSON-RPC batches are only accepted in a 2025-03-26 session (this is {})",
+        version.map_or("not a session".to_string(), |v| format!("protocol {v}"))
+    );
+    Outgoing::error(None, code::INVALID_REQUEST, &msg, None)
+}
+
 impl Server {
     /// Whether `conn` may send JSON-RPC batches (only 2025-03-26 sessions); if not, the error
     /// to answer.
@@ -24,12 +34,7 @@ impl Server {
         if v.is_some_and(|v| v.accepts_batches()) {
             return None;
         }
-        tracing::warn!("refused a JSON-RPC batch");
-        let msg = format!(
-            "Invalid Request: JSON-RPC batches are only accepted in a 2025-03-26 session (this is {})",
-            v.map_or("not a session".to_string(), |v| format!("protocol {v}"))
-        );
-        Some(Outgoing::error(None, code::INVALID_REQUEST, &msg, None))
+        Some(batch_refused(v))
     }
 
     /// Handles a JSON-RPC batch (2025-03-26): its elements in order, each answer framed bare.

@@ -76,7 +76,6 @@ impl Drop for Waiting<'_> {
 pub struct Jobs {
     heavy: Arc<Semaphore>,
     light: Arc<Semaphore>,
-    size: usize,
     per_client: usize,
     clients: Mutex<HashMap<String, Weak<Semaphore>>>,
     stats: Arc<JobStats>,
@@ -90,7 +89,6 @@ impl Jobs {
         Jobs {
             heavy: Arc::new(Semaphore::new(size)),
             light: Arc::new(Semaphore::new(size)),
-            size,
             per_client: per_client.clamp(1, size),
             clients: Mutex::new(HashMap::new()),
             stats: Arc::new(JobStats::default()),
@@ -104,11 +102,6 @@ impl Jobs {
     /// Heavy permits free now.
     pub fn available(&self) -> usize {
         self.heavy.available_permits()
-    }
-
-    /// Heavy permits in all.
-    pub fn size(&self) -> usize {
-        self.size
     }
 
     /// The semaphore bounding `client`'s heavy jobs.
@@ -195,12 +188,6 @@ impl Jobs {
                 Ok((Some(share), pool))
             }
         }
-    }
-
-    /// Refuses new jobs (waiters get [`JobError::ShuttingDown`]); running ones go on.
-    pub fn close(&self) {
-        self.heavy.close();
-        self.light.close();
     }
 }
 

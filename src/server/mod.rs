@@ -25,7 +25,7 @@ mod handlers;
 pub mod jobs;
 pub mod state;
 
-pub use batch::{MAX_BATCH_ANSWER_BYTES, MAX_BATCH_ITEMS};
+pub use batch::{MAX_BATCH_ANSWER_BYTES, MAX_BATCH_ITEMS, batch_refused};
 pub(crate) use connection::lock;
 pub use connection::{Connection, LegacySession, Sink};
 pub use context::{Era, Principal, classify};
@@ -187,10 +187,6 @@ impl Server {
 
     pub fn stats(&self) -> &JobStats {
         self.jobs.stats()
-    }
-
-    pub fn jobs(&self) -> &Jobs {
-        &self.jobs
     }
 
     /// Ends long-lived streams (listen) gracefully; called by transports on shutdown.

@@ -297,10 +297,7 @@ async fn post(
     let msg = match incoming {
         Incoming::Batch(_) => {
             // Batches exist only in 2025-03-26 sessions, and this request has none.
-            let refusal = st.server.batch_refusal(&Connection::new());
-            let out = refusal.unwrap_or_else(|| {
-                Outgoing::error(None, code::INVALID_REQUEST, "batch refused", None)
-            });
+            let out = crate::server::batch_refused(None);
             return (json_message(StatusCode::BAD_REQUEST, &out), "batch".into());
         }
         Incoming::Single(Err(e)) => {

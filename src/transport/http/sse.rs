@@ -250,7 +250,8 @@ fn sse_response(rx: mpsc::Receiver<Bytes>) -> Response<Body> {
 }
 
 /// GET: resumes a legacy stream (`Last-Event-ID`), or opens the session's standalone stream
-/// (server-to-client requests and change notifications).
+/// (change notifications; server-to-client requests go on the POST stream of the request that
+/// makes them).
 pub(super) fn get(st: &Arc<State>, req: Request<HyperBody>) -> Response<Body> {
     let Some(sid) = headers::header(req.headers(), "mcp-session-id") else {
         return empty(StatusCode::METHOD_NOT_ALLOWED);
