@@ -28,6 +28,10 @@ const ALLOW: &[(&str, &[&str], &[&str])] = &[
         &[
             "symphonia",
             "image",
+            "fast_image_resize",
+            "jpeg_encoder",
+            "exif",
+            "moxcms",
             "bytes",
             "rubato",
             "opus_pure",
