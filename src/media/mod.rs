@@ -17,7 +17,7 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 pub enum MediaError {
     #[error(transparent)]
-    Image(#[from] image::ImageProbeError),
+    Image(#[from] image::ImageError),
     #[error(transparent)]
     Audio(#[from] audio::AudioError),
 }

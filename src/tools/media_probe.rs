@@ -132,7 +132,7 @@ impl Tool for MediaProbe {
                     ii.width,
                     ii.height,
                     ii.pixels() as f64 / 1e6,
-                    img::MAX_DECODE_PIXELS / 1_000_000
+                    img::probe::MAX_DECODE_PIXELS / 1_000_000
                 ));
             }
             out["image"] = json!({
