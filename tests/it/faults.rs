@@ -1,5 +1,6 @@
 //! Faults end cleanly and leak nothing: a saturated job pool, a client that disconnects in the
-//! middle of a batch. Each run ends with the in-flight gauge, running and waiting jobs back at
+//! middle of a batch, a disk that fails (EIO) or stalls mid-file (an `LD_PRELOAD` shim,
+//! `tests/faults/faultfs.c`, injects both into the real binary). Each run ends with the in-flight gauge, running and waiting jobs back at
 //! zero (so no permit, gauge or session is leaked).
 
 use crate::http::{HttpServer, initialize, long_root};
@@ -111,4 +112,112 @@ fn closing_the_stream_of_a_derived_read_stops_its_render() {
     );
     assert_eq!(v, vec![1.0, 0.0], "the render must stop, not finish");
     s.wait_metrics(&IDLE, |v| v.iter().all(|x| *x == 0.0));
+}
+
+/// Builds `tests/faults/faultfs.c` (an `LD_PRELOAD` shim that fails or slows reads of files
+/// whose path contains a pattern) into `dir`, with the system C compiler.
+fn faultfs(dir: &std::path::Path) -> String {
+    let so = dir.join("faultfs.so");
+    let src = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/faults/faultfs.c");
+    let ok = std::process::Command::new("cc")
+        .args(["-shared", "-fPIC", "-O1", "-o"])
+        .arg(&so)
+        .arg(src)
+        .arg("-ldl")
+        .status()
+        .expect("a C compiler (cc) for the fault-injection shim")
+        .success();
+    assert!(ok, "cc failed to build {src}");
+    so.to_string_lossy().into_owned()
+}
+
+/// A copy of `root/long.wav` named `name` (the shim picks files by name).
+fn copy_long(root: &str, name: &str) {
+    let root = std::path::Path::new(root);
+    std::fs::copy(root.join("long.wav"), root.join(name)).unwrap();
+}
+
+fn read_range(s: &HttpServer, id: i64, uri: &str) -> serde_json::Value {
+    let r = s.modern(json!(id), "resources/read", json!({"uri": uri}));
+    r.json()
+}
+
+#[test]
+fn the_disk_failing_mid_file_ends_in_a_clean_error_and_leaks_nothing() {
+    let (dir, root) = long_root(1);
+    copy_long(&root, "eio_long.wav");
+    let so = faultfs(dir.path());
+    // Reads of eio_long.wav that start in bytes 2,000,000..3,000,000 fail with EIO, as a bad
+    // sector does.
+    let s = HttpServer::spawn_env(
+        &[&root],
+        &[
+            ("LD_PRELOAD", &so),
+            ("FAULTFS_EIO", "eio_long.wav"),
+            ("FAULTFS_EIO_AFTER", "2000000"),
+            ("FAULTFS_EIO_UNTIL", "3000000"),
+        ],
+    );
+    // The header is readable: the file is listed and probed.
+    let probe = s.modern(
+        json!(1),
+        "tools/call",
+        json!({"name": "media_probe", "arguments": {"uri": "media://long/eio_long.wav"}}),
+    );
+    let probe = probe.json();
+    assert_eq!(
+        probe["result"]["structuredContent"]["kind"], "audio",
+        "{probe}"
+    );
+    // A range across the bad sector: a JSON-RPC error naming the I/O failure, not a short blob.
+    let v = read_range(
+        &s,
+        2,
+        "media://long/eio_long.wav?offset=1500000&length=1048576",
+    );
+    assert_eq!(v["error"]["code"], -32603, "{v}");
+    let msg = v["error"]["message"].as_str().unwrap();
+    assert!(msg.contains("Input/output error"), "{msg}");
+    // A transcode that reads into it: an isError result naming the failure.
+    let t = s.modern(
+        json!(3),
+        "tools/call",
+        json!({"name": "audio_transcode", "arguments": {"uri": "media://long/eio_long.wav",
+            "duration": 20, "sample_rate": 16000, "channels": 1}}),
+    );
+    let t = t.json();
+    assert_eq!(t["result"]["isError"], true, "{t}");
+    let text = t["result"]["content"][0]["text"].as_str().unwrap();
+    assert!(text.contains("Input/output error"), "{text}");
+    // The same reads of a healthy file work, and nothing stays held.
+    let ok = read_range(&s, 4, "media://long/long.wav?offset=0&length=1048576");
+    assert!(ok["result"]["contents"][0]["blob"].is_string(), "{ok}");
+    s.wait_metrics(&IDLE, |v| v.iter().all(|x| *x == 0.0));
+}
+
+#[test]
+fn read_deadline_ms_fails_reads_of_slow_storage_and_only_those() {
+    let (dir, root) = long_root(1);
+    copy_long(&root, "slow_long.wav");
+    let so = faultfs(dir.path());
+    // Every read call on slow_long.wav takes 400 ms, as on storage that stalls.
+    let env = [
+        ("LD_PRELOAD", so.as_str()),
+        ("FAULTFS_SLOW", "slow_long.wav"),
+        ("FAULTFS_SLOW_MS", "400"),
+    ];
+    let uri = "media://long/slow_long.wav?offset=0&length=65536";
+    let strict = HttpServer::spawn_env(&["--read-deadline-ms", "150", &root], &env);
+    let v = read_range(&strict, 1, uri);
+    assert_eq!(v["error"]["code"], -32603, "{v}");
+    let msg = v["error"]["message"].as_str().unwrap();
+    assert!(msg.contains("read deadline"), "{msg}");
+    // Healthy files on the same server are unaffected.
+    let ok = read_range(&strict, 2, "media://long/long.wav?offset=0&length=65536");
+    assert!(ok["result"]["contents"][0]["blob"].is_string(), "{ok}");
+    strict.wait_metrics(&IDLE, |v| v.iter().all(|x| *x == 0.0));
+    // With the default deadline (30 s) the same slow file is served.
+    let patient = HttpServer::spawn_env(&[&root], &env);
+    let v = read_range(&patient, 1, uri);
+    assert!(v["result"]["contents"][0]["blob"].is_string(), "{v}");
 }

@@ -25,9 +25,15 @@ impl HttpServer {
     /// `serve --listen 127.0.0.1:0 <args>`; the bound address is read from the startup log
     /// line on stderr ("serving MCP over Streamable HTTP addr=...").
     pub fn spawn(args: &[&str]) -> HttpServer {
+        Self::spawn_env(args, &[])
+    }
+
+    /// [`HttpServer::spawn`] with extra environment variables (e.g. `LD_PRELOAD`).
+    pub fn spawn_env(args: &[&str], env: &[(&str, &str)]) -> HttpServer {
         let mut child = Command::new(env!("CARGO_BIN_EXE_mcp-media"))
             .args(["serve", "--listen", "127.0.0.1:0"])
             .args(args)
+            .envs(env.iter().copied())
             .env("RUST_LOG", "mcp_media=info")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
