@@ -52,6 +52,11 @@ pub struct Limits {
     /// signal (HTTP, which copies it into its options); then each is answered with a
     /// "shutting down" error. Default 5 s (`--shutdown-grace-ms`).
     pub shutdown_grace: Duration,
+    /// Bytes of batch answers (2025-03-26 JSON-RPC batches) held at once, server-wide, until
+    /// they are written. Default 128 MiB (`--max-batch-bytes-total`). Each batch is also
+    /// bounded on its own (32 MiB); a request whose answer does not fit the server-wide
+    /// budget is answered with an error instead, and the rest of its batch is not run.
+    pub batch_bytes_total: usize,
     /// Media library scanning bounds.
     pub library: LibraryLimits,
     /// Bytes of derived artifacts (audio segments, ...) kept in the shared cache. Default
@@ -73,6 +78,7 @@ impl Default for Limits {
             out_queue: 32,
             client_request_timeout: Duration::from_secs(120),
             shutdown_grace: Duration::from_secs(5),
+            batch_bytes_total: 128 * 1024 * 1024,
             library: LibraryLimits::default(),
             cache_bytes: crate::cache::DEFAULT_CAPACITY,
         }

@@ -65,6 +65,11 @@ struct ServeArgs {
     /// (stdio), in milliseconds; requests still running then get a "shutting down" error.
     #[arg(long, default_value_t = 5_000)]
     shutdown_grace_ms: u64,
+    /// Bytes of JSON-RPC batch answers (2025-03-26) held at once, server-wide; a request
+    /// whose answer does not fit is answered "server busy" (-32000) and the rest of its
+    /// batch is not run.
+    #[arg(long, default_value_t = Limits::default().batch_bytes_total)]
+    max_batch_bytes_total: usize,
     /// Most open HTTP connections; more are closed on accept.
     #[arg(long, default_value_t = 1024)]
     max_connections: usize,
@@ -185,6 +190,7 @@ fn main() -> Result<()> {
         job_permits: args.jobs,
         jobs_per_client: args.jobs_per_client,
         shutdown_grace: std::time::Duration::from_millis(args.shutdown_grace_ms),
+        batch_bytes_total: args.max_batch_bytes_total,
         ..Limits::default()
     };
     let cfg_grace = limits.shutdown_grace;

@@ -1,5 +1,6 @@
 //! JSON-RPC batches (2025-03-26 sessions only), handled here for every transport: elements in
-//! order, bounded by count and by the bytes of their answers, each request beyond the bounds
+//! order, bounded by count and by the bytes of their answers (per batch, and server-wide
+//! through a byte budget the answer holds until it is written), each request beyond the bounds
 //! answered with an error of its own. Must not know about transports.
 
 use super::{Connection, Server, Sink};
@@ -8,6 +9,7 @@ use crate::protocol::frame::{self, Framing};
 use crate::protocol::jsonrpc::{Message, WireError, code};
 use bytes::Bytes;
 use std::sync::Arc;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// Most requests one JSON-RPC batch (2025-03-26) may hold; further elements are answered
 /// with an error each.
@@ -15,6 +17,20 @@ pub const MAX_BATCH_ITEMS: usize = 64;
 /// Most bytes of answers one batch may accumulate; once past it, further requests in the
 /// batch are answered with an error each instead of being run.
 pub const MAX_BATCH_ANSWER_BYTES: usize = 32 * 1024 * 1024;
+
+/// The server-wide budget of batch answer bytes, counted in KiB.
+pub(super) fn budget(bytes: usize) -> Arc<Semaphore> {
+    Arc::new(Semaphore::new(
+        bytes.div_ceil(1024).min(Semaphore::MAX_PERMITS),
+    ))
+}
+
+/// A batch's answers and their share of the server-wide budget: keep it until the answers
+/// are written out (dropping it returns the bytes to the budget).
+pub struct BatchAnswer {
+    pub parts: Vec<Bytes>,
+    pub held: Option<OwnedSemaphorePermit>,
+}
 
 /// The answer to a batch sent outside a 2025-03-26 session (`version`: the session's, if any).
 pub fn batch_refused(version: Option<crate::protocol::ProtocolVersion>) -> Outgoing {
@@ -24,6 +40,13 @@ pub fn batch_refused(version: Option<crate::protocol::ProtocolVersion>) -> Outgo
         version.map_or("not a session".to_string(), |v| format!("protocol {v}"))
     );
     Outgoing::error(None, code::INVALID_REQUEST, &msg, None)
+}
+
+fn budget_in_use(total: usize) -> String {
+    format!(
+        "Server busy: the server's {total}-byte budget for batch answers is in use; \
+         send this request again"
+    )
 }
 
 impl Server {
@@ -47,31 +70,39 @@ impl Server {
         conn: &Arc<Connection>,
         items: Vec<Result<Message, WireError>>,
         sink: &Sink,
-    ) -> Result<Option<Vec<Bytes>>, Outgoing> {
+    ) -> Result<Option<BatchAnswer>, Outgoing> {
         if let Some(refusal) = self.batch_refusal(conn) {
             return Err(refusal);
         }
         let mut parts: Vec<Bytes> = Vec::new();
+        let mut held: Option<OwnedSemaphorePermit> = None;
         let mut bytes = 0usize;
+        let mut starved = false;
+        let total = self.cfg.limits.batch_bytes_total;
         for (i, item) in items.into_iter().enumerate() {
             let over = if i >= MAX_BATCH_ITEMS {
-                Some(format!("a batch holds at most {MAX_BATCH_ITEMS} messages"))
-            } else if bytes > MAX_BATCH_ANSWER_BYTES {
-                Some(format!(
-                    "the batch's answers passed {MAX_BATCH_ANSWER_BYTES} bytes"
+                Some((
+                    code::INVALID_REQUEST,
+                    format!(
+                        "Invalid Request: not run: a batch holds at most {MAX_BATCH_ITEMS} messages"
+                    ),
                 ))
+            } else if bytes > MAX_BATCH_ANSWER_BYTES {
+                Some((
+                    code::INVALID_REQUEST,
+                    format!(
+                        "Invalid Request: not run: the batch's answers passed {MAX_BATCH_ANSWER_BYTES} bytes"
+                    ),
+                ))
+            } else if starved {
+                Some((code::SERVER_BUSY, budget_in_use(total)))
             } else {
                 None
             };
             let out = match (item, over) {
-                (Ok(Message::Request(r)), Some(why)) => {
+                (Ok(Message::Request(r)), Some((code, why))) => {
                     tracing::warn!(method = %r.method, "batch element refused: {why}");
-                    Some(Outgoing::error(
-                        Some(&r.id),
-                        code::INVALID_REQUEST,
-                        &format!("Invalid Request: not run: {why}"),
-                        None,
-                    ))
+                    Some(Outgoing::error(Some(&r.id), code, &why, None))
                 }
                 (Ok(_), Some(_)) => None,
                 (Ok(m), None) => self.handle(conn, m, sink).await,
@@ -80,11 +111,31 @@ impl Server {
                     .then(|| Outgoing::error(e.id.as_ref(), e.code, &e.message, None)),
             };
             if let Some(o) = out {
-                let f = frame::encode(&o, Framing::Bare);
+                let mut f = frame::encode(&o, Framing::Bare);
+                let kib = u32::try_from(f.len().div_ceil(1024)).unwrap_or(u32::MAX);
+                match self.batch_bytes.clone().try_acquire_many_owned(kib) {
+                    Ok(p) => match &mut held {
+                        Some(h) => h.merge(p),
+                        None => held = Some(p),
+                    },
+                    Err(_) => {
+                        // Over the server-wide budget: this answer is dropped now, replaced
+                        // by an error, and the rest of the batch is not run.
+                        starved = true;
+                        tracing::warn!(bytes = f.len(), "batch answer over the server-wide budget");
+                        let busy = Outgoing {
+                            json: serde_json::json!({"jsonrpc": "2.0", "id": o.json.get("id"),
+                                "error": {"code": code::SERVER_BUSY,
+                                    "message": budget_in_use(total)}}),
+                            blobs: Vec::new(),
+                        };
+                        f = frame::encode(&busy, Framing::Bare);
+                    }
+                }
                 bytes += f.len();
                 parts.push(f);
             }
         }
-        Ok((!parts.is_empty()).then_some(parts))
+        Ok((!parts.is_empty()).then_some(BatchAnswer { parts, held }))
     }
 }

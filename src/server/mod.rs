@@ -25,7 +25,7 @@ mod handlers;
 pub mod jobs;
 pub mod state;
 
-pub use batch::{MAX_BATCH_ANSWER_BYTES, MAX_BATCH_ITEMS, batch_refused};
+pub use batch::{BatchAnswer, MAX_BATCH_ANSWER_BYTES, MAX_BATCH_ITEMS, batch_refused};
 pub(crate) use connection::lock;
 pub use connection::{Connection, LegacySession, Sink};
 pub use context::{Era, Principal, classify};
@@ -72,6 +72,8 @@ pub struct Server {
     jobs: Jobs,
     events: broadcast::Sender<ServerEvent>,
     listeners: Arc<Semaphore>,
+    /// Bytes of batch answers held server-wide (KiB permits): `Limits::batch_bytes_total`.
+    batch_bytes: Arc<Semaphore>,
     /// Cancelled when the server shuts down: long-lived streams end gracefully.
     stopping: CancellationToken,
     /// Cancelled when the shutdown grace is over: requests still running stop, each answered
@@ -138,6 +140,7 @@ impl ServerBuilder {
         Arc::new(Server {
             events,
             listeners: Arc::new(Semaphore::new(MAX_LISTENERS)),
+            batch_bytes: batch::budget(self.cfg.limits.batch_bytes_total),
             stopping: CancellationToken::new(),
             aborting: CancellationToken::new(),
             info: Implementation {

@@ -281,8 +281,11 @@ async fn on_frame(
             }
             // A batch is answered as one array, after all its requests finish.
             Work::Batch(items) => match server.handle_batch(&conn, items, &sink).await {
-                Ok(Some(parts)) => {
-                    sink.raw(frame::encode_batch(&parts, Framing::Line)).await;
+                Ok(Some(answer)) => {
+                    sink.raw(frame::encode_batch(&answer.parts, Framing::Line))
+                        .await;
+                    // Its share of the batch budget goes back once the writer has it.
+                    drop(answer);
                 }
                 Ok(None) => {}
                 Err(refusal) => {

@@ -175,3 +175,43 @@ fn a_huge_batch_is_bounded_by_count_and_answer_bytes() {
     );
     assert_eq!(ok.status, 200);
 }
+
+#[test]
+fn max_batch_bytes_total_bounds_batch_answers_server_wide() {
+    // Four reads of a 520 KB file answer about 700 KB each.
+    let batch = serde_json::Value::Array(
+        (0..4)
+            .map(|i| {
+                json!({"jsonrpc": "2.0", "id": i, "method": "resources/read",
+                    "params": {"uri": "media://samples/audio/tone.wav"}})
+            })
+            .collect(),
+    );
+    let results = |args: &[&str]| {
+        let s = HttpServer::spawn(args);
+        let sid = initialize(&s, "2025-03-26");
+        let r = s.post(&[("Mcp-Session-Id", &sid)], &batch);
+        assert_eq!(r.status, 200);
+        let v = r.json();
+        v.as_array().expect("an array").clone()
+    };
+    let samples = samples_arg();
+    // The default budget (128 MiB) holds all four.
+    let all = results(&[&samples]);
+    assert!(all.iter().all(|a| a.get("result").is_some()), "{all:?}");
+    // A 2 MB budget holds two; the third answer is dropped for a retryable error, and the
+    // fourth request is not run.
+    let some = results(&["--max-batch-bytes-total", "2000000", &samples]);
+    assert_eq!(some.len(), 4);
+    assert!(
+        some[..2].iter().all(|a| a.get("result").is_some()),
+        "{some:?}"
+    );
+    for a in &some[2..] {
+        assert_eq!(a["error"]["code"], -32000, "{a}");
+        let m = a["error"]["message"].as_str().unwrap();
+        assert!(m.contains("budget for batch answers"), "{m}");
+    }
+    assert_eq!(some[2]["id"], 2);
+    assert_eq!(some[3]["id"], 3);
+}

@@ -11,7 +11,7 @@ use super::{Body, State, headers, session};
 use crate::protocol::frame::{self, Framing};
 use crate::protocol::jsonrpc::{Message, WireError, code};
 use crate::protocol::{Outgoing, ProtocolVersion, sse};
-use crate::server::{Connection, Sink};
+use crate::server::{BatchAnswer, Connection, Sink};
 use bytes::Bytes;
 use http::{HeaderValue, Request, Response, StatusCode, header};
 use http_body_util::{BodyExt, StreamBody};
@@ -37,14 +37,14 @@ pub(super) enum Work {
 /// The final answer of a POST's work.
 enum Answer {
     One(Outgoing),
-    Batch(Vec<Bytes>),
+    Batch(BatchAnswer),
 }
 
 impl Answer {
     fn encode(&self, framing: Framing) -> Bytes {
         match self {
             Answer::One(o) => frame::encode(o, framing),
-            Answer::Batch(parts) => frame::encode_batch(parts, framing),
+            Answer::Batch(b) => frame::encode_batch(&b.parts, framing),
         }
     }
     fn error_code(&self) -> Option<i64> {
@@ -136,7 +136,12 @@ pub(super) async fn run(
                 st.metrics
                     .bytes_sent
                     .fetch_add(body.len() as u64, Ordering::Relaxed);
-                super::routes::full(status, "application/json", body)
+                match a {
+                    // A batch's answer keeps its share of the server-wide budget until hyper
+                    // has sent it.
+                    Answer::Batch(b) => holding(status, body, b),
+                    Answer::One(_) => super::routes::full(status, "application/json", body),
+                }
             }
             Ok(None) => empty(StatusCode::ACCEPTED),
             Err(e) => {
@@ -234,6 +239,22 @@ pub(super) async fn run(
         }
     });
     sse_response(brx)
+}
+
+/// A JSON body that holds `answer` (its budget permit) until the body is sent or dropped.
+fn holding(status: StatusCode, body: Bytes, answer: BatchAnswer) -> Response<Body> {
+    let held = answer.held;
+    let stream = tokio_stream::once(body).map(move |b| {
+        let _held = &held;
+        Ok::<_, Infallible>(Frame::data(b))
+    });
+    let mut r = Response::new(StreamBody::new(stream).boxed());
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r
 }
 
 fn sse_response(rx: mpsc::Receiver<Bytes>) -> Response<Body> {
