@@ -8,6 +8,8 @@
 use crate::cache::DerivedCache;
 use crate::config::Config;
 use crate::library::{Library, LibraryError};
+use crate::media::image::decode::DecodeOptions;
+use crate::media::image::external::ExternalDecoders;
 use crate::provider::ToolProvider;
 use crate::server::{Server, ServerBuilder, ServerEvent};
 use crate::tools::Tool;
@@ -26,15 +28,33 @@ pub struct App {
 struct MediaTools {
     library: Arc<Library>,
     cache: Arc<DerivedCache>,
+    image: DecodeOptions,
+    inline_limit: u64,
+    expose_gps: bool,
 }
 
 impl ToolProvider for MediaTools {
     fn tools(&self) -> Vec<Arc<dyn Tool>> {
-        use crate::tools::{audio_spectrogram, audio_transcode, media_list, media_probe};
+        use crate::tools::{
+            audio_spectrogram, audio_transcode, image_tiles, image_transform, media_list,
+            media_probe,
+        };
         let lib = &self.library;
         vec![
             Arc::new(media_list::MediaList::new(lib.clone())),
-            Arc::new(media_probe::MediaProbe::new(lib.clone())),
+            Arc::new(media_probe::MediaProbe::new(lib.clone(), self.expose_gps)),
+            Arc::new(image_transform::ImageTransform::new(
+                lib.clone(),
+                self.cache.clone(),
+                self.image.clone(),
+                self.inline_limit,
+            )),
+            Arc::new(image_tiles::ImageTiles::new(
+                lib.clone(),
+                self.cache.clone(),
+                self.image.clone(),
+                self.inline_limit,
+            )),
             Arc::new(audio_transcode::AudioTranscode::new(
                 lib.clone(),
                 self.cache.clone(),
@@ -44,11 +64,25 @@ impl ToolProvider for MediaTools {
     }
 }
 
+/// How images are decoded: the configured limits and the external decoders found on PATH.
+fn image_options(cfg: &Config) -> DecodeOptions {
+    DecodeOptions {
+        limits: cfg.limits.image,
+        external: ExternalDecoders {
+            timeout: cfg.limits.external_decoder_timeout,
+            max_output_bytes: cfg.limits.image.max_decoded_bytes,
+            ..ExternalDecoders::default()
+        },
+        ..DecodeOptions::default()
+    }
+}
+
 /// Builds everything `cfg` describes.
 pub fn build(cfg: Config) -> Result<App, LibraryError> {
     let limits = &cfg.limits;
     let library = Arc::new(Library::new(cfg.roots.clone(), limits.library.clone())?);
     let cache = Arc::new(DerivedCache::new(limits.cache_bytes));
+    let image = image_options(&cfg);
     let resources = Arc::new(
         crate::resources::Resources::new(
             library.clone(),
@@ -56,12 +90,16 @@ pub fn build(cfg: Config) -> Result<App, LibraryError> {
             limits.inline_read_bytes,
             limits.page_size,
         )
-        .with_page_bytes(limits.list_page_bytes),
+        .with_page_bytes(limits.list_page_bytes)
+        .with_image_options(image.clone()),
     );
     let mut b = ServerBuilder::new(cfg.clone())
         .tools(&MediaTools {
             library: library.clone(),
             cache: cache.clone(),
+            image,
+            inline_limit: limits.inline_read_bytes,
+            expose_gps: cfg.expose_gps,
         })
         .resources(resources)
         .prompts(Arc::new(crate::prompts::Prompts::new(library.clone())));

@@ -4,6 +4,7 @@
 //! resources. Must not know about parsing command lines or about I/O.
 
 use crate::library::LibraryLimits;
+use crate::media::image::ImageLimits;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -62,6 +63,14 @@ pub struct Limits {
     /// Bytes of derived artifacts (audio segments, ...) kept in the shared cache. Default
     /// 256 MiB; least recently used go first.
     pub cache_bytes: usize,
+    /// Image decoding limits, enforced through the decoders before any large allocation:
+    /// width and height 20,000 px (`--max-image-dimension`), 100 megapixels
+    /// (`--max-image-pixels`), 512 MiB decoded (`--max-image-decoded-bytes`), 1,000 animation
+    /// frames (`--max-image-frames`).
+    pub image: ImageLimits,
+    /// Longest an external image decoder (HEIC/AVIF: heif-convert or ffmpeg) may run. Default
+    /// 20 s (`--external-decoder-timeout-ms`).
+    pub external_decoder_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -81,6 +90,8 @@ impl Default for Limits {
             batch_bytes_total: 128 * 1024 * 1024,
             library: LibraryLimits::default(),
             cache_bytes: crate::cache::DEFAULT_CAPACITY,
+            image: ImageLimits::default(),
+            external_decoder_timeout: Duration::from_secs(20),
         }
     }
 }
@@ -94,4 +105,7 @@ pub struct Config {
     pub conformance: bool,
     /// Free-text instructions returned by `initialize` / `server/discover`.
     pub instructions: Option<String>,
+    /// Report EXIF GPS positions in `media_probe` (`--expose-gps`). Off by default: a photo's
+    /// location is private.
+    pub expose_gps: bool,
 }

@@ -10,6 +10,8 @@ use crate::media::audio::segment::{self, SegmentSpec};
 use crate::media::audio::{AudioError, MAX_CHUNK_SECONDS, decode, seekable};
 use thiserror::Error;
 
+pub mod image;
+
 /// Why a derived artifact could not be made: the file itself (missing, outside the root, ...:
 /// kept as the library said it, so it is answered like any missing resource) or the media.
 #[derive(Debug, Error)]
@@ -18,6 +20,8 @@ pub enum DerivedError {
     Library(#[from] LibraryError),
     #[error(transparent)]
     Audio(#[from] AudioError),
+    #[error(transparent)]
+    Image(#[from] crate::media::image::ImageError),
 }
 
 /// The canonical URI of a derived audio segment.

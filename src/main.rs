@@ -91,6 +91,25 @@ struct ServeArgs {
     /// Bytes of derived media (transcoded segments) kept in memory for re-reads.
     #[arg(long, default_value_t = Limits::default().cache_bytes)]
     cache_bytes: usize,
+    /// Widest and tallest image decoded, in stored pixels; larger ones are refused (probing
+    /// still works).
+    #[arg(long, default_value_t = Limits::default().image.max_width)]
+    max_image_dimension: u32,
+    /// Most pixels (width x height) of an image decoded.
+    #[arg(long, default_value_t = Limits::default().image.max_pixels)]
+    max_image_pixels: u64,
+    /// Most bytes one image may take decoded (all frames of an animation together).
+    #[arg(long, default_value_t = Limits::default().image.max_decoded_bytes)]
+    max_image_decoded_bytes: u64,
+    /// Most frames of an animated image (GIF, WebP) that are decoded or counted.
+    #[arg(long, default_value_t = Limits::default().image.max_frames)]
+    max_image_frames: u32,
+    /// Longest an external image decoder (HEIC/AVIF) may run, in milliseconds.
+    #[arg(long, default_value_t = 20_000)]
+    external_decoder_timeout_ms: u64,
+    /// Report the GPS position from photos' EXIF in media_probe (off: a location is private).
+    #[arg(long)]
+    expose_gps: bool,
     /// Requests one stdio connection may run at once; more wait (up to --max-queued).
     #[arg(long, default_value_t = Limits::default().max_in_flight)]
     max_in_flight: usize,
@@ -197,14 +216,26 @@ fn main() -> Result<()> {
     limits.library.max_scan_entries = args.max_scan_entries;
     limits.library.read_deadline = std::time::Duration::from_millis(args.read_deadline_ms.max(1));
     limits.cache_bytes = args.cache_bytes;
+    limits.image = mcp_media::media::image::ImageLimits {
+        max_width: args.max_image_dimension,
+        max_height: args.max_image_dimension,
+        max_pixels: args.max_image_pixels,
+        max_decoded_bytes: args.max_image_decoded_bytes,
+        max_frames: args.max_image_frames,
+    };
+    limits.external_decoder_timeout =
+        std::time::Duration::from_millis(args.external_decoder_timeout_ms.max(1));
     let cfg = Config {
         roots,
         limits,
         conformance: args.conformance,
+        expose_gps: args.expose_gps,
         instructions: Some(
             "Media library server. Use media_list to find files (audio, image, video), media_probe \
-             to inspect one, and resources/read on a media:// URI to fetch bytes (large files in \
-             ranges with ?offset=&length=)."
+             to inspect one, image_transform to see an image (fit for a model by default), \
+             image_tiles to look at a large image's detail, audio_transcode to hear audio, and \
+             resources/read on a media:// URI to fetch bytes (large files in ranges with \
+             ?offset=&length=)."
                 .into(),
         ),
     };

@@ -37,6 +37,13 @@ pub enum ResourceError {
         #[source]
         source: crate::media::audio::AudioError,
     },
+    /// A derived image whose parameters parse but which cannot be made.
+    #[error("{uri}: {source}")]
+    Image {
+        uri: String,
+        #[source]
+        source: crate::media::image::ImageError,
+    },
 }
 
 /// Why a prompt request failed.

@@ -7,9 +7,11 @@
 //! bytes ([`LIST_PAGE_BYTES`]). Must not know about the server, transports or JSON-RPC errors.
 
 use crate::cache::DerivedCache;
+use crate::derived::image::{self as derived_image, render_image};
 use crate::derived::{DerivedError, render_audio};
 use crate::library::{Library, LibraryError};
 use crate::media::audio::segment::{self, SegmentSpec};
+use crate::media::image::decode::DecodeOptions;
 use crate::protocol::ProtocolVersion;
 use crate::protocol::cursor;
 use crate::protocol::types::render_resource;
@@ -24,6 +26,9 @@ use std::sync::Arc;
 pub use crate::library::uri::RANGE_TEMPLATE;
 /// The derived-audio template.
 pub const AUDIO_TEMPLATE: &str = "media://{root}/{+path}{?start,duration,format,rate,channels}";
+/// The derived-image template.
+pub const IMAGE_TEMPLATE: &str =
+    "media://{root}/{+path}{?w,h,fit,crop,cropf,rotate,flip,format,quality,max_bytes,upscale}";
 
 /// Most bytes of JSON a `resources/list` page's `resources` array may take (1 MiB). A page ends
 /// early, before the item that would cross it, and its cursor continues exactly there; a page
@@ -33,6 +38,7 @@ pub const LIST_PAGE_BYTES: usize = crate::config::DEFAULT_LIST_PAGE_BYTES;
 pub struct Resources {
     lib: Arc<Library>,
     cache: Arc<DerivedCache>,
+    image: DecodeOptions,
     inline_limit: u64,
     page_size: usize,
     page_bytes: usize,
@@ -48,10 +54,17 @@ impl Resources {
         Resources {
             lib,
             cache,
+            image: DecodeOptions::default(),
             inline_limit,
             page_size,
             page_bytes: LIST_PAGE_BYTES,
         }
+    }
+
+    /// How images are decoded for derived image variants (limits, external decoders).
+    pub fn with_image_options(mut self, opts: DecodeOptions) -> Self {
+        self.image = opts;
+        self
     }
 
     /// Replaces [`LIST_PAGE_BYTES`] as the byte bound of a `resources/list` page.
@@ -94,6 +107,22 @@ impl Resources {
 
     pub fn templates(&self) -> Vec<ResourceTemplate> {
         vec![ResourceTemplate {
+            uri_template: IMAGE_TEMPLATE.into(),
+            name: "image-variant".into(),
+            title: Some("Image, resized or transformed".into()),
+            description: Some(
+                "Any image as a model-ready variant: w and h bound the output (fit=inside keeps \
+                 the aspect and never upscales unless upscale=1; cover crops to fill; exact \
+                 stretches), crop=x,y,width,height in pixels or cropf= in fractions of the \
+                 displayed image, rotate=90|180|270, flip=horizontal|vertical|both, \
+                 format=jpeg|png|webp (default: chosen from the content), quality=1-100, \
+                 max_bytes=a byte budget (quality is lowered first, then size). EXIF \
+                 orientation is applied. Deterministic: the same parameters always give the \
+                 same bytes."
+                    .into(),
+            ),
+            mime_type: None,
+        }, ResourceTemplate {
             uri_template: AUDIO_TEMPLATE.into(),
             name: "audio-segment".into(),
             title: Some("Audio segment, transcoded".into()),
@@ -124,6 +153,9 @@ impl Resources {
         cancelled: &dyn Fn() -> bool,
     ) -> Result<Vec<ResourceContents>, ResourceError> {
         let r = self.lib.resolve(uri)?;
+        if derived_image::is_image_query(&r.uri.query) {
+            return self.read_image(&r, uri, cancelled);
+        }
         if r.uri
             .query
             .iter()
@@ -194,6 +226,45 @@ impl Resources {
         }])
     }
 
+    /// Renders (or fetches from the cache) a derived image variant.
+    fn read_image(
+        &self,
+        r: &crate::library::Resolved,
+        uri: &str,
+        cancelled: &dyn Fn() -> bool,
+    ) -> Result<Vec<ResourceContents>, ResourceError> {
+        let spec =
+            derived_image::from_query(&r.uri.query).map_err(|reason| LibraryError::InvalidUri {
+                uri: uri.into(),
+                reason,
+            })?;
+        let out = render_image(
+            &self.lib,
+            &self.cache,
+            r,
+            &spec,
+            &self.image,
+            self.inline_limit,
+            cancelled,
+        )
+        .map_err(|e| match e {
+            DerivedError::Library(l) => ResourceError::Library(l),
+            DerivedError::Image(source) => ResourceError::Image {
+                uri: uri.into(),
+                source,
+            },
+            DerivedError::Audio(source) => ResourceError::Audio {
+                uri: uri.into(),
+                source,
+            },
+        })?;
+        Ok(vec![ResourceContents {
+            uri: uri.into(),
+            mime_type: Some(out.meta.format.mime().into()),
+            body: ResourceBody::Blob(out.data),
+        }])
+    }
+
     /// Renders (or fetches from the cache) a derived audio segment.
     fn read_audio(
         &self,
@@ -218,6 +289,10 @@ impl Resources {
             // A missing file or an escape is the same answer as for the plain file.
             DerivedError::Library(l) => ResourceError::Library(l),
             DerivedError::Audio(source) => ResourceError::Audio {
+                uri: uri.into(),
+                source,
+            },
+            DerivedError::Image(source) => ResourceError::Image {
                 uri: uri.into(),
                 source,
             },
@@ -282,7 +357,7 @@ impl ResourceProvider for Resources {
         let derived = uri.split_once('?').is_some_and(|(_, q)| {
             q.split('&').any(|kv| {
                 let k = kv.split_once('=').map_or(kv, |x| x.0);
-                segment::QUERY_KEYS.contains(&k)
+                segment::QUERY_KEYS.contains(&k) || derived_image::QUERY_KEYS.contains(&k)
             })
         });
         if derived {
@@ -298,10 +373,11 @@ impl ResourceProvider for Resources {
         value: &str,
         context: &Map<String, Value>,
     ) -> Option<Completions> {
-        (template == RANGE_TEMPLATE || template == AUDIO_TEMPLATE).then(|| {
-            let root = context.get("root").and_then(Value::as_str);
-            Resources::complete(self, arg, value, root)
-        })
+        (template == RANGE_TEMPLATE || template == AUDIO_TEMPLATE || template == IMAGE_TEMPLATE)
+            .then(|| {
+                let root = context.get("root").and_then(Value::as_str);
+                Resources::complete(self, arg, value, root)
+            })
     }
 }
 

@@ -172,6 +172,23 @@ impl From<ResourceError> for RpcError {
                     uri,
                 }
             }
+            ResourceError::Image { uri, source } => {
+                use crate::media::image::ImageError as E;
+                match source {
+                    // Ours, not the client's: logged with their cause.
+                    E::Encode(_) | E::Io(_) => {
+                        tracing::error!(%uri, error = %source, "image rendering failed");
+                        RpcError::Internal(format!("cannot render {uri}: {source}"))
+                    }
+                    _ => {
+                        tracing::debug!(%uri, error = %source, "image variant refused");
+                        RpcError::InvalidParams {
+                            message: format!("cannot render {uri}: {source}"),
+                            data: Some(json!({"uri": uri})),
+                        }
+                    }
+                }
+            }
             ResourceError::Audio { uri, source } => {
                 tracing::debug!(%uri, error = %source, "audio segment failed");
                 RpcError::InvalidParams {

@@ -234,6 +234,7 @@ impl Tool for AudioTranscode {
                 }
                 Err(DerivedError::Library(l)) => return Err(ToolError::Library(l)),
                 Err(DerivedError::Audio(a)) => return Err(ToolError::from(a)),
+                Err(DerivedError::Image(i)) => return Err(ToolError::from(i)),
             };
             if self.lib.identity(&r)? != planned {
                 return Err(ToolError::Library(LibraryError::Changed {

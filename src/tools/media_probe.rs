@@ -13,11 +13,13 @@ use std::sync::Arc;
 
 pub struct MediaProbe {
     lib: Arc<Library>,
+    /// Report EXIF GPS positions (`--expose-gps`).
+    expose_gps: bool,
 }
 
 impl MediaProbe {
-    pub fn new(lib: Arc<Library>) -> Self {
-        MediaProbe { lib }
+    pub fn new(lib: Arc<Library>, expose_gps: bool) -> Self {
+        MediaProbe { lib, expose_gps }
     }
 }
 

@@ -8,6 +8,8 @@
 
 pub mod audio_spectrogram;
 pub mod audio_transcode;
+pub mod image_tiles;
+pub mod image_transform;
 pub mod media_list;
 pub mod media_probe;
 
@@ -63,6 +65,25 @@ impl From<crate::media::audio::AudioError> for ToolError {
         match e {
             crate::media::audio::AudioError::Cancelled => ToolError::Cancelled,
             other => ToolError::Media(other.into()),
+        }
+    }
+}
+
+impl From<crate::media::image::ImageError> for ToolError {
+    fn from(e: crate::media::image::ImageError) -> Self {
+        match e {
+            crate::media::image::ImageError::Cancelled => ToolError::Cancelled,
+            other => ToolError::Media(other.into()),
+        }
+    }
+}
+
+impl From<crate::derived::DerivedError> for ToolError {
+    fn from(e: crate::derived::DerivedError) -> Self {
+        match e {
+            crate::derived::DerivedError::Library(l) => ToolError::Library(l),
+            crate::derived::DerivedError::Audio(a) => a.into(),
+            crate::derived::DerivedError::Image(i) => i.into(),
         }
     }
 }

@@ -64,7 +64,7 @@ const ALLOW: &[(&str, &[&str], &[&str])] = &[
         &["protocol", "library", "media"],
         &["bytes", "memchr", "serde_json"],
     ),
-    ("config", &["library", "protocol", "cache"], &[]),
+    ("config", &["library", "protocol", "cache", "media"], &[]),
     (
         "derived",
         &["cache", "library", "media"],
@@ -146,6 +146,7 @@ const ALLOW: &[(&str, &[&str], &[&str])] = &[
             "config",
             "conformance",
             "library",
+            "media",
             "prompts",
             "provider",
             "resources",
