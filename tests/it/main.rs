@@ -10,6 +10,7 @@ mod fixtures;
 mod fuzz_regressions;
 mod hostile;
 mod http;
+mod images;
 mod inproc;
 mod layering;
 mod pipeline;
