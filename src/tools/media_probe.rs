@@ -73,7 +73,18 @@ impl Tool for MediaProbe {
                             "orientation": {"type": "integer", "minimum": 1, "maximum": 8},
                             "displayWidth": {"type": "integer"}, "displayHeight": {"type": "integer"},
                             "megapixels": {"type": "number"},
-                            "decodable": {"type": "boolean"}
+                            "decodable": {"type": "boolean"},
+                            "colorType": {"type": "string", "description": "e.g. rgb8, rgba16, l8, cmyk"},
+                            "bitDepth": {"type": "integer"},
+                            "hasAlpha": {"type": "boolean"},
+                            "iccProfile": {"type": "boolean", "description": "An embedded ICC profile (converted to sRGB on decode)"},
+                            "frames": {"type": "integer", "description": "Frames of an animation (counted up to the frame limit)"},
+                            "exif": {"type": "object", "properties": {
+                                "dateTaken": {"type": "string"}, "make": {"type": "string"}, "model": {"type": "string"},
+                                "gps": {"type": "object", "description": "Only with --expose-gps", "properties": {
+                                    "latitude": {"type": "number"}, "longitude": {"type": "number"}, "altitude": {"type": "number"}
+                                }, "required": ["latitude", "longitude"]}
+                            }}
                         },
                         "required": ["format", "width", "height", "orientation", "displayWidth", "displayHeight", "decodable"]
                     },

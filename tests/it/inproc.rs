@@ -84,6 +84,8 @@ async fn protocol_round_trips_without_a_process() {
         [
             "media_list",
             "media_probe",
+            "image_transform",
+            "image_tiles",
             "audio_transcode",
             "audio_spectrogram"
         ]

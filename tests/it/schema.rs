@@ -292,6 +292,16 @@ fn succeeding_calls(tool: &str) -> Vec<Value> {
             json!({"uri": "media://samples/audio/voice_16k.wav", "width": 64, "height": 32, "max_hz": 4000, "floor_db": -60}),
             json!({"uri": "media://samples/video/clip_vp9_opus.webm", "start": 0.5, "duration": 1}),
         ],
+        "image_transform" => vec![
+            json!({"uri": "media://samples/images/photo.jpg"}),
+            json!({"uri": "media://samples/images/alpha.png", "max_width": 32, "format": "png"}),
+            json!({"uri": "media://samples/images/scan.tif", "max_bytes": 20000, "quality": 70}),
+            json!({"uri": "media://samples/images/anim.gif", "frames": 2}),
+        ],
+        "image_tiles" => vec![
+            json!({"uri": "media://samples/images/photo.jpg", "rows": 2, "cols": 2}),
+            json!({"uri": "media://samples/images/photo.jpg", "tile_size": 256, "overlap": 16, "inline": false}),
+        ],
         other => panic!("no succeeding arguments for tool {other}: add them here"),
     }
 }
@@ -314,6 +324,15 @@ fn failing_calls(tool: &str) -> Vec<Value> {
             json!({"uri": "media://samples/images/alpha.png"}),
             json!({"uri": "media://samples/bad/empty.wav"}),
             json!({"uri": "media://samples/audio/tone.wav", "duration": 0}),
+        ],
+        "image_transform" => vec![
+            json!({"uri": "media://samples/audio/tone.wav"}),
+            json!({"uri": "media://samples/bad/bomb.png"}),
+            json!({"uri": "media://samples/images/photo.jpg", "crop": {"x": 9999, "y": 0, "width": 5, "height": 5}}),
+        ],
+        "image_tiles" => vec![
+            json!({"uri": "media://samples/audio/tone.wav"}),
+            json!({"uri": "media://samples/bad/bomb.png", "rows": 2}),
         ],
         other => panic!("no failing arguments for tool {other}: add them here"),
     }
@@ -356,6 +375,8 @@ fn tools_match_their_output_schemas(version: &str, legacy: bool) -> usize {
         [
             "audio_spectrogram",
             "audio_transcode",
+            "image_tiles",
+            "image_transform",
             "media_list",
             "media_probe"
         ]
