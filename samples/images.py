@@ -182,11 +182,13 @@ def cmyk():
 
 
 def icc():
-    # Saturated patches whose values mean Adobe RGB (1998): converting to sRGB moves the greens
-    # and cyans most. One PNG (iCCP, lossless) and one JPEG (APP2 ICC_PROFILE).
+    # Patches whose values mean Adobe RGB (1998). Converted to sRGB (LittleCMS, relative
+    # colorimetric): pure red and grey stay (the red primaries are the same); the greens and
+    # blue-cyans move by 19 to 100 levels, two of them past sRGB's gamut (red clips to 0).
+    # One PNG (iCCP, lossless) and one JPEG (APP2 ICC_PROFILE).
     prof = ICC_ADOBE.read_bytes()
-    img = patches([(0, 255, 0), (255, 0, 0), (0, 0, 255), (0, 255, 255),
-                   (255, 255, 0), (255, 0, 255), (40, 180, 60), (128, 128, 128)], 4, 48)
+    img = patches([(255, 0, 0), (128, 128, 128), (40, 180, 60), (100, 200, 150),
+                   (150, 200, 150), (180, 120, 90), (90, 140, 190), (130, 190, 170)], 4, 48)
     img.save(IMG / "icc_adobergb.png", icc_profile=prof)
     img.save(IMG / "icc_adobergb.jpg", icc_profile=prof, quality=95, subsampling="4:4:4")
 
