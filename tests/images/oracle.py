@@ -20,6 +20,7 @@ Needs Pillow >= 11.2 (AVIF, QOI). Errors: a message on stderr and exit status 1 
 Knows nothing of the server.
 """
 
+import io
 import json
 import os
 import subprocess
@@ -96,7 +97,7 @@ def to_srgb(im):
     elif im.mode == "P":
         im = im.convert("RGB")
     if icc:
-        src = ImageCms.ImageCmsProfile(ImageCms.core.profile_frombytes(icc))
+        src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
         if im.mode not in ("RGB", "CMYK", "L"):
             im = im.convert("RGB")
         im = ImageCms.profileToProfile(
