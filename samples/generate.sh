@@ -2,7 +2,10 @@
 # Makes the bundled sample media: small, synthetic, licence-clean (sine tones, seeded noise,
 # test patterns, drawn shapes), written next to this script. The outputs are committed so tests
 # never need this script; rerun it to regenerate (a different ffmpeg build may change bytes).
-# Needs Debian's ffmpeg, sox, imagemagick, libimage-exiftool-perl and python3.
+# Needs Debian's ffmpeg, sox, imagemagick, libimage-exiftool-perl, webp, libheif-examples,
+# icc-profiles-free and python3; images.py needs Pillow >= 11 in the Python that $PYTHON names
+# (default python3), e.g. python3 -m venv /tmp/venv-img && /tmp/venv-img/bin/pip install pillow
+# and then PYTHON=/tmp/venv-img/bin/python samples/generate.sh.
 set -euo pipefail
 cd "$(dirname "$0")"
 rm -rf audio images video bad
@@ -39,6 +42,9 @@ convert -delay 20 -size 32x32 xc:red xc:green xc:blue -loop 0 images/anim.gif
 "${FF[@]}" -f lavfi -i "testsrc2=size=160x120:rate=1" -frames:v 1 "${BXV[@]}" -c:v libwebp -lossless 0 -q:v 60 images/picture.webp
 convert -size 96x64 gradient:navy-gold -compress lzw images/scan.tif
 convert -size 24x24 xc:"#c0a080" -define png:exclude-chunks=date,time "images/café au lait #1.png"
+# The phone photo (12 MP, EXIF orientation, GPS), CMYK/YCCK, ICC-tagged, 16-bit, animated WebP,
+# HEIC/AVIF and one small file per remaining format (see README.md).
+"${PYTHON:-python3}" images.py
 
 # Video.
 "${FF[@]}" -f lavfi -i "testsrc2=size=320x240:rate=15:duration=2" -f lavfi -i "sine=frequency=440:sample_rate=44100:duration=2" \
