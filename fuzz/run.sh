@@ -20,6 +20,13 @@ CARGO_FUZZ_VERSION=0.13.1
 SECONDS_EACH=${FUZZ_SECONDS:-25}
 TARGETS=${FUZZ_TARGETS:-protocol uri audio_decode audio_transcode}
 SANITIZER=${FUZZ_SANITIZER:-address}
+# release (-O, the default) or dev (unoptimised, with debug assertions and overflow checks:
+# builds in about half the CPU time, 6.5 CPU-minutes instead of 11 without ASan; CI uses it).
+case "${FUZZ_PROFILE:-release}" in
+    release) PROFILE=(-O) ;;
+    dev) PROFILE=(--dev) ;;
+    *) echo "FUZZ_PROFILE must be release or dev" >&2; exit 2 ;;
+esac
 TIMEOUT=${FUZZ_TIMEOUT:-10}
 export RUSTC_BOOTSTRAP=1
 
@@ -28,7 +35,7 @@ if ! cargo fuzz --version 2>/dev/null | grep -q "$CARGO_FUZZ_VERSION"; then
     cargo install cargo-fuzz --version "$CARGO_FUZZ_VERSION" --locked
 fi
 
-cargo fuzz build -O --sanitizer "$SANITIZER"
+cargo fuzz build "${PROFILE[@]}" --sanitizer "$SANITIZER"
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 for t in $TARGETS; do
@@ -36,7 +43,7 @@ for t in $TARGETS; do
     mkdir -p "$scratch/$t"
     dirs=("$scratch/$t" "fuzz/corpus/$t")
     [ -d "fuzz/regressions/$t" ] && dirs+=("fuzz/regressions/$t")
-    cargo fuzz run -O --sanitizer "$SANITIZER" "$t" "${dirs[@]}" -- \
+    cargo fuzz run "${PROFILE[@]}" --sanitizer "$SANITIZER" "$t" "${dirs[@]}" -- \
         -max_total_time="$SECONDS_EACH" -timeout="$TIMEOUT" -rss_limit_mb=2048 \
         -print_final_stats=1
 done
