@@ -173,8 +173,13 @@ impl ExternalDecoders {
                 Err(e) => errors.push(e.to_string()),
             }
         }
+        let hint = if format == "heic" && self.heif_convert.is_none() {
+            " (ffmpeg before 7.0 does not read HEIC: install libheif-examples for heif-convert)"
+        } else {
+            ""
+        };
         Err(ImageError::External(format!(
-            "could not decode the {format} image: {}",
+            "could not decode the {format} image: {}{hint}",
             errors.join("; ")
         )))
     }
@@ -275,4 +280,237 @@ fn ffmpeg_args(input: &Path, output: &Path) -> Vec<std::ffi::OsString> {
     }
     v.push(output.into());
     v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::media::image::decode::{DecodeOptions, decode};
+    use std::io::Cursor;
+    use std::sync::Mutex;
+
+    /// The tests that run children look at the temporary directory: one at a time.
+    static SERIAL: Mutex<()> = Mutex::new(());
+
+    fn leftovers() -> Vec<String> {
+        let prefix = format!("mcp-media-img-{}-", std::process::id());
+        fs::read_dir(std::env::temp_dir())
+            .unwrap()
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|n| n.starts_with(&prefix))
+            .collect()
+    }
+
+    fn source() -> image::RgbImage {
+        image::RgbImage::from_fn(64, 48, |x, y| {
+            image::Rgb([(x * 4) as u8, (y * 5) as u8, 160])
+        })
+    }
+
+    /// Encodes `source()` with a command line tool into `dir`; `None` (with the reason printed)
+    /// when the tool is missing or fails here.
+    fn encode_with(dir: &Path, tool: &str, args: &[&str], out: &str) -> Option<Vec<u8>> {
+        if which(tool).is_none() {
+            eprintln!("skipped: {tool} is not installed");
+            return None;
+        }
+        let png = dir.join("src.png");
+        source().save(&png).unwrap();
+        let out = dir.join(out);
+        let mut cmd = Command::new(tool);
+        for a in args {
+            match *a {
+                "IN" => cmd.arg(&png),
+                "OUT" => cmd.arg(&out),
+                a => cmd.arg(a),
+            };
+        }
+        let st = cmd
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap();
+        if !st.success() {
+            eprintln!("skipped: {tool} could not encode here ({st})");
+            return None;
+        }
+        Some(fs::read(out).unwrap())
+    }
+
+    fn mae(a: &image::RgbImage, b: &image::RgbImage) -> f64 {
+        let s: u64 = a
+            .as_raw()
+            .iter()
+            .zip(b.as_raw())
+            .map(|(x, y)| u64::from(x.abs_diff(*y)))
+            .sum();
+        s as f64 / a.as_raw().len() as f64
+    }
+
+    #[test]
+    fn heic_made_by_heif_enc_decodes_through_heif_convert() {
+        let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+        let dir = tempfile::tempdir().unwrap();
+        let Some(heic) = encode_with(
+            dir.path(),
+            "heif-enc",
+            &["-q", "90", "-o", "OUT", "IN"],
+            "a.heic",
+        ) else {
+            return;
+        };
+        let ext = ExternalDecoders::discover();
+        let info = crate::media::image::probe(Cursor::new(&heic), false).unwrap();
+        assert_eq!((info.format, info.width, info.height), ("heic", 64, 48));
+        if ext.heif_convert.is_none() {
+            eprintln!("skipped decoding: heif-convert is not installed");
+            return;
+        }
+        let opts = DecodeOptions {
+            external: ext.clone(),
+            ..DecodeOptions::default()
+        };
+        let d = decode(Cursor::new(&heic), &opts, &|| false).unwrap();
+        assert_eq!(d.info.format, "heic");
+        let f = d.frames[0].to_rgb8();
+        assert_eq!(f.dimensions(), (64, 48));
+        let e = mae(&f, &source());
+        assert!(e < 6.0, "lossy HEVC off by {e}");
+        // Only ffmpeg (5.1 here cannot read HEIC): the error says what to install.
+        let only_ffmpeg = DecodeOptions {
+            external: ExternalDecoders {
+                heif_convert: None,
+                ..ext
+            },
+            ..DecodeOptions::default()
+        };
+        if only_ffmpeg.external.ffmpeg.is_some() {
+            match decode(Cursor::new(&heic), &only_ffmpeg, &|| false) {
+                Ok(d) => assert_eq!(d.frames[0].width(), 64),
+                Err(ImageError::External(m)) => assert!(m.contains("libheif-examples"), "{m}"),
+                Err(e) => panic!("{e}"),
+            }
+        }
+        // Without any decoder: what to install.
+        let none = DecodeOptions::default();
+        match decode(Cursor::new(&heic), &none, &|| false) {
+            Err(ImageError::External(m)) => assert!(m.contains(INSTALL_HINT), "{m}"),
+            other => panic!("{:?}", other.map(|d| d.info)),
+        }
+        assert_eq!(leftovers(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn avif_made_by_ffmpeg_decodes_through_either_decoder() {
+        let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+        let dir = tempfile::tempdir().unwrap();
+        let args = [
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-y",
+            "-i",
+            "IN",
+            "-c:v",
+            "libaom-av1",
+            "-still-picture",
+            "1",
+            "-pix_fmt",
+            "yuv444p",
+            "OUT",
+        ];
+        let Some(avif) = encode_with(dir.path(), "ffmpeg", &args, "a.avif") else {
+            return;
+        };
+        let info = crate::media::image::probe(Cursor::new(&avif), false).unwrap();
+        assert_eq!((info.format, info.width, info.height), ("avif", 64, 48));
+        let all = ExternalDecoders::discover();
+        for ext in [
+            ExternalDecoders {
+                ffmpeg: None,
+                ..all.clone()
+            },
+            ExternalDecoders {
+                heif_convert: None,
+                ..all.clone()
+            },
+        ] {
+            if !ext.available() {
+                continue;
+            }
+            let opts = DecodeOptions {
+                external: ext,
+                ..DecodeOptions::default()
+            };
+            let d = decode(Cursor::new(&avif), &opts, &|| false).unwrap();
+            let f = d.frames[0].to_rgb8();
+            assert_eq!(f.dimensions(), (64, 48));
+            let e = mae(&f, &source());
+            assert!(e < 6.0, "AV1 off by {e}");
+        }
+        assert_eq!(leftovers(), Vec::<String>::new());
+    }
+
+    /// A fake decoder: a shell script (run by the kernel through its #! line, not by us).
+    fn script(dir: &Path, body: &str) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let p = dir.join("fake-decoder");
+        fs::write(&p, format!("#!/bin/sh\n{body}\n")).unwrap();
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o700)).unwrap();
+        p
+    }
+
+    fn run_fake(body: &str, timeout: Duration, max: u64) -> Result<Vec<u8>, ImageError> {
+        let dir = tempfile::tempdir().unwrap();
+        let ext = ExternalDecoders {
+            heif_convert: Some(script(dir.path(), body)),
+            ffmpeg: None,
+            timeout,
+            max_output_bytes: max,
+        };
+        ext.decode_to_png(&mut Cursor::new(b"input"), "heic", &|| false)
+    }
+
+    #[test]
+    fn children_are_bounded_in_time_and_output_and_errors_carry_their_message() {
+        let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+        let long = Duration::from_secs(60);
+        // Arguments: input path, output path; the input is a private copy.
+        let ok = run_fake("cat \"$1\" > \"$2\"", long, 1000).unwrap();
+        assert_eq!(ok, b"input");
+        match run_fake("exec sleep 30", Duration::from_millis(100), 1000) {
+            Err(ImageError::External(m)) => assert!(m.contains("time limit"), "{m}"),
+            other => panic!("{other:?}"),
+        }
+        match run_fake(
+            "head -c 100000 /dev/zero > \"$2\"; exec sleep 30",
+            long,
+            1000,
+        ) {
+            Err(ImageError::TooLarge(m)) => assert!(m.contains("1000 bytes"), "{m}"),
+            other => panic!("{other:?}"),
+        }
+        // Over the bound by the time it exits (not caught while it ran).
+        match run_fake("head -c 5000 /dev/zero > \"$2\"", long, 1000) {
+            Err(ImageError::TooLarge(_)) => {}
+            other => panic!("{other:?}"),
+        }
+        match run_fake("echo 'bad box' >&2; exit 3", long, 1000) {
+            Err(ImageError::External(m)) => assert!(m.contains("bad box"), "{m}"),
+            other => panic!("{other:?}"),
+        }
+        match run_fake("exit 0", long, 1000) {
+            Err(ImageError::External(m)) => assert!(m.contains("wrote nothing"), "{m}"),
+            other => panic!("{other:?}"),
+        }
+        // The private directory: 0700, the input copy 0600, all removed afterwards.
+        let modes = run_fake(
+            "stat -c %a \"$(dirname \"$1\")\" \"$1\" > \"$2\"",
+            long,
+            1000,
+        )
+        .unwrap();
+        assert_eq!(String::from_utf8(modes).unwrap(), "700\n600\n");
+        assert_eq!(leftovers(), Vec::<String>::new());
+    }
 }
