@@ -455,3 +455,88 @@ fn probe_reports_colour_icc_frames_and_exif() {
     assert!((g.longitude + (4.0 + 53.0 / 60.0 + 30.0 / 3600.0)).abs() < 1e-6);
     assert_eq!(g.altitude, Some(12.5));
 }
+
+/// Not a test: prints decode times for the JPEG named by `MCP_IMG_MEASURE_JPEG` (full size,
+/// with a 1568x1176 hint, and the `image` crate's zune-jpeg for comparison). Run with
+/// `cargo test --release --lib measure_jpeg_decode -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn measure_jpeg_decode() {
+    let Ok(path) = std::env::var("MCP_IMG_MEASURE_JPEG") else {
+        eprintln!("set MCP_IMG_MEASURE_JPEG to a JPEG file");
+        return;
+    };
+    let bytes = std::fs::read(path).unwrap();
+    let time = |label: &str, f: &dyn Fn() -> (u32, u32)| {
+        let mut best = f64::MAX;
+        let mut dims = (0, 0);
+        for _ in 0..7 {
+            let t = std::time::Instant::now();
+            dims = f();
+            best = best.min(t.elapsed().as_secs_f64() * 1e3);
+        }
+        eprintln!("{label}: {dims:?} best of 7 {best:.1} ms");
+    };
+    let full = DecodeOptions::default();
+    let hint = DecodeOptions {
+        min_size: Some((1568, 1176)),
+        ..DecodeOptions::default()
+    };
+    time("decode, full size (jpeg-decoder)", &|| {
+        let d = dec(&bytes, &full).unwrap();
+        (d.frames[0].width(), d.frames[0].height())
+    });
+    time("decode, min_size 1568x1176", &|| {
+        let d = dec(&bytes, &hint).unwrap();
+        (d.frames[0].width(), d.frames[0].height())
+    });
+    time("image crate (zune-jpeg), full size", &|| {
+        let d = image::load_from_memory(&bytes).unwrap();
+        (d.width(), d.height())
+    });
+}
+
+/// Not a test: decodes every file of `MCP_IMG_SAMPLES` (a directory) and prints what came out.
+#[test]
+#[ignore]
+fn decode_sample_dir() {
+    let Ok(dir) = std::env::var("MCP_IMG_SAMPLES") else {
+        return;
+    };
+    let opts = DecodeOptions {
+        external: crate::media::image::external::ExternalDecoders::discover(),
+        ..DecodeOptions::default()
+    };
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        let bytes = std::fs::read(&p).unwrap();
+        match dec(&bytes, &opts) {
+            Ok(d) => eprintln!(
+                "{}: {} {}x{} o{} -> {}x{} {:?} frames {:?} mean RGB {:?}",
+                p.display(),
+                d.info.format,
+                d.info.width,
+                d.info.height,
+                d.info.orientation,
+                d.frames[0].width(),
+                d.frames[0].height(),
+                d.frames[0].color(),
+                d.info.frames,
+                mean_rgb(&d.frames[0])
+            ),
+            Err(e) => eprintln!("{}: {e}", p.display()),
+        }
+    }
+}
+
+fn mean_rgb(img: &DynamicImage) -> [f64; 3] {
+    let rgb = img.to_rgb8();
+    let mut s = [0f64; 3];
+    for p in rgb.pixels() {
+        for c in 0..3 {
+            s[c] += f64::from(p.0[c]);
+        }
+    }
+    let n = f64::from(rgb.width() * rgb.height());
+    s.map(|v| (v / n * 10.0).round() / 10.0)
+}
