@@ -533,8 +533,8 @@ fn mean_rgb(img: &DynamicImage) -> [f64; 3] {
     let rgb = img.to_rgb8();
     let mut s = [0f64; 3];
     for p in rgb.pixels() {
-        for c in 0..3 {
-            s[c] += f64::from(p.0[c]);
+        for (acc, v) in s.iter_mut().zip(p.0) {
+            *acc += f64::from(v);
         }
     }
     let n = f64::from(rgb.width() * rgb.height());
