@@ -9,6 +9,7 @@
 use crate::library::{sniff, uri};
 use crate::media::audio::segment::{self, Format, SegmentSpec};
 use crate::media::audio::{Decoder, decode};
+use crate::media::image as img;
 use crate::protocol::codec::{Line, LineDecoder};
 use crate::protocol::frame::{self, Framing, Outgoing};
 use crate::protocol::jsonrpc::{self, Incoming, Message, WireError};
@@ -305,5 +306,83 @@ pub fn audio_transcode(data: &[u8]) {
         let back = decode::probe(source(&seg.data), Some("wav"), seg.data.len() as u64)
             .expect("a rendered WAV probes");
         assert_eq!((back.sample_rate, back.channels), (Some(16_000), Some(1)));
+    }
+}
+
+/// Limits for [`image_decode`]: small, so every input decodes in milliseconds.
+const IMAGE_FUZZ_LIMITS: img::ImageLimits = img::ImageLimits {
+    max_width: 2048,
+    max_height: 2048,
+    max_pixels: 1 << 20,
+    max_decoded_bytes: 16 << 20,
+    max_frames: 16,
+};
+
+/// (5) Image probing and decoding of arbitrary bytes (every format read here; HEIC/AVIF
+/// container headers, no external decoder). The parameter byte picks the frames wanted and a
+/// size hint (JPEG DCT scaling). Checks that output frames are 8-bit RGB or RGBA, oriented as
+/// probed (displayed size, or at least the hint when scaled), and within the limits.
+pub fn image_decode(data: &[u8]) {
+    let [param, body @ ..] = data else { return };
+    let body = &body[..body.len().min(MAX_MEDIA_INPUT)];
+    let probed = img::probe(Cursor::new(body), param & 1 == 1);
+    let opts = img::decode::DecodeOptions {
+        limits: IMAGE_FUZZ_LIMITS,
+        frames: if param & 2 == 0 {
+            img::decode::Frames::First
+        } else {
+            img::decode::Frames::Evenly(u32::from(param >> 4) + 1)
+        },
+        min_size: (param & 4 != 0).then_some((16, 16)),
+        external: img::external::ExternalDecoders::default(),
+    };
+    let Ok(d) = img::decode::decode(Cursor::new(body), &opts, &|| false) else {
+        return;
+    };
+    let info = probed.expect("what decodes, probes");
+    assert_eq!((info.width, info.height), (d.info.width, d.info.height));
+    assert!(!d.frames.is_empty());
+    assert!(d.frames.len() <= IMAGE_FUZZ_LIMITS.max_frames as usize);
+    for f in &d.frames {
+        // 8-bit RGB or RGBA.
+        let c = f.color();
+        assert!(matches!(c.channel_count(), 3 | 4) && c.bytes_per_pixel() == c.channel_count());
+        assert!(u64::from(f.width()) * u64::from(f.height()) <= IMAGE_FUZZ_LIMITS.max_pixels);
+        if opts.min_size.is_none() {
+            assert_eq!(
+                (f.width(), f.height()),
+                (d.info.display_width, d.info.display_height)
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every seed of `fuzz/corpus/image_decode/` runs through the entry point without a panic,
+    /// with every parameter byte's bits exercised, and so do truncated and corrupted copies.
+    #[test]
+    fn image_decode_corpus_replays() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/image_decode");
+        let mut n = 0;
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let data = std::fs::read(e.unwrap().path()).unwrap();
+            for param in [0u8, 1, 2, 4, 0x36, 0xff] {
+                let mut input = vec![param];
+                input.extend_from_slice(data.get(1..).unwrap_or_default());
+                super::image_decode(&input);
+            }
+            super::image_decode(&data);
+            // Truncations and byte corruptions of the seed: no panic either.
+            let step = (data.len() / 24).max(1);
+            for cut in (1..data.len()).step_by(step) {
+                super::image_decode(&data[..cut]);
+                let mut flipped = data.clone();
+                flipped[cut] ^= 0x5a;
+                super::image_decode(&flipped);
+            }
+            n += 1;
+        }
+        assert!(n >= 5, "only {n} seeds");
     }
 }

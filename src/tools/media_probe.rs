@@ -138,7 +138,8 @@ impl Tool for MediaProbe {
         let mut warnings: Vec<String> = vec![];
         if info.sniffed.kind == MediaKind::Image {
             let file = self.lib.open(&r)?;
-            let ii = img::probe(BufReader::new(file)).map_err(crate::media::MediaError::from)?;
+            let ii =
+                img::probe(BufReader::new(file), false).map_err(crate::media::MediaError::from)?;
             if ii.over_decode_limit() {
                 warnings.push(format!(
                     "{}x{} is {:.0} megapixels, above the decode limit of {} megapixels: it can be probed but not decoded",
