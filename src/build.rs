@@ -42,7 +42,11 @@ impl ToolProvider for MediaTools {
         let lib = &self.library;
         vec![
             Arc::new(media_list::MediaList::new(lib.clone())),
-            Arc::new(media_probe::MediaProbe::new(lib.clone(), self.expose_gps)),
+            Arc::new(media_probe::MediaProbe::new(
+                lib.clone(),
+                self.expose_gps,
+                self.image.limits,
+            )),
             Arc::new(image_transform::ImageTransform::new(
                 lib.clone(),
                 self.cache.clone(),
@@ -71,7 +75,7 @@ fn image_options(cfg: &Config) -> DecodeOptions {
         external: ExternalDecoders {
             timeout: cfg.limits.external_decoder_timeout,
             max_output_bytes: cfg.limits.image.max_decoded_bytes,
-            ..ExternalDecoders::default()
+            ..ExternalDecoders::discover()
         },
         ..DecodeOptions::default()
     }

@@ -378,7 +378,7 @@ pub fn render_image(
         ))
         .into());
     }
-    let info = crate::media::image::probe(BufReader::new(lib.open(r)?))?;
+    let info = crate::media::image::probe(BufReader::new(lib.open(r)?), false)?;
     let file = lib.open(r)?;
     let rendered_from = file.id();
     let out = pipeline::render(BufReader::new(file), opts, spec, cancelled)?;

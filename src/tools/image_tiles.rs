@@ -121,7 +121,7 @@ impl Tool for ImageTiles {
         if a.quality.is_some_and(|q| !(1..=100).contains(&q)) {
             return Err(ToolError::InvalidArguments("quality must be 1-100".into()));
         }
-        let info = crate::media::image::probe(BufReader::new(self.lib.open(&r)?))?;
+        let info = crate::media::image::probe(BufReader::new(self.lib.open(&r)?), false)?;
         let display = (info.display_width, info.display_height);
         let rects = grid(
             display,

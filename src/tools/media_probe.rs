@@ -15,11 +15,17 @@ pub struct MediaProbe {
     lib: Arc<Library>,
     /// Report EXIF GPS positions (`--expose-gps`).
     expose_gps: bool,
+    /// What may be decoded (`decodable`).
+    limits: img::ImageLimits,
 }
 
 impl MediaProbe {
-    pub fn new(lib: Arc<Library>, expose_gps: bool) -> Self {
-        MediaProbe { lib, expose_gps }
+    pub fn new(lib: Arc<Library>, expose_gps: bool, limits: img::ImageLimits) -> Self {
+        MediaProbe {
+            lib,
+            expose_gps,
+            limits,
+        }
     }
 }
 
@@ -138,24 +144,51 @@ impl Tool for MediaProbe {
         let mut warnings: Vec<String> = vec![];
         if info.sniffed.kind == MediaKind::Image {
             let file = self.lib.open(&r)?;
-            let ii =
-                img::probe(BufReader::new(file), false).map_err(crate::media::MediaError::from)?;
-            if ii.over_decode_limit() {
-                warnings.push(format!(
-                    "{}x{} is {:.0} megapixels, above the decode limit of {} megapixels: it can be probed but not decoded",
-                    ii.width,
-                    ii.height,
-                    ii.pixels() as f64 / 1e6,
-                    img::probe::MAX_DECODE_PIXELS / 1_000_000
-                ));
+            let ii = img::probe(BufReader::new(file), self.expose_gps)
+                .map_err(crate::media::MediaError::from)?;
+            let frames = ii.frames.unwrap_or(1).min(self.limits.max_frames);
+            let over = img::decode::check_limits(&ii, &self.limits, 1, 4).err();
+            if let Some(e) = &over {
+                warnings.push(format!("{e}: it can be probed but not decoded"));
             }
-            out["image"] = json!({
+            let mut image = json!({
                 "format": ii.format, "width": ii.width, "height": ii.height,
                 "orientation": ii.orientation, "displayWidth": ii.display_width,
                 "displayHeight": ii.display_height,
                 "megapixels": (ii.pixels() as f64 / 1e4).round() / 100.0,
-                "decodable": !ii.over_decode_limit(),
+                "decodable": over.is_none(),
+                "colorType": ii.color_type, "bitDepth": ii.bit_depth,
+                "hasAlpha": ii.has_alpha, "iccProfile": ii.icc,
             });
+            if ii.frames.is_some() {
+                image["frames"] = frames.into();
+            }
+            if ii.frames_capped {
+                warnings.push(format!(
+                    "the animation has more than {frames} frames; only the first {frames} are read"
+                ));
+            }
+            let mut exif = serde_json::Map::new();
+            for (k, v) in [
+                ("dateTaken", &ii.date_taken),
+                ("make", &ii.camera_make),
+                ("model", &ii.camera_model),
+            ] {
+                if let Some(v) = v {
+                    exif.insert(k.into(), v.clone().into());
+                }
+            }
+            if let Some(g) = &ii.gps {
+                let mut gps = json!({"latitude": g.latitude, "longitude": g.longitude});
+                if let Some(a) = g.altitude {
+                    gps["altitude"] = a.into();
+                }
+                exif.insert("gps".into(), gps);
+            }
+            if !exif.is_empty() {
+                image["exif"] = exif.into();
+            }
+            out["image"] = image;
         }
         if matches!(info.sniffed.kind, MediaKind::Audio | MediaKind::Video) {
             let ext = r.rel.rsplit('.').next();

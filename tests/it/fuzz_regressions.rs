@@ -8,11 +8,12 @@ use std::path::Path;
 
 type Entry = fn(&[u8]);
 
-const TARGETS: [(&str, Entry); 4] = [
+const TARGETS: [(&str, Entry); 5] = [
     ("protocol", mcp_media::fuzzing::protocol_stream),
     ("uri", mcp_media::fuzzing::uris),
     ("audio_decode", mcp_media::fuzzing::audio_decode),
     ("audio_transcode", mcp_media::fuzzing::audio_transcode),
+    ("image_decode", mcp_media::fuzzing::image_decode),
 ];
 
 fn fuzz_dir() -> std::path::PathBuf {
