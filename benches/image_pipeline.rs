@@ -119,6 +119,11 @@ fn bench(c: &mut Criterion) {
             });
         }
     }
+    let opaque = DynamicImage::ImageRgba8(inputs[0].1.to_rgba8());
+    g.bench_function("fir_lanczos3_ops/rgba_opaque_photo", |b| {
+        let region = (0.0, 0.0, f64::from(SRC.0), f64::from(SRC.1));
+        b.iter(|| black_box(ops::resample(&opaque, region, DST).unwrap()))
+    });
     g.finish();
 
     let small: Vec<_> = inputs

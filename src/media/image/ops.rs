@@ -327,8 +327,12 @@ pub fn resample(
         return Ok(img.crop_imm(x as u32, y as u32, size.0, size.1));
     }
     let mut dst = DynamicImage::new(size.0, size.1, img.color());
+    // Premultiplying alpha costs more than the resize itself: only when some pixel is not
+    // opaque (the scan stops at the first such pixel).
+    let translucent = img.color().has_alpha() && super::encode::has_meaningful_alpha(&img);
     let options = ResizeOptions::new()
         .resize_alg(ResizeAlg::Convolution(FILTER))
+        .use_alpha(translucent)
         .crop(x, y, w, h);
     Resizer::new()
         .resize(img.as_ref(), &mut dst, &options)
@@ -939,6 +943,25 @@ mod tests {
         assert!(edge[3] > 0);
         assert!(edge[0] >= 250, "edge colour darkened: {edge:?}");
         assert_eq!(out.get_pixel(15, 8).0[3], 0);
+    }
+
+    #[test]
+    fn opaque_rgba_resizes_like_rgb() {
+        // The opaque path skips premultiplication: the colours must equal the RGB resize.
+        let rgb = DynamicImage::ImageRgb8(RgbImage::from_fn(300, 200, |x, y| {
+            Rgb([
+                (x * 7 % 256) as u8,
+                (y * 13 % 256) as u8,
+                ((x ^ y) % 256) as u8,
+            ])
+        }));
+        let rgba = DynamicImage::ImageRgba8(rgb.to_rgba8());
+        let s = spec(Some(77), None, Fit::Inside, false);
+        let a = apply(&rgb, (300, 200), &s, &|| false).unwrap();
+        let b = apply(&rgba, (300, 200), &s, &|| false).unwrap();
+        assert!(matches!(b, DynamicImage::ImageRgba8(_)));
+        assert_eq!(a.to_rgb8(), b.to_rgb8());
+        assert!(b.to_rgba8().pixels().all(|p| p.0[3] == 255));
     }
 
     #[test]
