@@ -221,6 +221,17 @@ mod tests {
         }))
     }
 
+    /// Smooth gradients: thousands of colours (JPEG by default), compresses well.
+    fn smooth(w: u32, h: u32) -> DynamicImage {
+        DynamicImage::ImageRgb8(RgbImage::from_fn(w, h, |x, y| {
+            Rgb([
+                (x * 255 / w) as u8,
+                (y * 255 / h) as u8,
+                ((x + y) % 200) as u8,
+            ])
+        }))
+    }
+
     fn png_bytes(img: &DynamicImage) -> Vec<u8> {
         let mut out = Vec::new();
         img.write_to(&mut Cursor::new(&mut out), image::ImageFormat::Png)
@@ -379,6 +390,32 @@ mod tests {
     }
 
     #[test]
+    fn smooth_test_image_renders_for_model_without_budget_steps() {
+        // The after-merge tests below rely on this: their image needs no size step.
+        let out = render_decoded(
+            &smooth(3000, 2000),
+            (3000, 2000),
+            &TransformSpec::for_model(),
+            &|| false,
+        )
+        .unwrap();
+        assert_eq!((out.width, out.height), (1568, 1045));
+        assert!(out.steps.is_empty(), "{:?}", out.steps);
+        let tile = TransformSpec {
+            crop: Some(Crop::Pixels {
+                x: 1500,
+                y: 1000,
+                width: 1500,
+                height: 1000,
+            }),
+            ..TransformSpec::for_model()
+        };
+        let out = render_decoded(&smooth(3000, 2000), (3000, 2000), &tile, &|| false).unwrap();
+        assert_eq!((out.width, out.height), (1500, 1000));
+        assert!(out.steps.is_empty(), "{:?}", out.steps);
+    }
+
+    #[test]
     fn invalid_requests_are_refused_after_the_header_before_decoding() {
         let png = png_bytes(&photo(50, 40));
         let spec = TransformSpec {
@@ -439,7 +476,7 @@ mod tests {
     #[test]
     #[ignore = "needs decode::decode (issue 10 decode helper); run after merge"]
     fn after_merge_render_png_for_model() {
-        let img = photo(3000, 2000);
+        let img = smooth(3000, 2000);
         let out = render(
             Cursor::new(png_bytes(&img)),
             &DecodeOptions::default(),
@@ -449,6 +486,7 @@ mod tests {
         .unwrap();
         assert_eq!((out.width, out.height), (1568, 1045));
         assert_eq!(out.format, OutputFormat::Jpeg);
+        assert!(out.steps.is_empty(), "{:?}", out.steps);
         assert!(out.bytes.len() as u64 <= MODEL_MAX_BYTES);
         let back = image::load_from_memory(&out.bytes).unwrap();
         assert_eq!((back.width(), back.height()), (1568, 1045));
@@ -513,7 +551,7 @@ mod tests {
     #[test]
     #[ignore = "needs decode::decode (issue 10 decode helper); run after merge"]
     fn after_merge_render_tiles_decodes_once_and_tiles_cover_the_image() {
-        let img = photo(3000, 2000);
+        let img = smooth(3000, 2000);
         let tiles = render_tiles(
             Cursor::new(png_bytes(&img)),
             &DecodeOptions::default(),
@@ -524,7 +562,13 @@ mod tests {
         .unwrap();
         assert_eq!(tiles.len(), 4);
         for (rect, enc) in &tiles {
-            assert_eq!((enc.width, enc.height), (rect.width, rect.height));
+            assert_eq!((rect.width, rect.height), (1500, 1000));
+            assert_eq!(
+                (enc.width, enc.height),
+                (rect.width, rect.height),
+                "{:?}",
+                enc.steps
+            );
             assert!(enc.bytes.len() as u64 <= MODEL_MAX_BYTES);
         }
     }
