@@ -9,6 +9,7 @@ use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use fast_image_resize::{FilterType, ResizeAlg, ResizeOptions, Resizer};
 use image::codecs::png::{CompressionType, PngEncoder};
 use image::{DynamicImage, ImageEncoder, Rgb, RgbImage, Rgba, RgbaImage, imageops};
+use mcp_media::media::image::decode::DecodeOptions;
 use mcp_media::media::image::{OutputFormat, TransformSpec, encode, ops, pipeline};
 use std::hint::black_box;
 
@@ -176,6 +177,42 @@ fn bench(c: &mut Criterion) {
         });
     }
     g.finish();
+
+    // The whole pipeline on a 12 MP JPEG (decode with the DCT size hint, resize, encode),
+    // once the decode module exists (skipped while decode::decode is a stub).
+    let mut jpeg = Vec::new();
+    inputs[0]
+        .1
+        .write_to(
+            &mut std::io::Cursor::new(&mut jpeg),
+            image::ImageFormat::Jpeg,
+        )
+        .unwrap();
+    let opts = DecodeOptions::default();
+    let run = |bytes: &[u8]| {
+        pipeline::render(
+            std::io::Cursor::new(bytes),
+            &opts,
+            &TransformSpec::for_model(),
+            &|| false,
+        )
+    };
+    match run(&jpeg) {
+        Ok(out) => {
+            eprintln!(
+                "[sizes] render 12 MP JPEG ({} B) for model: {}x{} {} B, steps {:?}",
+                jpeg.len(),
+                out.width,
+                out.height,
+                out.bytes.len(),
+                out.steps
+            );
+            c.bench_function("render_12mp_jpeg_for_model", |b| {
+                b.iter(|| black_box(run(&jpeg).unwrap()))
+            });
+        }
+        Err(e) => eprintln!("[skipped] render_12mp_jpeg_for_model: {e}"),
+    }
 
     let mut g = c.benchmark_group("transform_encode_for_model");
     for (name, img) in &inputs {
