@@ -163,10 +163,12 @@ fn swaps(rotation: Rotation) -> bool {
     matches!(rotation, Rotation::Cw90 | Rotation::Cw270)
 }
 
-/// `round(a * num / den)`, at least 1 (`den` > 0).
+/// `round(a * num / den)`, at least 1 (`den` > 0). In u128: `2 * a * num` of two u32 sides
+/// (a hostile header and a huge box) overflows u64; the result saturates at `u64::MAX`.
 fn scale_round(a: u32, num: u32, den: u32) -> u64 {
-    let (a, num, den) = (u64::from(a), u64::from(num), u64::from(den));
-    ((2 * a * num + den) / (2 * den)).max(1)
+    let (a, num, den) = (u128::from(a), u128::from(num), u128::from(den.max(1)));
+    let v = ((2 * a * num + den) / (2 * den)).max(1);
+    u64::try_from(v).unwrap_or(u64::MAX)
 }
 
 /// The fitted size of a (cropped, rotated) source of `src` pixels, before the output caps.
@@ -565,6 +567,35 @@ mod tests {
             for &h in &sizes()[..12] {
                 let s = spec(Some(321), Some(123), Fit::Exact, false);
                 assert_eq!(output_size((w, h), &s).unwrap(), (321, 123));
+            }
+        }
+    }
+
+    #[test]
+    fn huge_header_sizes_and_boxes_do_not_overflow() {
+        // A hostile header may declare up to u32::MAX a side; the request is arithmetic on it
+        // before the decoder refuses the image. Every answer is a size or an InvalidRequest.
+        let sides = [1, 2, 65_535, 65_536, u32::MAX - 1, u32::MAX];
+        let boxes = [None, Some(1), Some(65_535), Some(u32::MAX)];
+        for &w in &sides {
+            for &h in &sides {
+                for &bw in &boxes {
+                    for &bh in &boxes {
+                        for fit in [Fit::Inside, Fit::Cover, Fit::Exact] {
+                            for upscale in [false, true] {
+                                let s = spec(bw, bh, fit, upscale);
+                                match plan((w, h), &s) {
+                                    Ok(p) => {
+                                        assert!(p.output.0 <= MAX_OUTPUT_EDGE);
+                                        assert!(p.output.1 <= MAX_OUTPUT_EDGE);
+                                    }
+                                    Err(ImageError::InvalidRequest(_)) => {}
+                                    Err(e) => panic!("{e}"),
+                                }
+                            }
+                        }
+                    }
+                }
             }
         }
     }

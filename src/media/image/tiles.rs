@@ -202,7 +202,10 @@ mod tests {
                 assert!(b0 <= a_end, "{ctx}: gap on {axis} after piece {i}");
                 // Overlap: the shared band is twice the overlap, unless clipped by the image.
                 let shared = a_end - b0;
-                assert!(shared <= 2 * s.overlap, "{ctx}: {axis} overlap {shared}");
+                assert!(
+                    u64::from(shared) <= 2 * u64::from(s.overlap),
+                    "{ctx}: {axis} overlap {shared}"
+                );
                 if s.overlap == 0 {
                     assert_eq!(shared, 0, "{ctx}: pixels counted twice on {axis}");
                 }
@@ -340,6 +343,11 @@ mod tests {
             ((1000, 1000), spec(Some(17), Some(16), None, 0)),
             ((1000, 1000), spec(None, None, Some(10), 5)),
             ((100_000, 100_000), spec(None, None, Some(100), 0)),
+            ((u32::MAX, u32::MAX), TileSpec::default()),
+            (
+                (u32::MAX, u32::MAX),
+                spec(None, None, Some(u32::MAX), u32::MAX),
+            ),
         ];
         for (size, s) in bad {
             assert!(
@@ -347,6 +355,17 @@ mod tests {
                 "{size:?} {s:?}"
             );
         }
+        // A hostile header's size with an explicit grid: arithmetic, no overflow.
+        let t = grid(
+            (u32::MAX, u32::MAX),
+            &spec(Some(2), Some(2), None, u32::MAX),
+        )
+        .unwrap();
+        check(
+            (u32::MAX, u32::MAX),
+            &spec(Some(2), Some(2), None, u32::MAX),
+            &t,
+        );
         // Exactly the limit is fine.
         assert_eq!(
             grid((1000, 1000), &spec(Some(16), Some(16), None, 0))
