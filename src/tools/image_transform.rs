@@ -10,7 +10,7 @@ use crate::derived::image::{
     fit_from_name, flip_from_name, format_from_name, image_uri, render_image, rotation_from_degrees,
 };
 use crate::library::{Library, MediaKind};
-use crate::media::image::decode::{DecodeOptions, Frames};
+use crate::media::image::decode::DecodeOptions;
 use crate::media::image::{Crop, MODEL_MAX_BYTES, TransformSpec};
 use crate::protocol::types::{Content, ToolAnnotations, ToolDef, ToolResult};
 use crate::tools::{Tool, ToolCtx, ToolError, ToolOutcome, nullable_optionals, parse_args};
@@ -297,8 +297,6 @@ impl ImageTransform {
                 "frames may be at most {MAX_FRAMES}, got {n}"
             )));
         }
-        let mut opts = self.opts.clone();
-        opts.frames = Frames::Evenly(n);
         // The byte budget is shared by the frames of one result.
         let mut each = spec.clone();
         let budget = spec.max_bytes.unwrap_or(MODEL_MAX_BYTES);
@@ -306,7 +304,8 @@ impl ImageTransform {
         let file = self.lib.open(r)?;
         let frames = crate::media::image::pipeline::render_frames(
             std::io::BufReader::new(file),
-            &opts,
+            n,
+            &self.opts,
             &each,
             cancelled,
         )?;
