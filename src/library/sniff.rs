@@ -70,6 +70,12 @@ pub fn sniff(head: &[u8], path: &Path) -> Option<Sniffed> {
             mime: "audio/x-caf",
         });
     }
+    if head.starts_with(b"qoif") && head.len() >= 14 {
+        return Some(Sniffed {
+            kind: MediaKind::Image,
+            mime: "image/qoi",
+        });
+    }
     let t = infer::get(head)?;
     let audio_hint = ext_is_audio(path);
     let s = |kind, mime| Some(Sniffed { kind, mime });
@@ -89,6 +95,9 @@ pub fn sniff(head: &[u8], path: &Path) -> Option<Sniffed> {
         "image/webp" => s(MediaKind::Image, "image/webp"),
         "image/tiff" => s(MediaKind::Image, "image/tiff"),
         "image/bmp" => s(MediaKind::Image, "image/bmp"),
+        "image/vnd.microsoft.icon" | "image/x-icon" => s(MediaKind::Image, "image/x-icon"),
+        "image/heif" | "image/heic" => s(MediaKind::Image, "image/heic"),
+        "image/avif" => s(MediaKind::Image, "image/avif"),
         "video/mp4" | "video/x-m4v" | "video/quicktime" if audio_hint => {
             s(MediaKind::Audio, "audio/mp4")
         }
@@ -118,5 +127,20 @@ mod tests {
         assert_eq!(sniff(png, Path::new("a.wav")).unwrap().mime, "image/png");
         assert_eq!(sniff(b"hello world", Path::new("a.wav")), None);
         assert_eq!(sniff(b"", Path::new("a.wav")), None);
+    }
+
+    #[test]
+    fn every_sample_image_format_is_an_image() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/images");
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let p = e.unwrap().path();
+            let head: Vec<u8> = std::fs::read(&p)
+                .unwrap()
+                .into_iter()
+                .take(SNIFF_BYTES)
+                .collect();
+            let got = sniff(&head, &p).unwrap_or_else(|| panic!("{} not sniffed", p.display()));
+            assert_eq!(got.kind, MediaKind::Image, "{}", p.display());
+        }
     }
 }

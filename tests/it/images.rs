@@ -324,10 +324,17 @@ fn a_derived_image_reads_back_byte_identical_and_follows_its_source() {
         (100, 200),
         "{res}"
     );
-    // Deleted: not found, not the old bytes.
+    // Deleted: not found (-32602 in 2026-07-28), not the old bytes.
     std::fs::remove_file(root.join("p.png")).unwrap();
     let r = read(&mut s, 4);
-    assert_eq!(r["error"]["code"], -32002, "{r}");
+    assert_eq!(r["error"]["code"], -32602, "{r}");
+    assert!(
+        r["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not found"),
+        "{r}"
+    );
 }
 
 #[test]
@@ -549,7 +556,7 @@ fn hostile_images_get_clear_errors_and_the_server_keeps_serving() {
 fn image_limit_flags_change_what_is_decoded() {
     let photo = uri_of(&samples().join("images/photo.jpg")); // 640x480 stored
     for (flags, needle) in [
-        (vec!["--max-image-pixels", "300000"], "pixels"),
+        (vec!["--max-image-pixels", "300000"], "pixel count"),
         (vec!["--max-image-dimension", "600"], "600"),
         (vec!["--max-image-decoded-bytes", "100000"], "bytes"),
     ] {
@@ -593,4 +600,33 @@ fn image_limit_flags_change_what_is_decoded() {
         .filter(|c| c["type"] == "image")
         .count();
     assert_eq!(n, 3, "{res}");
+}
+
+#[test]
+fn heic_decodes_through_the_external_decoder_within_its_time_limit() {
+    let heic = uri_of(&samples().join("images/photo.heic"));
+    // The default limit (20 s) lets heif-convert finish.
+    let mut s = spawn(&[]);
+    let res = call(
+        &mut s,
+        1,
+        "image_transform",
+        json!({"uri": heic, "format": "png"}),
+    );
+    assert_ne!(res["isError"], true, "{res}");
+    assert_eq!(
+        dims(&res["structuredContent"], "width", "height"),
+        (640, 480)
+    );
+    let probe = call(&mut s, 2, "media_probe", json!({"uri": heic}));
+    assert_eq!(
+        probe["structuredContent"]["image"]["format"], "heic",
+        "{probe}"
+    );
+    // One millisecond is too short: the child is stopped and the error says so.
+    let mut s = spawn(&["--external-decoder-timeout-ms", "1"]);
+    let res = call(&mut s, 3, "image_transform", json!({"uri": heic}));
+    assert_eq!(res["isError"], true, "{res}");
+    let text = res["content"][0]["text"].as_str().unwrap();
+    assert!(text.contains("time limit"), "{text}");
 }

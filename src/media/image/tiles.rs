@@ -4,8 +4,10 @@
 //! arithmetic; each tile is rendered as a `Crop::Pixels` of the displayed source).
 //!
 //! The grid: the image is cut at `floor(i * width / cols)` (and the same for rows), so the
-//! cores of the tiles partition it exactly (no gaps, no double pixels); each tile then grows by
-//! `overlap` pixels across each of its interior edges (never beyond the image). Without `rows`
+//! cores of the tiles partition it exactly (no gaps, no double pixels); each interior cut then
+//! becomes a band of `overlap` pixels that both neighbours hold (the tile before it grows by
+//! the upper half, the tile after it by the lower half), so adjacent tiles share exactly
+//! `overlap` pixels and no tile grows beyond the image. Without `rows`
 //! and `cols` the grid is the coarsest whose tiles, overlap included, have a long edge of at
 //! most `tile_size` (default [`MODEL_LONG_EDGE`]). With only one of `rows`/`cols`, the other
 //! is chosen to keep the tiles near square. At most [`MAX_TILES`] tiles.
@@ -57,8 +59,18 @@ fn invalid(msg: impl Into<String>) -> ImageError {
 /// Largest extent of a tile along an axis of `size` pixels cut in `n`, overlap included.
 fn longest(size: u32, n: u32, overlap: u32) -> u64 {
     let core = u64::from(size).div_ceil(u64::from(n.max(1)));
-    let sides = u64::from(n.saturating_sub(1).min(2));
-    (core + sides * u64::from(overlap)).min(u64::from(size))
+    let (lo, hi) = halves(overlap);
+    let grow = match n {
+        0 | 1 => 0,
+        2 => hi.max(lo),
+        _ => lo + hi,
+    };
+    (core + u64::from(grow)).min(u64::from(size))
+}
+
+/// How an overlap band splits around a cut: `(below, above)`, summing to `overlap`.
+fn halves(overlap: u32) -> (u32, u32) {
+    (overlap / 2, overlap - overlap / 2)
 }
 
 /// The fewest cuts of `size` whose pieces (overlap included) are at most `tile` long.
@@ -82,15 +94,12 @@ fn span(size: u32, n: u32, i: u32, overlap: u32) -> (u32, u32) {
         // k <= n, so the result is <= size and fits.
         u32::try_from(u64::from(k) * u64::from(size) / u64::from(n.max(1))).unwrap_or(size)
     };
-    let start = if i == 0 {
-        0
-    } else {
-        cut(i).saturating_sub(overlap)
-    };
+    let (lo, hi) = halves(overlap);
+    let start = if i == 0 { 0 } else { cut(i).saturating_sub(lo) };
     let end = if i + 1 >= n {
         size
     } else {
-        cut(i + 1).saturating_add(overlap).min(size)
+        cut(i + 1).saturating_add(hi).min(size)
     };
     (start, end)
 }
@@ -200,12 +209,9 @@ mod tests {
                 let (b0, _) = get(pair[1]);
                 let a_end = a0 + al;
                 assert!(b0 <= a_end, "{ctx}: gap on {axis} after piece {i}");
-                // Overlap: the shared band is twice the overlap, unless clipped by the image.
+                // Overlap: neighbours share exactly the overlap, unless clipped by the image.
                 let shared = a_end - b0;
-                assert!(
-                    u64::from(shared) <= 2 * u64::from(s.overlap),
-                    "{ctx}: {axis} overlap {shared}"
-                );
+                assert!(shared <= s.overlap, "{ctx}: {axis} overlap {shared}");
                 if s.overlap == 0 {
                     assert_eq!(shared, 0, "{ctx}: pixels counted twice on {axis}");
                 }
@@ -319,7 +325,8 @@ mod tests {
     fn overlap_extends_interior_edges_only() {
         let t = grid((100, 10), &spec(Some(1), Some(4), None, 5)).unwrap();
         let xs: Vec<_> = t.iter().map(|t| (t.x, t.x + t.width)).collect();
-        assert_eq!(xs, vec![(0, 30), (20, 55), (45, 80), (70, 100)]);
+        // Cuts at 25, 50, 75; each becomes a 5 px band (2 below, 3 above).
+        assert_eq!(xs, vec![(0, 28), (23, 53), (48, 78), (73, 100)]);
         assert!(t.iter().all(|t| t.y == 0 && t.height == 10));
     }
 
