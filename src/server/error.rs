@@ -239,6 +239,13 @@ pub fn tool_failure(tool: &str, e: ToolError) -> Result<ToolResult, RpcError> {
             tracing::error!(tool, error = %e, "I/O error in tool");
             Ok(ToolResult::error(format!("{tool}: {e}")))
         }
+        ToolError::Media(crate::media::MediaError::Image(
+            crate::media::image::ImageError::Encode(_) | crate::media::image::ImageError::Io(_),
+        )) => {
+            // Ours, not the input's: logged as an error with its cause.
+            tracing::error!(tool, error = %e, "image rendering failed in tool");
+            Ok(ToolResult::error(format!("{tool}: {e}")))
+        }
         other => {
             tracing::debug!(tool, error = %other, "tool returned an error");
             Ok(ToolResult::error(format!("{tool}: {other}")))

@@ -109,9 +109,11 @@ const ALLOW: &[(&str, &[&str], &[&str])] = &[
     ),
     (
         // The server sees tools only through their contract (`Tool`, `ToolCtx`, `ToolError`),
-        // and the library only through the error it maps to the wire.
+        // and the library and media only through the errors it maps to the wire.
         "server",
-        &["protocol", "provider", "config", "tools", "library"],
+        &[
+            "protocol", "provider", "config", "tools", "library", "media",
+        ],
         &[
             "tokio",
             "tokio_util",

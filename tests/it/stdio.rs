@@ -476,7 +476,7 @@ fn unreadable_media_and_bad_files_answer_with_errors() {
         "{t}"
     );
     let warnings = t["result"]["structuredContent"]["warnings"].to_string();
-    assert!(warnings.contains("decode limit"), "{t}");
+    assert!(warnings.contains("over the limit"), "{t}");
     let t = s.request(
         json!("stale"),
         "tools/call",
