@@ -630,3 +630,35 @@ fn heic_decodes_through_the_external_decoder_within_its_time_limit() {
     let text = res["content"][0]["text"].as_str().unwrap();
     assert!(text.contains("time limit"), "{text}");
 }
+
+#[test]
+fn cmyk_and_icc_tagged_images_come_out_in_the_colours_pillow_gives() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = spawn(&[]);
+    for (i, name) in [
+        "cmyk.jpg",
+        "cmyk_plain.jpg",
+        "icc_adobergb.png",
+        "icc_adobergb.jpg",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let src = samples().join("images").join(name);
+        // Lossless output at the source's size: only the decoders' colour handling differs.
+        let res = call(
+            &mut s,
+            i as i64,
+            "image_transform",
+            json!({"uri": uri_of(&src), "format": "png"}),
+        );
+        assert_ne!(res["isError"], true, "{name}: {res}");
+        let (_, out) = image_block(&res, tmp.path(), &format!("{i}.png"));
+        let mae = oracle(&["mae", out.to_str().unwrap(), src.to_str().unwrap()]);
+        let mean = mae["mean"].as_f64().unwrap();
+        assert!(
+            mean <= 2.0,
+            "{name}: mean absolute error {mean} against Pillow ({mae})"
+        );
+    }
+}
