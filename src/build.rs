@@ -40,6 +40,12 @@ impl ToolProvider for MediaTools {
             media_probe,
         };
         let lib = &self.library;
+        let images = image_transform::ImageCtx {
+            lib: lib.clone(),
+            cache: self.cache.clone(),
+            opts: self.image.clone(),
+            max_bytes_limit: self.inline_limit,
+        };
         vec![
             Arc::new(media_list::MediaList::new(lib.clone())),
             Arc::new(media_probe::MediaProbe::new(
@@ -47,18 +53,8 @@ impl ToolProvider for MediaTools {
                 self.expose_gps,
                 self.image.limits,
             )),
-            Arc::new(image_transform::ImageTransform::new(
-                lib.clone(),
-                self.cache.clone(),
-                self.image.clone(),
-                self.inline_limit,
-            )),
-            Arc::new(image_tiles::ImageTiles::new(
-                lib.clone(),
-                self.cache.clone(),
-                self.image.clone(),
-                self.inline_limit,
-            )),
+            Arc::new(image_transform::ImageTransform(images.clone())),
+            Arc::new(image_tiles::ImageTiles(images)),
             Arc::new(audio_transcode::AudioTranscode::new(
                 lib.clone(),
                 self.cache.clone(),

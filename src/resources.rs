@@ -247,17 +247,7 @@ impl Resources {
             self.inline_limit,
             cancelled,
         )
-        .map_err(|e| match e {
-            DerivedError::Library(l) => ResourceError::Library(l),
-            DerivedError::Image(source) => ResourceError::Image {
-                uri: uri.into(),
-                source,
-            },
-            DerivedError::Audio(source) => ResourceError::Audio {
-                uri: uri.into(),
-                source,
-            },
-        })?;
+        .map_err(|e| derived_failure(uri, e))?;
         Ok(vec![ResourceContents {
             uri: uri.into(),
             mime_type: Some(out.meta.format.mime().into()),
@@ -285,18 +275,7 @@ impl Resources {
             self.inline_limit,
             cancelled,
         )
-        .map_err(|e| match e {
-            // A missing file or an escape is the same answer as for the plain file.
-            DerivedError::Library(l) => ResourceError::Library(l),
-            DerivedError::Audio(source) => ResourceError::Audio {
-                uri: uri.into(),
-                source,
-            },
-            DerivedError::Image(source) => ResourceError::Image {
-                uri: uri.into(),
-                source,
-            },
-        })?;
+        .map_err(|e| derived_failure(uri, e))?;
         if data.corrupt_packets > 0 {
             tracing::warn!(%uri, skipped = data.corrupt_packets, "skipped corrupt audio packets");
         }
@@ -332,6 +311,22 @@ impl Resources {
         };
         let total = candidates.len();
         (candidates.into_iter().take(100).collect(), total)
+    }
+}
+
+/// Why a derived artifact of `uri` failed, as a resource error. A missing file or an escape is
+/// the same answer as for the plain file.
+fn derived_failure(uri: &str, e: DerivedError) -> ResourceError {
+    match e {
+        DerivedError::Library(l) => ResourceError::Library(l),
+        DerivedError::Audio(source) => ResourceError::Audio {
+            uri: uri.into(),
+            source,
+        },
+        DerivedError::Image(source) => ResourceError::Image {
+            uri: uri.into(),
+            source,
+        },
     }
 }
 

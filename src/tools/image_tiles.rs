@@ -4,45 +4,20 @@
 //! when read); every tile's pixel rectangle is in `structuredContent`.
 //! Must not know about the server or transports.
 
-use crate::cache::DerivedCache;
-use crate::derived::image::{format_from_name, image_uri, render_image};
-use crate::library::Library;
-use crate::media::image::decode::DecodeOptions;
+use crate::derived::image::{format_from_name, image_uri};
 use crate::media::image::tiles::{TileSpec, grid};
 use crate::media::image::{Crop, MODEL_LONG_EDGE, MODEL_MAX_BYTES, TransformSpec};
 use crate::protocol::types::{Content, ResourceInfo, ToolAnnotations, ToolDef, ToolResult};
-use crate::tools::image_transform::resolve_image;
+use crate::tools::image_transform::{ImageCtx, resolve_image};
 use crate::tools::{Tool, ToolCtx, ToolError, ToolOutcome, nullable_optionals, parse_args};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use std::io::BufReader;
-use std::sync::Arc;
 
 /// Raw bytes of `image` blocks one result may carry (1 MiB of base64); further tiles are links.
 pub const RESULT_BUDGET: u64 = MODEL_MAX_BYTES;
 
-pub struct ImageTiles {
-    lib: Arc<Library>,
-    cache: Arc<DerivedCache>,
-    opts: DecodeOptions,
-    max_bytes_limit: u64,
-}
-
-impl ImageTiles {
-    pub fn new(
-        lib: Arc<Library>,
-        cache: Arc<DerivedCache>,
-        opts: DecodeOptions,
-        max_bytes_limit: u64,
-    ) -> Self {
-        ImageTiles {
-            lib,
-            cache,
-            opts,
-            max_bytes_limit,
-        }
-    }
-}
+pub struct ImageTiles(pub ImageCtx);
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -111,7 +86,7 @@ impl Tool for ImageTiles {
     fn call(&self, args: &Map<String, Value>, ctx: &ToolCtx<'_>) -> Result<ToolOutcome, ToolError> {
         let a: Args = parse_args(args)?;
         let bad = ToolError::InvalidArguments;
-        let r = resolve_image(&self.lib, &a.uri)?;
+        let r = resolve_image(&self.0.lib, &a.uri)?;
         let format = a
             .format
             .as_deref()
@@ -121,7 +96,7 @@ impl Tool for ImageTiles {
         if a.quality.is_some_and(|q| !(1..=100).contains(&q)) {
             return Err(ToolError::InvalidArguments("quality must be 1-100".into()));
         }
-        let info = crate::media::image::probe(BufReader::new(self.lib.open(&r)?), false)?;
+        let info = crate::media::image::probe(BufReader::new(self.0.lib.open(&r)?), false)?;
         let display = (info.display_width, info.display_height);
         let rects = grid(
             display,
@@ -157,15 +132,7 @@ impl Tool for ImageTiles {
                 "width": t.width, "height": t.height, "uri": uri, "inline": false});
             let name = format!("{} tile r{}c{}", r.rel, t.row, t.col);
             if inline {
-                let out = render_image(
-                    &self.lib,
-                    &self.cache,
-                    &r,
-                    &spec,
-                    &self.opts,
-                    self.max_bytes_limit,
-                    &|| ctx.client.cancelled(),
-                )?;
+                let out = self.0.render(&r, &spec, &|| ctx.client.cancelled())?;
                 if used + out.data.len() as u64 <= RESULT_BUDGET {
                     used += out.data.len() as u64;
                     entry["inline"] = true.into();

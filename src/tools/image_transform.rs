@@ -21,29 +21,37 @@ use std::sync::Arc;
 /// Most frames one call returns from an animation.
 pub const MAX_FRAMES: u32 = 16;
 
-pub struct ImageTransform {
-    lib: Arc<Library>,
-    cache: Arc<DerivedCache>,
-    opts: DecodeOptions,
-    /// Largest `max_bytes` a caller may ask for (the inline read limit).
-    max_bytes_limit: u64,
+/// What the image tools share: the library, the cache, how images are decoded, and the
+/// largest `max_bytes` a caller may ask for (the inline read limit).
+#[derive(Clone)]
+pub struct ImageCtx {
+    pub lib: Arc<Library>,
+    pub cache: Arc<DerivedCache>,
+    pub opts: DecodeOptions,
+    pub max_bytes_limit: u64,
 }
 
-impl ImageTransform {
-    pub fn new(
-        lib: Arc<Library>,
-        cache: Arc<DerivedCache>,
-        opts: DecodeOptions,
-        max_bytes_limit: u64,
-    ) -> Self {
-        ImageTransform {
-            lib,
-            cache,
-            opts,
-            max_bytes_limit,
-        }
+impl ImageCtx {
+    /// Renders (or fetches from the cache) the variant `spec` of a resolved image.
+    pub(crate) fn render(
+        &self,
+        r: &crate::library::Resolved,
+        spec: &TransformSpec,
+        cancelled: &dyn Fn() -> bool,
+    ) -> Result<crate::derived::image::RenderedImage, ToolError> {
+        Ok(render_image(
+            &self.lib,
+            &self.cache,
+            r,
+            spec,
+            &self.opts,
+            self.max_bytes_limit,
+            cancelled,
+        )?)
     }
 }
+
+pub struct ImageTransform(pub ImageCtx);
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -170,10 +178,10 @@ impl ImageTransform {
             spec.quality = Some(q);
         }
         if let Some(b) = a.max_bytes {
-            if b > self.max_bytes_limit {
+            if b > self.0.max_bytes_limit {
                 return Err(bad(format!(
                     "max_bytes may be at most {} (the inline limit), got {b}",
-                    self.max_bytes_limit
+                    self.0.max_bytes_limit
                 )));
             }
             spec.max_bytes = Some(b);
@@ -240,20 +248,12 @@ impl Tool for ImageTransform {
     fn call(&self, args: &Map<String, Value>, ctx: &ToolCtx<'_>) -> Result<ToolOutcome, ToolError> {
         let a: Args = parse_args(args)?;
         let spec = self.spec(&a)?;
-        let r = resolve_image(&self.lib, &a.uri)?;
+        let r = resolve_image(&self.0.lib, &a.uri)?;
         let cancelled = || ctx.client.cancelled();
         if let Some(n) = a.frames.filter(|n| *n > 1) {
             return self.frames(&r, &spec, n, &cancelled);
         }
-        let out = render_image(
-            &self.lib,
-            &self.cache,
-            &r,
-            &spec,
-            &self.opts,
-            self.max_bytes_limit,
-            &cancelled,
-        )?;
+        let out = self.0.render(&r, &spec, &cancelled)?;
         let uri = image_uri(&r.uri.base(), &spec);
         let m = &out.meta;
         let mut structured = json!({
@@ -301,11 +301,11 @@ impl ImageTransform {
         let mut each = spec.clone();
         let budget = spec.max_bytes.unwrap_or(MODEL_MAX_BYTES);
         each.max_bytes = Some(budget / u64::from(n));
-        let file = self.lib.open(r)?;
+        let file = self.0.lib.open(r)?;
         let frames = crate::media::image::pipeline::render_frames(
             std::io::BufReader::new(file),
             n,
-            &self.opts,
+            &self.0.opts,
             &each,
             cancelled,
         )?;
