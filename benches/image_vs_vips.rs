@@ -1,6 +1,7 @@
 //! Whole-pipeline image benchmark against libvips and ImageMagick, side by side in one run:
-//! the 12 MP phone JPEG (`samples/images/phone.jpg`, EXIF orientation 6) to a 1568 px JPEG at
-//! quality 80 (decode, orient, resize, encode). Ours is timed in process
+//! the 12 MP phone JPEG (`samples/images/phone.jpg`, EXIF orientation 6), and the same photo as
+//! a PNG and as a lossy WebP, to a 1568 px JPEG at quality 80 (decode, orient, resize,
+//! encode). Ours is timed in process
 //! (`media::image::pipeline::render` plus writing the file); the references are whole
 //! processes: `vipsthumbnail phone.jpg -s 1568 -o out.jpg[Q=80]` and
 //! `/usr/bin/convert phone.jpg -auto-orient -thumbnail 1568x1568 -quality 80 out.jpg`
@@ -135,63 +136,46 @@ impl Side {
     }
 }
 
-fn main() {
-    let full = std::env::args().any(|a| a == "--bench");
-    let runs = if full { 9 } else { 1 };
-    let input = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/images/phone.jpg");
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    let in_size = std::fs::metadata(&input).unwrap().len();
-    let (sw, sh) = image::image_dimensions(&input).unwrap();
+/// Times ours, vipsthumbnail and convert on one input, interleaved; prints the medians and
+/// ratios and returns the failures.
+fn compare(
+    label: &str,
+    input: &Path,
+    runs: usize,
+    d: &Path,
+    vips_start: Option<Duration>,
+) -> Vec<String> {
+    let in_size = std::fs::metadata(input).map(|m| m.len()).unwrap_or(0);
     println!(
-        "12 MP JPEG to a {EDGE} px JPEG at quality {QUALITY}: {} ({sw}x{sh} stored, EXIF orientation 6, {in_size} bytes), median of {runs}, interleaved",
+        "{label} to a {EDGE} px JPEG at quality {QUALITY}: {} ({in_size} bytes), median of {runs}, interleaved",
         input.display()
     );
-
-    let mut us = Side::new("ours (in process)", d.join("ours.jpg"));
-    let mut vips = Side::new("vipsthumbnail", d.join("vips.jpg"));
-    let mut im = Side::new("convert -thumbnail", d.join("convert.jpg"));
+    let tag = label
+        .split_whitespace()
+        .next()
+        .unwrap_or("in")
+        .to_lowercase();
+    let mut us = Side::new("ours (in process)", d.join(format!("ours_{tag}.jpg")));
+    let mut vips = Side::new("vipsthumbnail", d.join(format!("vips_{tag}.jpg")));
+    let mut im = Side::new("convert -thumbnail", d.join(format!("convert_{tag}.jpg")));
     let mut our_dims = None;
     for i in 0..runs {
         // Rotate the order so no side always runs first (warm caches, CPU frequency).
         for k in 0..3 {
             match (i + k) % 3 {
                 0 => {
-                    let r = ours(&input, &us.output).map(|(t, w, h)| {
+                    let r = ours(input, &us.output).map(|(t, w, h)| {
                         our_dims = Some((w, h));
                         t
                     });
                     us.record(r)
                 }
-                1 => vips.record(spawn(&vips_cmd(&input, &vips.output, EDGE))),
-                _ => im.record(spawn(&convert_cmd(&input, &im.output, EDGE))),
+                1 => vips.record(spawn(&vips_cmd(input, &vips.output, EDGE))),
+                _ => im.record(spawn(&convert_cmd(input, &im.output, EDGE))),
             }
         }
     }
-
-    // The start cost of each reference process: the same command on a 16x16 JPEG to 16 px
-    // (both tools would upscale it to the full edge otherwise).
-    let tiny = d.join("tiny.jpg");
-    let made = spawn(&[
-        CONVERT.into(),
-        "-size".into(),
-        "16x16".into(),
-        "xc:gray".into(),
-        tiny.to_string_lossy().into_owned(),
-    ]);
-    let mut vips_start = Side::new("vipsthumbnail, 16x16 input", d.join("tiny_v.jpg"));
-    let mut im_start = Side::new("convert, 16x16 input", d.join("tiny_c.jpg"));
-    if let Err(e) = made {
-        vips_start.error = Some(format!("no 16x16 JPEG: {e}"));
-        im_start.error = vips_start.error.clone();
-    } else {
-        for _ in 0..runs.max(5) {
-            vips_start.record(spawn(&vips_cmd(&tiny, &vips_start.output, 16)));
-            im_start.record(spawn(&convert_cmd(&tiny, &im_start.output, 16)));
-        }
-    }
-
-    for s in [&us, &vips, &im, &vips_start, &im_start] {
+    for s in [&us, &vips, &im] {
         match (&s.error, s.median()) {
             (None, Some(m)) => {
                 let shape = if s.name == us.name {
@@ -219,7 +203,7 @@ fn main() {
             o.as_secs_f64() / v.as_secs_f64(),
             o.as_secs_f64() / c.as_secs_f64()
         );
-        if let Some(vs) = vips_start.median() {
+        if let Some(vs) = vips_start {
             let work = v.saturating_sub(vs);
             println!(
                 "  vipsthumbnail minus its start cost: {:.1} ms; ours/that {:.2}",
@@ -228,10 +212,76 @@ fn main() {
             );
         }
     }
-    let failed: Vec<String> = [&us, &vips, &im]
+    [&us, &vips, &im]
         .iter()
-        .filter_map(|s| s.error.as_ref().map(|e| format!("{}: {e}", s.name)))
-        .collect();
+        .filter_map(|s| {
+            s.error
+                .as_ref()
+                .map(|e| format!("{label}, {}: {e}", s.name))
+        })
+        .collect()
+}
+
+fn main() {
+    let full = std::env::args().any(|a| a == "--bench");
+    let runs = if full { 9 } else { 1 };
+    let input = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/images/phone.jpg");
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+
+    // The start cost of each reference process: the same command on a 16x16 JPEG to 16 px
+    // (both tools would upscale it to the full edge otherwise).
+    let tiny = d.join("tiny.jpg");
+    let made = spawn(&[
+        CONVERT.into(),
+        "-size".into(),
+        "16x16".into(),
+        "xc:gray".into(),
+        tiny.to_string_lossy().into_owned(),
+    ]);
+    let mut vips_start = Side::new("vipsthumbnail, 16x16 input", d.join("tiny_v.jpg"));
+    let mut im_start = Side::new("convert, 16x16 input", d.join("tiny_c.jpg"));
+    if let Err(e) = made {
+        vips_start.error = Some(format!("no 16x16 JPEG: {e}"));
+        im_start.error = vips_start.error.clone();
+    } else {
+        for _ in 0..runs.max(5) {
+            vips_start.record(spawn(&vips_cmd(&tiny, &vips_start.output, 16)));
+            im_start.record(spawn(&convert_cmd(&tiny, &im_start.output, 16)));
+        }
+    }
+    for s in [&vips_start, &im_start] {
+        match s.median() {
+            Some(m) => println!("start cost: {:<28} {:>8.1} ms", s.name, ms(m)),
+            None => println!("start cost: {:<28} unavailable", s.name),
+        }
+    }
+
+    // The same photo, upright, as a PNG and as a lossy WebP (made by vipsthumbnail at full
+    // size), for the other decoders.
+    let mut inputs = vec![("12 MP JPEG (EXIF orientation 6)".to_string(), input.clone())];
+    for (label, name) in [
+        ("12 MP PNG", "phone.png"),
+        ("12 MP WebP", "phone.webp[Q=85]"),
+    ] {
+        let out = d.join(name);
+        let file = d.join(name.split('[').next().unwrap_or(name));
+        match spawn(&[
+            "vipsthumbnail".into(),
+            input.to_string_lossy().into_owned(),
+            "-s".into(),
+            "4032".into(),
+            "-o".into(),
+            out.to_string_lossy().into_owned(),
+        ]) {
+            Ok(_) => inputs.push((label.to_string(), file)),
+            Err(e) => println!("{label}: cannot make the input: {e}"),
+        }
+    }
+    let mut failed = vec![];
+    for (label, path) in &inputs {
+        failed.extend(compare(label, path, runs, d, vips_start.median()));
+    }
     if full && !failed.is_empty() {
         eprintln!("image_vs_vips: {}", failed.join("; "));
         std::process::exit(1);
