@@ -547,9 +547,12 @@ fn hostile_images_get_clear_errors_and_the_server_keeps_serving() {
         let text = res["content"][0]["text"].as_str().unwrap();
         assert!(text.contains("frame"), "{text}");
     }
-    // Still serving.
+    // Still serving, and no bomb got near its declared size in memory (100000 x 100000 x 3
+    // bytes would be 28 GiB; 65000 x 65000, 11 GiB).
     let r = s.request(json!(13), "tools/list", modern(json!({})));
     assert!(r["result"]["tools"].is_array());
+    let peak = s.peak_rss();
+    assert!(peak < 512 * 1024 * 1024, "peak RSS {peak} bytes");
 }
 
 #[test]
