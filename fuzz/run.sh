@@ -12,6 +12,7 @@
 # recompile mcp-media.
 #
 # Environment: FUZZ_SECONDS per target (default 25; 5 targets = about 2 minutes),
+# FUZZ_CORPUS_MAX (corpus files per target to start from; default 0 = all),
 # FUZZ_TARGETS (default: all), FUZZ_SANITIZER (address, the default, or none: faster build,
 # no ASan; libFuzzer's coverage guidance is the same), FUZZ_TIMEOUT (default 10 s per input).
 set -euo pipefail
@@ -28,6 +29,10 @@ case "${FUZZ_PROFILE:-release}" in
     *) echo "FUZZ_PROFILE must be release or dev" >&2; exit 2 ;;
 esac
 TIMEOUT=${FUZZ_TIMEOUT:-10}
+# At most this many corpus files per target start the run (the first in name order, i.e. a
+# fixed pseudo-random sample of the hash-named files); 0 = the whole corpus. Replaying a whole
+# audio corpus on an unoptimised build takes minutes; CI samples.
+CORPUS_MAX=${FUZZ_CORPUS_MAX:-0}
 export RUSTC_BOOTSTRAP=1
 
 if ! cargo fuzz --version 2>/dev/null | grep -q "$CARGO_FUZZ_VERSION"; then
@@ -40,8 +45,13 @@ scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 for t in $TARGETS; do
     echo "fuzz: $t for ${SECONDS_EACH}s" >&2
-    mkdir -p "$scratch/$t"
-    dirs=("$scratch/$t" "fuzz/corpus/$t")
+    mkdir -p "$scratch/$t" "$scratch/seed-$t"
+    if [ "$CORPUS_MAX" -gt 0 ]; then
+        find "fuzz/corpus/$t" -type f | sort | head -n "$CORPUS_MAX" | xargs -r cp -t "$scratch/seed-$t"
+        dirs=("$scratch/$t" "$scratch/seed-$t")
+    else
+        dirs=("$scratch/$t" "fuzz/corpus/$t")
+    fi
     [ -d "fuzz/regressions/$t" ] && dirs+=("fuzz/regressions/$t")
     cargo fuzz run "${PROFILE[@]}" --sanitizer "$SANITIZER" "$t" "${dirs[@]}" -- \
         -max_total_time="$SECONDS_EACH" -timeout="$TIMEOUT" -rss_limit_mb=2048 \
