@@ -665,3 +665,87 @@ fn cmyk_and_icc_tagged_images_come_out_in_the_colours_pillow_gives() {
         );
     }
 }
+
+#[test]
+fn flip_quality_and_tile_size_change_the_output() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("pics");
+    std::fs::create_dir(&root).unwrap();
+    // Left half black, right half white.
+    image::RgbImage::from_fn(64, 32, |x, _| {
+        if x < 32 {
+            image::Rgb([0, 0, 0])
+        } else {
+            image::Rgb([255, 255, 255])
+        }
+    })
+    .save(root.join("half.png"))
+    .unwrap();
+    let samples_root = samples().to_string_lossy().into_owned();
+    let mut s = Server::spawn(&[root.to_str().unwrap(), &samples_root]);
+    let left_pixel = |s: &mut Server, id: i64, args: Value| {
+        let res = call(s, id, "image_transform", args);
+        let (raw, _) = image_block(&res, tmp.path(), &format!("f{id}.png"));
+        image::load_from_memory(&raw)
+            .unwrap()
+            .to_rgb8()
+            .get_pixel(2, 16)
+            .0
+    };
+    let uri = "media://pics/half.png";
+    assert_eq!(
+        left_pixel(&mut s, 1, json!({"uri": uri, "format": "png"})),
+        [0, 0, 0]
+    );
+    assert_eq!(
+        left_pixel(
+            &mut s,
+            2,
+            json!({"uri": uri, "format": "png", "flip": "horizontal"})
+        ),
+        [255, 255, 255]
+    );
+    // Lower JPEG quality, fewer bytes (the same photo, the same size).
+    let photo = uri_of(&samples().join("images/photo.jpg"));
+    let bytes = |s: &mut Server, id: i64, q: u64| {
+        let res = call(
+            s,
+            id,
+            "image_transform",
+            json!({"uri": photo, "format": "jpeg", "quality": q}),
+        );
+        assert_eq!(res["structuredContent"]["quality"], q, "{res}");
+        res["structuredContent"]["bytes"].as_u64().unwrap()
+    };
+    let (hi, lo) = (bytes(&mut s, 3, 95), bytes(&mut s, 4, 30));
+    assert!(lo < hi, "quality 30: {lo} bytes, quality 95: {hi}");
+    // tile_size bounds each tile (480x640 photo, 256 px tiles: at least 2x3 of them).
+    let res = call(
+        &mut s,
+        5,
+        "image_tiles",
+        json!({"uri": photo, "tile_size": 256, "inline": false}),
+    );
+    let tiles = res["structuredContent"]["tiles"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert!(tiles.len() >= 6, "{res}");
+    for t in &tiles {
+        assert!(
+            t["width"].as_u64().unwrap() <= 256 && t["height"].as_u64().unwrap() <= 256,
+            "{t}"
+        );
+    }
+    let res = call(
+        &mut s,
+        6,
+        "image_tiles",
+        json!({"uri": photo, "inline": false}),
+    );
+    assert_eq!(
+        res["structuredContent"]["tiles"].as_array().unwrap().len(),
+        1,
+        "{res}"
+    );
+}
