@@ -118,6 +118,12 @@ fn frac(x: f64) -> String {
     s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
+/// A fraction as the URI will carry it (6 decimals): a spec rendered from what a caller gave
+/// must be the spec its URI names, or a `resources/read` of the URI could crop a pixel apart.
+pub fn canonical_fraction(x: f64) -> f64 {
+    frac(x).parse().unwrap_or(x)
+}
+
 /// The canonical query of a spec: keys in [`QUERY_KEYS`] order, defaults left out. Parsing it
 /// gives the spec back (fractions to 6 decimals).
 pub fn to_query(spec: &TransformSpec) -> String {
@@ -436,6 +442,23 @@ mod tests {
         // Order and aliases do not matter: the canonical form is one string.
         let a = from_query(&pairs("format=jpg&w=10&rotate=-90")).unwrap();
         assert_eq!(to_query(&a), "w=10&rotate=270&format=jpeg");
+    }
+
+    #[test]
+    fn a_fraction_given_to_a_tool_is_the_fraction_its_uri_names() {
+        let x = canonical_fraction(0.100_499_96);
+        let spec = TransformSpec {
+            crop: Some(Crop::Fractions {
+                x,
+                y: 0.0,
+                width: 0.5,
+                height: 0.5,
+            }),
+            ..TransformSpec::default()
+        };
+        let back = from_query(&pairs(&to_query(&spec))).unwrap();
+        assert_eq!(back, spec);
+        assert_eq!(x, 0.1005);
     }
 
     #[test]

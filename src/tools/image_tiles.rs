@@ -14,8 +14,15 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use std::io::BufReader;
 
-/// Raw bytes of `image` blocks one result may carry (1 MiB of base64); further tiles are links.
+/// Raw bytes of `image` blocks one result may carry (1 MiB of base64, less the text that
+/// describes the tiles: [`TEXT_PER_TILE`] each); further tiles are links.
 pub const RESULT_BUDGET: u64 = MODEL_MAX_BYTES;
+/// Bytes reserved per tile for its entry in the text block, in `structuredContent` and, past
+/// the budget, its `resource_link`.
+pub const TEXT_PER_TILE: u64 = 768;
+/// Most tiles one call renders (each decodes the source): the rest come as links, rendered
+/// when read.
+pub const MAX_INLINE_TILES: usize = 16;
 
 pub struct ImageTiles(pub ImageCtx);
 
@@ -45,7 +52,7 @@ impl Tool for ImageTiles {
                  as image content while the result stays within {RESULT_BUDGET} bytes (1 MiB of \
                  base64), then as resource_links to media:// URIs (read them with \
                  resources/read). structuredContent lists every tile with its row, column and \
-                 pixel rectangle."
+                 pixel rectangle. At most {MAX_INLINE_TILES} tiles are rendered inline."
             ),
             input_schema: nullable_optionals(json!({
                 "type": "object",
@@ -110,6 +117,9 @@ impl Tool for ImageTiles {
         let rows = rects.iter().map(|t| t.row + 1).max().unwrap_or(0);
         let cols = rects.iter().map(|t| t.col + 1).max().unwrap_or(0);
         let base = r.uri.base();
+        // Image bytes this result may carry: 1 MiB of base64 once the text is set aside.
+        let text = rects.len() as u64 * TEXT_PER_TILE;
+        let budget = (RESULT_BUDGET / 3 * 4).saturating_sub(text) / 4 * 3;
         let mut used = 0u64;
         let mut inline = a.inline.unwrap_or(true);
         let mut tiles = Vec::with_capacity(rects.len());
@@ -131,9 +141,12 @@ impl Tool for ImageTiles {
             let mut entry = json!({"row": t.row, "col": t.col, "x": t.x, "y": t.y,
                 "width": t.width, "height": t.height, "uri": uri, "inline": false});
             let name = format!("{} tile r{}c{}", r.rel, t.row, t.col);
+            if inline && i >= MAX_INLINE_TILES {
+                inline = false;
+            }
             if inline {
                 let out = self.0.render(&r, &spec, &|| ctx.client.cancelled())?;
-                if used + out.data.len() as u64 <= RESULT_BUDGET {
+                if used + out.data.len() as u64 <= budget {
                     used += out.data.len() as u64;
                     entry["inline"] = true.into();
                     entry["outputWidth"] = out.meta.width.into();

@@ -7,7 +7,8 @@
 
 use crate::cache::DerivedCache;
 use crate::derived::image::{
-    fit_from_name, flip_from_name, format_from_name, image_uri, render_image, rotation_from_degrees,
+    canonical_fraction, fit_from_name, flip_from_name, format_from_name, image_uri, render_image,
+    rotation_from_degrees,
 };
 use crate::library::{Library, MediaKind};
 use crate::media::image::decode::DecodeOptions;
@@ -85,10 +86,10 @@ impl CropArg {
                 })
             }
             "fraction" => Ok(Crop::Fractions {
-                x: self.x,
-                y: self.y,
-                width: self.width,
-                height: self.height,
+                x: canonical_fraction(self.x),
+                y: canonical_fraction(self.y),
+                width: canonical_fraction(self.width),
+                height: canonical_fraction(self.height),
             }),
             other => Err(bad(format!(
                 "crop.unit must be px or fraction, got {other:?}"

@@ -749,3 +749,29 @@ fn flip_quality_and_tile_size_change_the_output() {
         "{res}"
     );
 }
+
+#[test]
+fn a_large_grid_keeps_its_result_within_one_mebibyte_and_renders_few_tiles() {
+    let mut s = spawn(&[]);
+    let phone = uri_of(&samples().join("images/phone.jpg"));
+    let res = call(
+        &mut s,
+        1,
+        "image_tiles",
+        json!({"uri": phone, "rows": 16, "cols": 16}),
+    );
+    assert_ne!(res["isError"], true, "{res}");
+    let tiles = res["structuredContent"]["tiles"].as_array().unwrap();
+    assert_eq!(tiles.len(), 256);
+    let content = res["content"].as_array().unwrap();
+    let images = content.iter().filter(|c| c["type"] == "image").count();
+    let links = content
+        .iter()
+        .filter(|c| c["type"] == "resource_link")
+        .count();
+    assert!(images <= 16, "{images} tiles rendered inline");
+    assert_eq!(images + links, 256);
+    // The whole result (images in base64, text, links, structuredContent) within 1 MiB.
+    let size = serde_json::to_vec(&res).unwrap().len();
+    assert!(size <= 1024 * 1024, "{size} bytes");
+}

@@ -241,10 +241,21 @@ pub(super) async fn run(
     sse_response(brx)
 }
 
-/// A JSON body that holds `answer` (its budget permit) until the body is sent or dropped.
+/// Slices of a batch answer's body: hyper asks for the next one only as it writes, so the
+/// budget share is held until all but the last slices are on their way.
+const BATCH_SLICE: usize = 64 * 1024;
+
+/// A JSON body that holds `answer` (its budget permit) until its last slice is taken (or the
+/// body is dropped). Sent in [`BATCH_SLICE`]s (views of one buffer, not copies) with its
+/// `Content-Length`.
 fn holding(status: StatusCode, body: Bytes, answer: BatchAnswer) -> Response<Body> {
     let held = answer.held;
-    let stream = tokio_stream::once(body).map(move |b| {
+    let len = body.len();
+    let slices: Vec<Bytes> = (0..len)
+        .step_by(BATCH_SLICE)
+        .map(|at| body.slice(at..(at + BATCH_SLICE).min(len)))
+        .collect();
+    let stream = tokio_stream::iter(slices).map(move |b| {
         let _held = &held;
         Ok::<_, Infallible>(Frame::data(b))
     });
@@ -254,6 +265,8 @@ fn holding(status: StatusCode, body: Bytes, answer: BatchAnswer) -> Response<Bod
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
+    r.headers_mut()
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(len));
     r
 }
 
