@@ -233,11 +233,7 @@ impl Resources {
         uri: &str,
         cancelled: &dyn Fn() -> bool,
     ) -> Result<Vec<ResourceContents>, ResourceError> {
-        let spec =
-            derived_image::from_query(&r.uri.query).map_err(|reason| LibraryError::InvalidUri {
-                uri: uri.into(),
-                reason,
-            })?;
+        let spec = query_spec(r, uri, derived_image::from_query)?;
         let out = render_image(
             &self.lib,
             &self.cache,
@@ -262,11 +258,7 @@ impl Resources {
         uri: &str,
         cancelled: &dyn Fn() -> bool,
     ) -> Result<Vec<ResourceContents>, ResourceError> {
-        let spec =
-            SegmentSpec::from_query(&r.uri.query).map_err(|reason| LibraryError::InvalidUri {
-                uri: uri.into(),
-                reason,
-            })?;
+        let spec = query_spec(r, uri, SegmentSpec::from_query)?;
         let data = render_audio(
             &self.lib,
             &self.cache,
@@ -312,6 +304,22 @@ impl Resources {
         let total = candidates.len();
         (candidates.into_iter().take(100).collect(), total)
     }
+}
+
+/// The spec a derived URI's query names (`parse` is the artifact's parser); a query it refuses
+/// is an invalid URI, with the parser's reason.
+fn query_spec<T>(
+    r: &crate::library::Resolved,
+    uri: &str,
+    parse: impl Fn(&[(String, String)]) -> Result<T, String>,
+) -> Result<T, ResourceError> {
+    parse(&r.uri.query).map_err(|reason| {
+        LibraryError::InvalidUri {
+            uri: uri.into(),
+            reason,
+        }
+        .into()
+    })
 }
 
 /// Why a derived artifact of `uri` failed, as a resource error. A missing file or an escape is

@@ -11,7 +11,7 @@ use crate::media::image::decode::DecodeOptions;
 use crate::media::image::{
     Crop, Fit, Flip, ImageError, OutputFormat, Rotation, TransformSpec, pipeline,
 };
-use bytes::{Buf, BufMut, Bytes, BytesMut};
+use bytes::{Buf, BufMut, Bytes};
 use std::io::BufReader;
 
 /// Query keys of a derived image, in canonical order.
@@ -292,61 +292,65 @@ pub struct RenderedImage {
     pub meta: ImageMeta,
 }
 
-/// Cache entries are `META_MAGIC`, the meta, then the image bytes (sliced out, not copied).
+/// Cache entries are the image bytes as the encoder wrote them, then the meta, its length (u32)
+/// and `META_MAGIC`: the meta is appended to the encoder's buffer and the image is sliced back
+/// out, so the image itself is never copied.
 const META_MAGIC: &[u8; 4] = b"MMI1";
 
-fn pack(meta: &ImageMeta, data: &[u8]) -> Bytes {
+fn pack(meta: &ImageMeta, mut data: Vec<u8>) -> Bytes {
     let steps = meta.steps.join("\n");
-    let mut b = BytesMut::with_capacity(4 + 1 + 1 + 16 + 4 + steps.len() + data.len());
-    b.put_slice(META_MAGIC);
-    b.put_u8(match meta.format {
+    let start = data.len();
+    data.reserve_exact(1 + 1 + 16 + steps.len() + 8);
+    data.push(match meta.format {
         OutputFormat::Jpeg => 0,
         OutputFormat::Png => 1,
         OutputFormat::Webp => 2,
     });
-    b.put_u8(meta.quality.unwrap_or(0));
+    data.push(meta.quality.unwrap_or(0));
     for v in [
         meta.width,
         meta.height,
         meta.source_width,
         meta.source_height,
     ] {
-        b.put_u32(v);
+        data.put_u32(v);
     }
-    b.put_u32(u32::try_from(steps.len()).unwrap_or(0));
-    b.put_slice(steps.as_bytes().get(..).unwrap_or_default());
-    b.put_slice(data);
-    b.freeze()
+    data.put_slice(steps.as_bytes());
+    data.put_u32(u32::try_from(data.len() - start).unwrap_or(u32::MAX));
+    data.put_slice(META_MAGIC);
+    Bytes::from(data)
 }
 
 fn unpack(entry: &Bytes) -> Option<RenderedImage> {
-    let mut b = entry.clone();
-    if b.remaining() < 4 + 2 + 16 + 4 || !b.starts_with(META_MAGIC) {
+    let n = entry.len();
+    let magic_at = n.checked_sub(4)?;
+    if entry.get(magic_at..)? != META_MAGIC {
         return None;
     }
-    b.advance(4);
-    let format = match b.get_u8() {
+    let len_at = magic_at.checked_sub(4)?;
+    let meta_len = usize::try_from(entry.slice(len_at..magic_at).get_u32()).ok()?;
+    let start = len_at.checked_sub(meta_len)?;
+    let mut m = entry.slice(start..len_at);
+    if m.remaining() < 2 + 16 {
+        return None;
+    }
+    let format = match m.get_u8() {
         0 => OutputFormat::Jpeg,
         1 => OutputFormat::Png,
         2 => OutputFormat::Webp,
         _ => return None,
     };
-    let quality = Some(b.get_u8()).filter(|q| *q > 0);
+    let quality = Some(m.get_u8()).filter(|q| *q > 0);
     let (width, height, source_width, source_height) =
-        (b.get_u32(), b.get_u32(), b.get_u32(), b.get_u32());
-    let n = usize::try_from(b.get_u32()).ok()?;
-    if b.remaining() < n {
-        return None;
-    }
-    let steps_bytes = b.split_to(n);
-    let steps = std::str::from_utf8(&steps_bytes)
+        (m.get_u32(), m.get_u32(), m.get_u32(), m.get_u32());
+    let steps = std::str::from_utf8(&m)
         .ok()?
         .split('\n')
         .filter(|s| !s.is_empty())
         .map(str::to_owned)
         .collect();
     Some(RenderedImage {
-        data: b,
+        data: entry.slice(..start),
         meta: ImageMeta {
             format,
             width,
@@ -384,10 +388,10 @@ pub fn render_image(
         ))
         .into());
     }
-    let info = crate::media::image::probe(BufReader::new(lib.open(r)?), false)?;
     let file = lib.open(r)?;
     let rendered_from = file.id();
-    let out = pipeline::render(BufReader::new(file), opts, spec, cancelled)?;
+    let (out, source_size) =
+        pipeline::render_with_source(BufReader::new(file), opts, spec, cancelled)?;
     if out.bytes.len() as u64 > limit {
         return Err(ImageError::TooLarge(format!(
             "the variant is {} bytes, over the limit of {limit} bytes; ask for smaller w/h or set max_bytes",
@@ -400,11 +404,11 @@ pub fn render_image(
         width: out.width,
         height: out.height,
         quality: out.quality,
-        steps: out.steps.clone(),
-        source_width: info.display_width,
-        source_height: info.display_height,
+        steps: out.steps,
+        source_width: source_size.0,
+        source_height: source_size.1,
     };
-    let entry = pack(&meta, &out.bytes);
+    let entry = pack(&meta, out.bytes);
     let rendered = unpack(&entry).ok_or_else(|| ImageError::Encode("cache entry".into()))?;
     // Cache only what was made from the source as it was before and still is after.
     if rendered_from == Some(source) && lib.identity(r).ok() == Some(source) {
@@ -498,10 +502,13 @@ mod tests {
             source_width: 30,
             source_height: 40,
         };
-        let e = pack(&meta, b"\x89PNG-bytes");
+        let e = pack(&meta, b"\x89PNG-bytes".to_vec());
         let back = unpack(&e).unwrap();
         assert_eq!(back.meta, meta);
         assert_eq!(&back.data[..], b"\x89PNG-bytes");
+        // The image is a view of the entry, not a copy.
+        assert_eq!(back.data.as_ptr(), e.as_ptr());
         assert!(unpack(&Bytes::from_static(b"MMI1")).is_none());
+        assert!(unpack(&Bytes::from_static(b"\xff\xff\xff\xffMMI1")).is_none());
     }
 }

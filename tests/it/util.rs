@@ -32,6 +32,17 @@ pub fn modern(mut params: Value) -> Value {
     params
 }
 
+/// A process's peak resident memory so far (VmHWM), in bytes.
+pub fn peak_rss_of(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc/PID/status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .expect("VmHWM")
+        * 1024
+}
+
 pub struct Server {
     child: Child,
     stdin: Option<ChildStdin>,
@@ -74,14 +85,7 @@ impl Server {
 
     /// The server's peak resident memory so far (VmHWM), in bytes.
     pub fn peak_rss(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .expect("/proc/PID/status");
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmHWM:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-            .expect("VmHWM")
-            * 1024
+        peak_rss_of(self.child.id())
     }
 
     pub fn send_raw(&mut self, bytes: &[u8]) {

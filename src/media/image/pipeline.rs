@@ -105,6 +105,17 @@ pub fn render<R: BufRead + Seek>(
     spec: &TransformSpec,
     cancelled: &dyn Fn() -> bool,
 ) -> Result<Encoded, ImageError> {
+    render_with_source(reader, opts, spec, cancelled).map(|(e, _)| e)
+}
+
+/// [`render`], also giving the source's displayed size (the coordinate space of crops), as
+/// its header said: callers that report it need not probe the file again.
+pub fn render_with_source<R: BufRead + Seek>(
+    reader: R,
+    opts: &DecodeOptions,
+    spec: &TransformSpec,
+    cancelled: &dyn Fn() -> bool,
+) -> Result<(Encoded, (u32, u32)), ImageError> {
     let decoded = decode_for(
         reader,
         opts,
@@ -116,7 +127,8 @@ pub fn render<R: BufRead + Seek>(
         .frames
         .first()
         .ok_or_else(|| ImageError::Corrupt("the image has no frames".into()))?;
-    render_decoded(img, display_of(&decoded.info), spec, cancelled)
+    let source = display_of(&decoded.info);
+    Ok((render_decoded(img, source, spec, cancelled)?, source))
 }
 
 /// `n` frames evenly spaced over an animation (all of them if it has fewer; a still image
