@@ -69,11 +69,17 @@ fn uri_of(p: &Path) -> String {
 }
 
 fn spawn(extra: &[&str]) -> Server {
-    let s = samples();
-    let mut args: Vec<&str> = extra.to_vec();
-    let root = s.to_str().unwrap().to_owned();
-    args.push(Box::leak(root.into_boxed_str()));
+    let root = samples().to_string_lossy().into_owned();
+    let mut args = extra.to_vec();
+    args.push(&root);
     Server::spawn(&args)
+}
+
+/// How many content blocks of `kind` a tool result carries.
+fn blocks(res: &Value, kind: &str) -> usize {
+    res["content"]
+        .as_array()
+        .map_or(0, |c| c.iter().filter(|b| b["type"] == kind).count())
 }
 
 fn call(s: &mut Server, id: i64, tool: &str, args: Value) -> Value {
@@ -383,7 +389,7 @@ fn tiles_cover_the_image_and_links_render_when_read() {
         t00["x"].as_u64().unwrap() + t00["width"].as_u64().unwrap() - t01["x"].as_u64().unwrap(),
         8
     );
-    // Small tiles all fit inline; their images match their rectangles.
+    // Small tiles all fit inline, in tile order, each image the size of its rectangle.
     let images: Vec<&Value> = res["content"]
         .as_array()
         .unwrap()
@@ -391,6 +397,17 @@ fn tiles_cover_the_image_and_links_render_when_read() {
         .filter(|c| c["type"] == "image")
         .collect();
     assert_eq!(images.len(), 6);
+    for (img, t) in images.iter().zip(tiles) {
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(img["data"].as_str().unwrap())
+            .unwrap();
+        let decoded = image::load_from_memory(&raw).unwrap();
+        assert_eq!(
+            (u64::from(decoded.width()), u64::from(decoded.height())),
+            dims(t, "width", "height"),
+            "{t}"
+        );
+    }
     // With inline: false every tile is a link, and reading one gives that tile.
     let res = call(
         &mut s,
@@ -582,12 +599,7 @@ fn image_limit_flags_change_what_is_decoded() {
         "image_transform",
         json!({"uri": anim, "frames": 3}),
     );
-    let n = res["content"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|c| c["type"] == "image")
-        .count();
+    let n = blocks(&res, "image");
     assert!(res["isError"] == true || n <= 2, "{res}");
     let mut s = spawn(&[]);
     let res = call(
@@ -596,12 +608,7 @@ fn image_limit_flags_change_what_is_decoded() {
         "image_transform",
         json!({"uri": anim, "frames": 3}),
     );
-    let n = res["content"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|c| c["type"] == "image")
-        .count();
+    let n = blocks(&res, "image");
     assert_eq!(n, 3, "{res}");
 }
 
@@ -763,12 +770,7 @@ fn a_large_grid_keeps_its_result_within_one_mebibyte_and_renders_few_tiles() {
     assert_ne!(res["isError"], true, "{res}");
     let tiles = res["structuredContent"]["tiles"].as_array().unwrap();
     assert_eq!(tiles.len(), 256);
-    let content = res["content"].as_array().unwrap();
-    let images = content.iter().filter(|c| c["type"] == "image").count();
-    let links = content
-        .iter()
-        .filter(|c| c["type"] == "resource_link")
-        .count();
+    let (images, links) = (blocks(&res, "image"), blocks(&res, "resource_link"));
     assert!(images <= 16, "{images} tiles rendered inline");
     assert_eq!(images + links, 256);
     // The whole result (images in base64, text, links, structuredContent) within 1 MiB.
