@@ -310,6 +310,14 @@ impl ImageTransform {
             &each,
             cancelled,
         )?;
+        let first = frames.first().ok_or_else(|| {
+            ToolError::Media(crate::media::image::ImageError::Corrupt("no frames".into()).into())
+        })?;
+        let mut structured = json!({
+            "source": r.uri.base(), "width": first.width, "height": first.height,
+            "format": first.format.as_str(), "mimeType": first.format.mime(),
+            "bytes": frames.iter().map(|f| f.bytes.len()).sum::<usize>(),
+        });
         let mut content = Vec::with_capacity(frames.len() + 1);
         let mut list = Vec::with_capacity(frames.len());
         for (i, f) in frames.into_iter().enumerate() {
@@ -320,16 +328,7 @@ impl ImageTransform {
                 data: f.bytes.into(),
             });
         }
-        let first = list.first().cloned().unwrap_or(Value::Null);
-        let structured = json!({
-            "source": r.uri.base(), "width": first["width"], "height": first["height"],
-            "format": first["format"], "mimeType": content.first().map_or("", |c| match c {
-                Content::Image { mime_type, .. } => mime_type.as_str(),
-                _ => "",
-            }),
-            "bytes": list.iter().map(|f| f["bytes"].as_u64().unwrap_or(0)).sum::<u64>(),
-            "frames": list,
-        });
+        structured["frames"] = list.into();
         content.push(Content::text(structured.to_string()));
         Ok(ToolResult {
             content,
