@@ -36,7 +36,7 @@ pub fn is_image_query(pairs: &[(String, String)]) -> bool {
         if k == "format" {
             parse_format(v).is_some()
         } else {
-            k != "offset" && k != "length" && QUERY_KEYS.contains(&k.as_str())
+            QUERY_KEYS.contains(&k.as_str())
         }
     })
 }

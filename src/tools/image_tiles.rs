@@ -141,12 +141,13 @@ impl Tool for ImageTiles {
             let mut entry = json!({"row": t.row, "col": t.col, "x": t.x, "y": t.y,
                 "width": t.width, "height": t.height, "uri": uri, "inline": false});
             let name = format!("{} tile r{}c{}", r.rel, t.row, t.col);
-            if inline && i >= MAX_INLINE_TILES {
-                inline = false;
-            }
+            // Rendered inline while allowed and within budget; once one is not, none after.
+            inline = inline && i < MAX_INLINE_TILES;
+            let mut rendered = false;
             if inline {
                 let out = self.0.render(&r, &spec, &|| ctx.client.cancelled())?;
-                if used + out.data.len() as u64 <= budget {
+                rendered = used + out.data.len() as u64 <= budget;
+                if rendered {
                     used += out.data.len() as u64;
                     entry["inline"] = true.into();
                     entry["outputWidth"] = out.meta.width.into();
@@ -161,12 +162,11 @@ impl Tool for ImageTiles {
                         Some(n as f64),
                         Some(&format!("tile {}/{n}", i + 1)),
                     );
-                } else {
-                    // Over the budget: this tile (already cached) and the rest become links.
-                    inline = false;
                 }
+                // Over the budget: this tile (now cached) and the rest become links.
+                inline = rendered;
             }
-            if entry["inline"] != true {
+            if !rendered {
                 content.push(Content::Link(ResourceInfo {
                     uri: uri.clone(),
                     name,
