@@ -11,6 +11,7 @@
 
 pub mod audio;
 pub mod image;
+pub mod video;
 
 use thiserror::Error;
 
@@ -20,4 +21,6 @@ pub enum MediaError {
     Image(#[from] image::ImageError),
     #[error(transparent)]
     Audio(#[from] audio::AudioError),
+    #[error(transparent)]
+    Video(#[from] video::VideoError),
 }

@@ -1,0 +1,299 @@
+//! Video: probe, seek and decode frames, scene changes and clips. Natively where a pure-Rust or
+//! bundled decoder exists (symphonia demuxes MP4/MOV and MKV/WebM; openh264 decodes H.264;
+//! rav1d decodes AV1), through the system `ffmpeg` (a child process, never a shell) for the
+//! rest. Frames come out as 8-bit RGB, oriented as displayed (rotation / display matrix
+//! applied); the image pipeline resizes and encodes them, the audio pipeline takes soundtracks.
+//!
+//! The contract shared by the modules (and by the tools and derived resources above):
+//! - [`probe()`]: container, duration, every track; which [`Engine`] can decode the picture.
+//! - [`frames_at`]: frames nearest given presentation times (seek to the keyframe before each
+//!   target, decode forward only as far as needed), each with its exact timestamp.
+//! - [`scan`]: small frames at a regular interval, for scene detection ([`scenes`]).
+//! - [`clip`]: a bounded H.264/MP4 clip written to a file.
+//! - [`storyboard`]: frames composed into one labelled grid image.
+//!
+//! Every function checks `cancelled` at least once per decoded frame (and a child process is
+//! killed when it fires), honours [`VideoLimits`] before allocating, and never panics on input.
+//! Must not know about tokio, JSON, MCP, the library or the cache.
+
+pub mod av1;
+pub mod clip;
+pub mod demux;
+pub mod ffmpeg;
+pub mod h264;
+pub mod native;
+pub mod probe;
+pub mod scenes;
+pub mod storyboard;
+pub mod yuv;
+
+pub use probe::probe;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use thiserror::Error;
+
+/// Why a video could not be read or made. Everything but `Internal` and `Io` names a problem
+/// with the file, the request or the machine's tools (mapped to the wire in one place).
+#[derive(Debug, Error)]
+pub enum VideoError {
+    /// Not a video, or a codec/container nothing here decodes (the message says what would,
+    /// e.g. "install ffmpeg to decode VP9").
+    #[error("unsupported video: {0}")]
+    Unsupported(String),
+    /// Over a configured limit (dimensions, duration, frames decoded, output size).
+    #[error("video too large: {0}")]
+    TooLarge(String),
+    /// Truncated or corrupt data (the native decoder and, where tried, ffmpeg both failed).
+    #[error("corrupt video: {0}")]
+    Corrupt(String),
+    /// The request itself is impossible (a time past the end, an empty range, ...).
+    #[error("invalid video request: {0}")]
+    InvalidRequest(String),
+    /// ffmpeg failed, timed out, wrote too much, or is not installed (and was needed).
+    #[error("ffmpeg: {0}")]
+    External(String),
+    /// Our own bug (an encoder or muxer failed on frames we made).
+    #[error("internal video error: {0}")]
+    Internal(String),
+    #[error("the request was cancelled")]
+    Cancelled,
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+/// Bounds on what one request may make the server do.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct VideoLimits {
+    /// Largest coded width and height, in pixels (checked from the header before decoding).
+    pub max_width: u32,
+    pub max_height: u32,
+    /// Largest width x height.
+    pub max_pixels: u64,
+    /// Most frames one request may decode (seeking decodes from the keyframe before each
+    /// target; a scan decodes what it samples).
+    pub max_decoded_frames: u64,
+    /// Largest compressed packet accepted, in bytes.
+    pub max_packet_bytes: usize,
+    /// Longest clip, in seconds.
+    pub max_clip_seconds: f64,
+    /// Largest clip file, in bytes.
+    pub max_clip_bytes: u64,
+    /// Longest an ffmpeg child may run.
+    pub external_timeout: Duration,
+}
+
+impl Default for VideoLimits {
+    fn default() -> Self {
+        VideoLimits {
+            max_width: 8192,
+            max_height: 8192,
+            max_pixels: 8192 * 4320,
+            max_decoded_frames: 20_000,
+            max_packet_bytes: 64 << 20,
+            max_clip_seconds: 300.0,
+            max_clip_bytes: 256 << 20,
+            external_timeout: Duration::from_secs(120),
+        }
+    }
+}
+
+/// What decodes a file's picture.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engine {
+    /// In process: symphonia demux + openh264 (H.264) or rav1d (AV1).
+    Native,
+    /// The system ffmpeg.
+    Ffmpeg,
+}
+
+impl Engine {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Engine::Native => "native",
+            Engine::Ffmpeg => "ffmpeg",
+        }
+    }
+}
+
+/// How video is decoded on this machine: the limits, and the ffmpeg/ffprobe found at start-up
+/// (`None`: not installed; native formats still work, the others fail naming what is missing).
+#[derive(Clone, Debug, Default)]
+pub struct VideoCtx {
+    pub limits: VideoLimits,
+    pub ffmpeg: Option<PathBuf>,
+    pub ffprobe: Option<PathBuf>,
+    /// Worker threads a request may use (storyboards decode segments in parallel).
+    pub threads: usize,
+}
+
+/// A video file's facts.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VideoInfo {
+    /// Container name: "mp4", "mov", "matroska", "webm", "avi", ...
+    pub container: String,
+    /// Seconds, when known.
+    pub duration: Option<f64>,
+    /// Overall bitrate, bits per second, when known.
+    pub bitrate: Option<u64>,
+    pub video: Vec<VideoTrack>,
+    pub audio: Vec<AudioTrack>,
+    /// What decodes the first video track's picture here (`None`: nothing on this machine).
+    pub engine: Option<Engine>,
+}
+
+/// One video track.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VideoTrack {
+    pub id: u32,
+    /// Short codec name: "h264", "hevc", "av1", "vp8", "vp9", "mpeg4", "prores", ...
+    pub codec: String,
+    /// Coded size.
+    pub width: u32,
+    pub height: u32,
+    /// Size as displayed (after rotation and sample aspect ratio).
+    pub display_width: u32,
+    pub display_height: u32,
+    /// Clockwise rotation to apply for display: 0, 90, 180 or 270.
+    pub rotation: u16,
+    /// Average frames per second, when known.
+    pub frame_rate: Option<f64>,
+    /// e.g. "yuv420p", "yuv420p10le".
+    pub pixel_format: Option<String>,
+    pub bit_depth: Option<u8>,
+    pub bitrate: Option<u64>,
+    pub frames: Option<u64>,
+    pub duration: Option<f64>,
+    /// Seconds between keyframes, when cheap to know (from the sample table / index).
+    pub keyframe_interval: Option<f64>,
+}
+
+/// One audio track, as far as the container says.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AudioTrack {
+    pub id: u32,
+    pub codec: String,
+    pub sample_rate: Option<u32>,
+    pub channels: Option<u32>,
+    pub bitrate: Option<u64>,
+    pub duration: Option<f64>,
+}
+
+/// One decoded frame, oriented as displayed.
+#[derive(Clone, Debug)]
+pub struct Frame {
+    /// Presentation timestamp, seconds from the start of the stream.
+    pub pts: f64,
+    pub image: ::image::RgbImage,
+}
+
+/// A request for frames: the decoder may deliver frames already scaled down, but never below
+/// `min_size` (so the image pipeline's resize still has enough pixels), aspect kept.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct FrameHint {
+    pub min_size: Option<(u32, u32)>,
+}
+
+/// The clip a [`clip`] call wrote.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClipInfo {
+    pub width: u32,
+    pub height: u32,
+    pub duration: f64,
+    pub bytes: u64,
+    pub engine: Engine,
+}
+
+/// Calls `on_frame(i, frame)` with the frame shown at each `times[i]` (seconds; any order,
+/// duplicates allowed; a time past the last frame gives the last frame), in ascending time
+/// order. The native engine first when the codec is native, ffmpeg when it is not or when the
+/// native decoder fails on this stream (and ffmpeg is installed).
+pub fn frames_at(
+    path: &Path,
+    info: &VideoInfo,
+    times: &[f64],
+    hint: FrameHint,
+    ctx: &VideoCtx,
+    cancelled: &dyn Fn() -> bool,
+    on_frame: &mut dyn FnMut(usize, Frame) -> Result<(), VideoError>,
+) -> Result<(), VideoError> {
+    dispatch(
+        info,
+        ctx,
+        |on: &mut dyn FnMut(usize, Frame) -> Result<(), VideoError>| {
+            native::frames_at(path, info, times, hint, ctx, cancelled, on)
+        },
+        |on: &mut dyn FnMut(usize, Frame) -> Result<(), VideoError>| {
+            ffmpeg::frames_at(path, info, times, hint, ctx, cancelled, on)
+        },
+        on_frame,
+    )
+}
+
+/// Calls `on_frame(i, frame)` with small frames (each fitting in `size`, aspect kept) sampled
+/// every `interval` seconds from `start` to `end` (the frame shown at each sample time), for
+/// scene detection. At most `limits.max_decoded_frames` are decoded.
+#[allow(clippy::too_many_arguments)]
+pub fn scan(
+    path: &Path,
+    info: &VideoInfo,
+    range: (f64, f64),
+    interval: f64,
+    size: (u32, u32),
+    ctx: &VideoCtx,
+    cancelled: &dyn Fn() -> bool,
+    on_frame: &mut dyn FnMut(usize, Frame) -> Result<(), VideoError>,
+) -> Result<(), VideoError> {
+    dispatch(
+        info,
+        ctx,
+        |on: &mut dyn FnMut(usize, Frame) -> Result<(), VideoError>| {
+            native::scan(path, info, range, interval, size, ctx, cancelled, on)
+        },
+        |on: &mut dyn FnMut(usize, Frame) -> Result<(), VideoError>| {
+            ffmpeg::scan(path, info, range, interval, size, ctx, cancelled, on)
+        },
+        on_frame,
+    )
+}
+
+/// Native first, ffmpeg when the native engine cannot (and it is installed). A native failure
+/// after frames were delivered is not retried (the caller already has part of the answer).
+fn dispatch(
+    info: &VideoInfo,
+    ctx: &VideoCtx,
+    native: impl FnOnce(
+        &mut dyn FnMut(usize, Frame) -> Result<(), VideoError>,
+    ) -> Result<(), VideoError>,
+    external: impl FnOnce(
+        &mut dyn FnMut(usize, Frame) -> Result<(), VideoError>,
+    ) -> Result<(), VideoError>,
+    on_frame: &mut dyn FnMut(usize, Frame) -> Result<(), VideoError>,
+) -> Result<(), VideoError> {
+    match info.engine {
+        Some(Engine::Native) => {
+            let mut delivered = 0usize;
+            let r = native(&mut |i, f| {
+                delivered += 1;
+                on_frame(i, f)
+            });
+            match r {
+                Err(e @ (VideoError::Unsupported(_) | VideoError::Corrupt(_)))
+                    if delivered == 0 && ctx.ffmpeg.is_some() =>
+                {
+                    tracing::debug!("native video decode failed ({e}); trying ffmpeg");
+                    external(on_frame)
+                }
+                r => r,
+            }
+        }
+        Some(Engine::Ffmpeg) => external(on_frame),
+        None => Err(VideoError::Unsupported(format!(
+            "no decoder for {} here: {}",
+            info.video
+                .first()
+                .map_or("this file's picture", |t| t.codec.as_str()),
+            ffmpeg::INSTALL_HINT
+        ))),
+    }
+}
