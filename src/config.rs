@@ -54,7 +54,9 @@ pub struct Limits {
     /// "shutting down" error. Default 5 s (`--shutdown-grace-ms`).
     pub shutdown_grace: Duration,
     /// Bytes of batch answers (2025-03-26 JSON-RPC batches) held at once, server-wide, until
-    /// they are written. Default 128 MiB (`--max-batch-bytes-total`). Each batch is also
+    /// they are written (over HTTP each answer is streamed and holds its share only until it
+    /// is handed to the connection; over stdio a batch is one line, so its answers are held
+    /// together). Default 128 MiB (`--max-batch-bytes-total`). Each batch is also
     /// bounded on its own (32 MiB); a request whose answer does not fit the server-wide
     /// budget is answered with an error instead, and the rest of its batch is not run.
     pub batch_bytes_total: usize,

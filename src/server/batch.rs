@@ -1,7 +1,9 @@
 //! JSON-RPC batches (2025-03-26 sessions only), handled here for every transport: elements in
-//! order, bounded by count and by the bytes of their answers (per batch, and server-wide
-//! through a byte budget the answer holds until it is written), each request beyond the bounds
-//! answered with an error of its own. Must not know about transports.
+//! order, each answer handed to the transport as soon as it is made ([`BatchPart`], through a
+//! channel of one: a transport that writes slowly slows the batch), bounded by count and by
+//! the bytes of its answers (per batch, and server-wide through a byte budget each part holds
+//! until it is written), each request beyond the bounds answered with an error of its own.
+//! Must not know about transports.
 
 use super::{Connection, Server, Sink};
 use crate::protocol::Outgoing;
@@ -9,7 +11,7 @@ use crate::protocol::frame::{self, Framing};
 use crate::protocol::jsonrpc::{Message, WireError, code};
 use bytes::Bytes;
 use std::sync::Arc;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
 /// Most requests one JSON-RPC batch (2025-03-26) may hold; further elements are answered
 /// with an error each.
@@ -25,11 +27,31 @@ pub(super) fn budget(bytes: usize) -> Arc<Semaphore> {
     ))
 }
 
-/// A batch's answers and their share of the server-wide budget: keep it until the answers
-/// are written out (dropping it returns the bytes to the budget).
+/// One answer of a batch, framed bare, and its share of the server-wide budget: keep it until
+/// the bytes are written out (dropping it returns them to the budget).
+pub struct BatchPart {
+    pub bytes: Bytes,
+    pub held: Option<OwnedSemaphorePermit>,
+}
+
+/// All the answers of a batch, for a transport that must write them as one array (stdio: one
+/// line, which nothing may interleave), with their budget shares.
 pub struct BatchAnswer {
     pub parts: Vec<Bytes>,
-    pub held: Option<OwnedSemaphorePermit>,
+    pub held: Vec<OwnedSemaphorePermit>,
+}
+
+/// Whether some request of the batch asks for progress (so its transport should open a stream
+/// able to carry notifications before the first answer).
+pub fn asks_progress(items: &[Result<Message, WireError>]) -> bool {
+    items.iter().any(|i| match i {
+        Ok(Message::Request(r)) => r
+            .params
+            .get("_meta")
+            .and_then(|m| m.get(crate::protocol::meta::PROGRESS_TOKEN))
+            .is_some(),
+        _ => false,
+    })
 }
 
 /// The answer to a batch sent outside a 2025-03-26 session (`version`: the session's, if any).
@@ -60,22 +82,22 @@ impl Server {
         Some(batch_refused(v))
     }
 
-    /// Handles a JSON-RPC batch (2025-03-26): its elements in order, each answer framed bare.
-    /// At most [`MAX_BATCH_ITEMS`] elements and [`MAX_BATCH_ANSWER_BYTES`] bytes of answers
-    /// are served; every request beyond gets an error of its own. Returns the answers (frame
-    /// them as one array with [`frame::encode_batch`]), `Ok(None)` if nothing needs an answer,
-    /// or the refusal if this connection may not batch.
+    /// Handles a JSON-RPC batch (2025-03-26): its elements in order, each answer framed bare
+    /// and sent on `parts` as soon as it is made (waiting while the transport has not taken
+    /// the previous one). At most [`MAX_BATCH_ITEMS`] elements and [`MAX_BATCH_ANSWER_BYTES`]
+    /// bytes of answers are served; every request beyond gets an error of its own. Stops early
+    /// when `parts` is closed (the client went away). `Err` is the refusal if this connection
+    /// may not batch.
     pub async fn handle_batch(
         self: &Arc<Self>,
         conn: &Arc<Connection>,
         items: Vec<Result<Message, WireError>>,
         sink: &Sink,
-    ) -> Result<Option<BatchAnswer>, Outgoing> {
+        parts: &mpsc::Sender<BatchPart>,
+    ) -> Result<(), Outgoing> {
         if let Some(refusal) = self.batch_refusal(conn) {
             return Err(refusal);
         }
-        let mut parts: Vec<Bytes> = Vec::new();
-        let mut held: Option<OwnedSemaphorePermit> = None;
         let mut bytes = 0usize;
         let mut starved = false;
         let total = self.cfg.limits.batch_bytes_total;
@@ -110,32 +132,64 @@ impl Server {
                     .answerable
                     .then(|| Outgoing::error(e.id.as_ref(), e.code, &e.message, None)),
             };
-            if let Some(o) = out {
-                let mut f = frame::encode(&o, Framing::Bare);
-                let kib = u32::try_from(f.len().div_ceil(1024)).unwrap_or(u32::MAX);
-                match self.batch_bytes.clone().try_acquire_many_owned(kib) {
-                    Ok(p) => match &mut held {
-                        Some(h) => h.merge(p),
-                        None => held = Some(p),
-                    },
-                    Err(_) => {
-                        // Over the server-wide budget: this answer is dropped now, replaced
-                        // by an error, and the rest of the batch is not run.
-                        starved = true;
-                        tracing::warn!(bytes = f.len(), "batch answer over the server-wide budget");
-                        let busy = Outgoing {
-                            json: serde_json::json!({"jsonrpc": "2.0", "id": o.json.get("id"),
-                                "error": {"code": code::SERVER_BUSY,
-                                    "message": budget_in_use(total)}}),
-                            blobs: Vec::new(),
-                        };
-                        f = frame::encode(&busy, Framing::Bare);
-                    }
+            let Some(o) = out else { continue };
+            let id = o.json.get("id").cloned();
+            let mut f = frame::encode(&o, Framing::Bare);
+            drop(o);
+            let kib = u32::try_from(f.len().div_ceil(1024)).unwrap_or(u32::MAX);
+            let held = match self.batch_bytes.clone().try_acquire_many_owned(kib) {
+                Ok(p) => Some(p),
+                Err(_) => {
+                    // Over the server-wide budget: this answer is dropped now, replaced by an
+                    // error, and the rest of the batch is not run.
+                    starved = true;
+                    tracing::warn!(bytes = f.len(), "batch answer over the server-wide budget");
+                    let busy = Outgoing {
+                        json: serde_json::json!({"jsonrpc": "2.0", "id": id,
+                            "error": {"code": code::SERVER_BUSY,
+                                "message": budget_in_use(total)}}),
+                        blobs: Vec::new(),
+                    };
+                    f = frame::encode(&busy, Framing::Bare);
+                    None
                 }
-                bytes += f.len();
-                parts.push(f);
+            };
+            bytes += f.len();
+            if parts.send(BatchPart { bytes: f, held }).await.is_err() {
+                tracing::debug!("batch answer not taken (client gone); the rest is not run");
+                break;
             }
         }
-        Ok((!parts.is_empty()).then_some(BatchAnswer { parts, held }))
+        Ok(())
+    }
+
+    /// [`Server::handle_batch`] for a transport that writes the batch's answers as one array:
+    /// collects the parts (at most [`MAX_BATCH_ANSWER_BYTES`] and some, each holding its budget
+    /// share). `Ok(None)` if nothing needs an answer.
+    pub async fn collect_batch(
+        self: &Arc<Self>,
+        conn: &Arc<Connection>,
+        items: Vec<Result<Message, WireError>>,
+        sink: &Sink,
+    ) -> Result<Option<BatchAnswer>, Outgoing> {
+        let (tx, mut rx) = mpsc::channel(1);
+        let mut answer = BatchAnswer {
+            parts: Vec::new(),
+            held: Vec::new(),
+        };
+        let run = async move {
+            let r = self.handle_batch(conn, items, sink, &tx).await;
+            drop(tx);
+            r
+        };
+        let collect = async {
+            while let Some(p) = rx.recv().await {
+                answer.parts.push(p.bytes);
+                answer.held.extend(p.held);
+            }
+        };
+        let (r, ()) = tokio::join!(run, collect);
+        r?;
+        Ok((!answer.parts.is_empty()).then_some(answer))
     }
 }

@@ -25,7 +25,9 @@ mod handlers;
 pub mod jobs;
 pub mod state;
 
-pub use batch::{BatchAnswer, MAX_BATCH_ANSWER_BYTES, MAX_BATCH_ITEMS, batch_refused};
+pub use batch::{
+    BatchAnswer, BatchPart, MAX_BATCH_ANSWER_BYTES, MAX_BATCH_ITEMS, asks_progress, batch_refused,
+};
 pub(crate) use connection::lock;
 pub use connection::{Connection, LegacySession, Sink};
 pub use context::{Era, Principal, classify};

@@ -279,8 +279,9 @@ async fn on_frame(
                     sink.send(&out).await;
                 }
             }
-            // A batch is answered as one array, after all its requests finish.
-            Work::Batch(items) => match server.handle_batch(&conn, items, &sink).await {
+            // One line that nothing may interleave: its answers are collected (bounded by the
+            // batch's answer bytes and the server-wide budget) and written together.
+            Work::Batch(items) => match server.collect_batch(&conn, items, &sink).await {
                 Ok(Some(answer)) => {
                     sink.raw(frame::encode_batch(&answer.parts, Framing::Line))
                         .await;

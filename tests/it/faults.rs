@@ -5,7 +5,7 @@
 
 use crate::http::{HttpServer, initialize, long_root};
 use serde_json::json;
-use std::io::Write;
+use std::io::{Read, Write};
 
 const IDLE: [&str; 3] = [
     "mcp_media_in_flight",
@@ -220,4 +220,51 @@ fn read_deadline_ms_fails_reads_of_slow_storage_and_only_those() {
     let patient = HttpServer::spawn_env(&[&root], &env);
     let v = read_range(&patient, 1, uri);
     assert!(v["result"]["contents"][0]["blob"].is_string(), "{v}");
+}
+
+#[test]
+fn a_batch_answer_streams_each_element_as_it_finishes() {
+    // A quick element, then one that runs for seconds: the array opens with the first answer
+    // while the second still runs (the answer is not gathered before it is sent).
+    let (_dir, root) = long_root(10);
+    let s = HttpServer::spawn(&[&root]);
+    let sid = initialize(&s, "2025-03-26");
+    let batch = json!([
+        {"jsonrpc": "2.0", "id": "quick", "method": "ping"},
+        {"jsonrpc": "2.0", "id": "slow", "method": "tools/call", "params": {
+            "name": "audio_transcode", "arguments": {"uri": "media://long/long.wav",
+            "duration": 600, "sample_rate": 16000, "channels": 1, "chunk_seconds": 60}}}
+    ])
+    .to_string();
+    let mut c = s.connect();
+    let head = format!(
+        "POST /mcp HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n\
+         Accept: application/json, text/event-stream\r\nMcp-Session-Id: {sid}\r\n\
+         Content-Length: {}\r\n\r\n",
+        s.addr,
+        batch.len()
+    );
+    c.write_all(head.as_bytes()).expect("head");
+    c.write_all(batch.as_bytes()).expect("body");
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&got).contains(r#""id":"quick""#) {
+        let n = c.read(&mut buf).expect("read");
+        assert!(
+            n > 0,
+            "closed before the first answer: {}",
+            String::from_utf8_lossy(&got)
+        );
+        got.extend_from_slice(&buf[..n]);
+    }
+    let text = String::from_utf8_lossy(&got).to_string();
+    assert!(text.contains("application/json"), "{text}");
+    assert!(text.contains("transfer-encoding: chunked"), "{text}");
+    assert!(text.contains("\r\n[\r\n"), "the array opened: {text}");
+    assert!(!text.contains(r#""id":"slow""#), "{text}");
+    // The slow element is still running (the first answer did not wait for it).
+    s.wait_metrics(&["mcp_media_jobs_running"], |v| v[0] >= 1.0);
+    drop(c);
+    // The client left: the batch ends, nothing stays running.
+    s.wait_metrics(&IDLE, |v| v.iter().all(|x| *x == 0.0));
 }

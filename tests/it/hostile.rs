@@ -166,8 +166,11 @@ fn a_huge_batch_is_bounded_by_count_and_answer_bytes() {
     );
     // The answer stays near the 32 MiB bound, so memory does too.
     assert!(r.body.len() < 40 * 1024 * 1024, "{} bytes", r.body.len());
+    // Streamed element by element: the server never holds the whole answer (about 33 MiB;
+    // gathered and then framed as one array it held it twice, over 64 MiB).
     let peak = s.peak_rss();
-    assert!(peak < 512 * 1024 * 1024, "peak RSS {peak} bytes");
+    eprintln!("peak RSS serving the batch: {} MiB", peak >> 20);
+    assert!(peak < 48 * 1024 * 1024, "peak RSS {peak} bytes");
     // And the session still works.
     let ok = s.post(
         &[("Mcp-Session-Id", &sid)],
@@ -199,19 +202,17 @@ fn max_batch_bytes_total_bounds_batch_answers_server_wide() {
     // The default budget (128 MiB) holds all four.
     let all = results(&[&samples]);
     assert!(all.iter().all(|a| a.get("result").is_some()), "{all:?}");
-    // A 2 MB budget holds two; the third answer is dropped for a retryable error, and the
-    // fourth request is not run.
+    // Over HTTP each answer holds its share only until it is written, so a 2 MB budget
+    // serves all four to a client that reads; a budget below one answer (700 KB) serves none:
+    // the first answer is dropped for a retryable error, and the rest are not run.
     let some = results(&["--max-batch-bytes-total", "2000000", &samples]);
-    assert_eq!(some.len(), 4);
-    assert!(
-        some[..2].iter().all(|a| a.get("result").is_some()),
-        "{some:?}"
-    );
-    for a in &some[2..] {
+    assert!(some.iter().all(|a| a.get("result").is_some()), "{some:?}");
+    let none = results(&["--max-batch-bytes-total", "500000", &samples]);
+    assert_eq!(none.len(), 4);
+    for (i, a) in none.iter().enumerate() {
         assert_eq!(a["error"]["code"], -32000, "{a}");
+        assert_eq!(a["id"], i, "{a}");
         let m = a["error"]["message"].as_str().unwrap();
         assert!(m.contains("budget for batch answers"), "{m}");
     }
-    assert_eq!(some[2]["id"], 2);
-    assert_eq!(some[3]["id"], 3);
 }

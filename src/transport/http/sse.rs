@@ -10,9 +10,9 @@ use super::routes::{empty, error_code, modern_status, rpc_error, session_not_fou
 use super::{Body, State, headers, session};
 use crate::protocol::frame::{self, Framing};
 use crate::protocol::jsonrpc::{Message, WireError, code};
-use crate::protocol::{Outgoing, ProtocolVersion, sse};
-use crate::server::{BatchAnswer, Connection, Sink};
-use bytes::Bytes;
+use crate::protocol::{ProtocolVersion, sse};
+use crate::server::{BatchPart, Connection, Sink};
+use bytes::{BufMut, Bytes, BytesMut};
 use http::{HeaderValue, Request, Response, StatusCode, header};
 use http_body_util::{BodyExt, StreamBody};
 use hyper::body::{Frame, Incoming as HyperBody};
@@ -30,29 +30,18 @@ const BODY_QUEUE: usize = 4;
 /// What a POST runs.
 pub(super) enum Work {
     One(Message),
-    /// A 2025-03-26 batch: answered as one array.
+    /// A 2025-03-26 batch: its answers streamed as they are made (see [`run`]).
     Batch(Vec<Result<Message, WireError>>),
 }
 
-/// The final answer of a POST's work.
-enum Answer {
-    One(Outgoing),
-    Batch(BatchAnswer),
-}
-
-impl Answer {
-    fn encode(&self, framing: Framing) -> Bytes {
-        match self {
-            Answer::One(o) => frame::encode(o, framing),
-            Answer::Batch(b) => frame::encode_batch(&b.parts, framing),
-        }
-    }
-    fn error_code(&self) -> Option<i64> {
-        match self {
-            Answer::One(o) => error_code(o),
-            Answer::Batch(_) => None,
-        }
-    }
+/// How a POST's response begins.
+enum First {
+    /// The work finished without emitting anything: answer JSON (or 202).
+    Done,
+    /// A notification came first (or a batch asked for progress): an SSE stream.
+    Stream(Option<Bytes>),
+    /// A batch's first answer came before any notification: a JSON array, streamed.
+    Part(BatchPart),
 }
 
 /// Counts a POST in `mcp_media_in_flight` until dropped, however its handling ends.
@@ -92,7 +81,11 @@ impl Drop for CancelOnDrop {
 }
 
 /// Runs one POST's work: answers JSON if it completes without emitting anything, otherwise
-/// switches to an SSE stream carrying its notifications and then its answer.
+/// switches to an SSE stream carrying its notifications and then its answer. A batch's answers
+/// are streamed one by one as they are made, never gathered: as a JSON array written element
+/// by element (chunked) when its first answer comes before any notification, otherwise each
+/// as its own SSE event ("these responses MAY be batched", 2025-03-26); a batch that asks for
+/// progress gets the SSE stream from the start, so no notification of it is lost.
 pub(super) async fn run(
     st: &Arc<State>,
     conn: Arc<Connection>,
@@ -102,17 +95,22 @@ pub(super) async fn run(
     let modern = session.is_none();
     let (tx, mut rx) = mpsc::channel::<Bytes>(st.server.config().limits.out_queue);
     let sink = Sink::new(tx, Framing::Sse);
+    let (ptx, mut parts) = mpsc::channel::<BatchPart>(1);
+    let sse_at_once = matches!(&work, Work::Batch(items) if crate::server::asks_progress(items));
     let server = st.server.clone();
     let task_conn = conn.clone();
     // Counted until the answer is out, or until hyper drops this future (client gone).
     let flight = InFlight::new(st.clone());
     let handle = tokio::spawn(async move {
         match work {
-            Work::One(msg) => server.handle(&task_conn, msg, &sink).await.map(Answer::One),
-            Work::Batch(items) => match server.handle_batch(&task_conn, items, &sink).await {
-                Ok(parts) => parts.map(Answer::Batch),
-                Err(refusal) => Some(Answer::One(refusal)),
-            },
+            Work::One(msg) => {
+                drop(ptx);
+                server.handle(&task_conn, msg, &sink).await
+            }
+            Work::Batch(items) => server
+                .handle_batch(&task_conn, items, &sink, &ptx)
+                .await
+                .err(),
         }
     });
     let guard = CancelOnDrop {
@@ -120,40 +118,53 @@ pub(super) async fn run(
         armed: modern,
         st: st.clone(),
     };
-    let Some(first) = rx.recv().await else {
-        // Finished without notifications.
-        let out = handle.await;
-        drop(flight);
-        drop(guard);
-        return match out {
-            Ok(Some(a)) => {
-                let status = if modern {
-                    a.error_code().map_or(StatusCode::OK, modern_status)
-                } else {
-                    StatusCode::OK
-                };
-                let body = a.encode(Framing::Bare);
-                st.metrics
-                    .bytes_sent
-                    .fetch_add(body.len() as u64, Ordering::Relaxed);
-                match a {
-                    // A batch's answer keeps its share of the server-wide budget until hyper
-                    // has sent it.
-                    Answer::Batch(b) => holding(status, body, b),
-                    Answer::One(_) => super::routes::full(status, "application/json", body),
+    let mut parts_open = true;
+    let first = loop {
+        if sse_at_once {
+            break First::Stream(None);
+        }
+        // Parts first: a batch that sent its last answer and ended has both channels ready.
+        tokio::select! {
+            biased;
+            p = parts.recv(), if parts_open => match p {
+                Some(p) => break First::Part(p),
+                None => parts_open = false,
+            },
+            f = rx.recv() => break f.map_or(First::Done, |f| First::Stream(Some(f))),
+        }
+    };
+    let first = match first {
+        First::Done => {
+            let out = handle.await;
+            drop(flight);
+            drop(guard);
+            return match out {
+                Ok(Some(a)) => {
+                    let status = if modern {
+                        error_code(&a).map_or(StatusCode::OK, modern_status)
+                    } else {
+                        StatusCode::OK
+                    };
+                    let body = frame::encode(&a, Framing::Bare);
+                    st.metrics
+                        .bytes_sent
+                        .fetch_add(body.len() as u64, Ordering::Relaxed);
+                    super::routes::full(status, "application/json", body)
                 }
-            }
-            Ok(None) => empty(StatusCode::ACCEPTED),
-            Err(e) => {
-                tracing::error!(error = %e, "request task failed");
-                rpc_error(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    None,
-                    code::INTERNAL_ERROR,
-                    "internal error",
-                )
-            }
-        };
+                Ok(None) => empty(StatusCode::ACCEPTED),
+                Err(e) => {
+                    tracing::error!(error = %e, "request task failed");
+                    rpc_error(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        None,
+                        code::INTERNAL_ERROR,
+                        "internal error",
+                    )
+                }
+            };
+        }
+        First::Part(p) => return json_array(st, p, parts, rx, flight, guard),
+        First::Stream(f) => f,
     };
     let (btx, brx) = mpsc::channel::<Bytes>(BODY_QUEUE);
     let st2 = st.clone();
@@ -201,7 +212,9 @@ pub(super) async fn run(
             // 2025-11-25 priming event: an id and empty data, plus the reconnection delay.
             body_open = btx.send(sse::priming(*sid)).await.is_ok();
         }
-        let mut next = Some(first);
+        let mut next = first;
+        // A batch answer's budget share, held until its event is queued.
+        let mut held = None;
         loop {
             if let Some(frame) = next.take() {
                 if body_open {
@@ -209,11 +222,20 @@ pub(super) async fn run(
                 } else if let Some((_, l, _)) = &log {
                     l.push(frame);
                 }
+                held = None;
             }
             if !body_open && log.is_none() {
                 break;
             }
             tokio::select! {
+                biased;
+                p = parts.recv(), if parts_open => match p {
+                    Some(p) => {
+                        next = Some(sse_event(&p.bytes));
+                        held = p.held;
+                    }
+                    None => parts_open = false,
+                },
                 f = rx.recv() => match f {
                     Some(f) => next = Some(f),
                     None => break,
@@ -224,10 +246,20 @@ pub(super) async fn run(
                 _ = btx.closed(), if body_open => body_open = false,
             }
         }
+        drop(held);
+        // A batch's last answers, sent after its sink closed.
+        while let Ok(p) = parts.try_recv() {
+            let f = sse_event(&p.bytes);
+            if body_open {
+                body_open = send(f).await;
+            } else if let Some((_, l, _)) = &log {
+                l.push(f);
+            }
+        }
         if (body_open || log.is_some())
             && let Ok(Some(a)) = handle.await
         {
-            let f = a.encode(Framing::Sse);
+            let f = frame::encode(&a, Framing::Sse);
             if body_open {
                 send(f).await;
             } else if let Some((_, l, _)) = &log {
@@ -241,32 +273,74 @@ pub(super) async fn run(
     sse_response(brx)
 }
 
-/// Slices of a batch answer's body: hyper asks for the next one only as it writes, so the
-/// budget share is held until all but the last slices are on their way.
-const BATCH_SLICE: usize = 64 * 1024;
+/// A bare JSON answer framed as one SSE event.
+fn sse_event(bare: &[u8]) -> Bytes {
+    let mut e = BytesMut::with_capacity(sse::EVENT_HEAD.len() + bare.len() + sse::EVENT_TAIL.len());
+    e.put_slice(sse::EVENT_HEAD);
+    e.put_slice(bare);
+    e.put_slice(sse::EVENT_TAIL);
+    e.freeze()
+}
 
-/// A JSON body that holds `answer` (its budget permit) until its last slice is taken (or the
-/// body is dropped). Sent in [`BATCH_SLICE`]s (views of one buffer, not copies) with its
-/// `Content-Length`.
-fn holding(status: StatusCode, body: Bytes, answer: BatchAnswer) -> Response<Body> {
-    let held = answer.held;
-    let len = body.len();
-    let slices: Vec<Bytes> = (0..len)
-        .step_by(BATCH_SLICE)
-        .map(|at| body.slice(at..(at + BATCH_SLICE).min(len)))
-        .collect();
-    let stream = tokio_stream::iter(slices).map(move |b| {
-        let _held = &held;
+/// A batch answered as one JSON array written element by element as the answers are made
+/// (chunked: its length is not known in advance). Each answer keeps its budget share until
+/// hyper takes it; the batch waits while [`BODY_QUEUE`] pieces are unwritten, so a slow client
+/// slows the batch. Notifications its later elements send have no place in a JSON body and
+/// are dropped (a batch that asks for progress is answered as SSE instead); a client that goes
+/// away stops the batch after the element running.
+fn json_array(
+    st: &Arc<State>,
+    first: BatchPart,
+    mut parts: mpsc::Receiver<BatchPart>,
+    mut notes: mpsc::Receiver<Bytes>,
+    flight: InFlight,
+    guard: CancelOnDrop,
+) -> Response<Body> {
+    type Piece = (Bytes, Option<tokio::sync::OwnedSemaphorePermit>);
+    let (btx, brx) = mpsc::channel::<Piece>(BODY_QUEUE);
+    let st2 = st.clone();
+    tokio::spawn(async move {
+        let (_flight, _guard) = (flight, guard);
+        let mut sent = 0u64;
+        let mut put = async |piece: Piece| {
+            sent += piece.0.len() as u64;
+            btx.send(piece).await.is_ok()
+        };
+        let mut open =
+            put((Bytes::from_static(b"["), None)).await && put((first.bytes, first.held)).await;
+        let mut notes_open = true;
+        while open {
+            tokio::select! {
+                biased;
+                p = parts.recv() => match p {
+                    Some(p) => {
+                        open = put((Bytes::from_static(b","), None)).await
+                            && put((p.bytes, p.held)).await;
+                    }
+                    None => break,
+                },
+                n = notes.recv(), if notes_open => match n {
+                    Some(_) => tracing::debug!(
+                        "notification dropped: its batch is already answering as a JSON array"
+                    ),
+                    None => notes_open = false,
+                },
+            }
+        }
+        if open {
+            put((Bytes::from_static(b"]"), None)).await;
+        }
+        st2.metrics.bytes_sent.fetch_add(sent, Ordering::Relaxed);
+    });
+    let stream = ReceiverStream::new(brx).map(|(b, held)| {
+        drop(held);
         Ok::<_, Infallible>(Frame::data(b))
     });
     let mut r = Response::new(StreamBody::new(stream).boxed());
-    *r.status_mut() = status;
     r.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
-    r.headers_mut()
-        .insert(header::CONTENT_LENGTH, HeaderValue::from(len));
     r
 }
 
