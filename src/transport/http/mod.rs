@@ -72,6 +72,9 @@ pub struct HttpOptions {
     pub max_connections: usize,
     /// Legacy sessions alive at once. Default 1000.
     pub max_sessions: usize,
+    /// Legacy sessions one authenticated subject may hold at once. Default 100. (Sessions have
+    /// a subject only once the transport authenticates; its flag comes with authorization.)
+    pub max_sessions_per_subject: usize,
     /// Idle time after which a legacy session expires. Default 30 min.
     pub session_idle: Duration,
     /// SSE keep-alive comment interval. Default 15 s.
@@ -107,6 +110,7 @@ impl HttpOptions {
             min_body_rate: 1024,
             max_connections: 1024,
             max_sessions: 1000,
+            max_sessions_per_subject: 100,
             session_idle: Duration::from_secs(1800),
             keepalive: Duration::from_secs(15),
             shutdown_grace: Duration::from_secs(5),
@@ -150,7 +154,8 @@ pub async fn serve_listener(
     };
     let state = Arc::new(State {
         server,
-        sessions: session::Sessions::new(opts.max_sessions, opts.session_idle),
+        sessions: session::Sessions::new(opts.max_sessions, opts.session_idle)
+            .with_max_per_subject(opts.max_sessions_per_subject),
         guard,
         metrics: metrics::Metrics::default(),
         shutdown: CancellationToken::new(),

@@ -175,6 +175,9 @@ pub struct Sessions {
     map: Mutex<HashMap<String, Arc<Session>>>,
     /// Most sessions alive at once.
     pub max: usize,
+    /// Most sessions one authenticated subject may hold at once (sessions without a principal
+    /// count only against `max`).
+    pub max_per_subject: usize,
     /// Idle time after which a session is dropped.
     pub idle: Duration,
     /// Replay bytes held by all sessions.
@@ -192,6 +195,7 @@ impl Sessions {
         Sessions {
             map: Mutex::new(HashMap::new()),
             max,
+            max_per_subject: max,
             idle,
             replay: Arc::new(ReplayBudget::default()),
         }
@@ -201,10 +205,18 @@ impl Sessions {
         self.map.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// A table whose subjects may hold at most `n` sessions each.
+    pub fn with_max_per_subject(mut self, n: usize) -> Self {
+        self.max_per_subject = n.max(1);
+        self
+    }
+
     /// Registers a session for `conn`. When the cap is reached (after expiring idle ones), the
     /// least recently used session that has nothing open (no GET stream, no request in flight)
-    /// is evicted: its client gets 404 next time and re-initializes, as the spec says. `None`
-    /// when every session is busy. The `bool` says whether a session was evicted.
+    /// is evicted: its client gets 404 next time and re-initializes, as the spec says. An
+    /// authenticated subject at its own cap ([`Sessions::max_per_subject`]) evicts its own
+    /// least recently used idle session the same way, never another subject's. `None` when
+    /// every candidate is busy. The `bool` says whether a session was evicted.
     pub fn insert(&self, conn: Arc<Connection>) -> Option<(Arc<Session>, bool)> {
         let mut map = self.map();
         let idle = self.idle;
@@ -217,10 +229,16 @@ impl Sessions {
             keep
         });
         let mut evicted = false;
-        if map.len() >= self.max {
+        let subject = conn.principal().map(|p| p.subject.clone());
+        let same = |s: &Session| {
+            subject.is_some() && s.conn.principal().map(|p| &p.subject) == subject.as_ref()
+        };
+        let own = map.values().filter(|s| same(s)).count();
+        let over_subject = subject.is_some() && own >= self.max_per_subject;
+        if over_subject || map.len() >= self.max {
             let victim = map
                 .iter()
-                .filter(|(_, s)| !s.is_busy())
+                .filter(|(_, s)| !s.is_busy() && (!over_subject || same(s)))
                 .max_by_key(|(_, s)| s.idle_for())
                 .map(|(k, _)| k.clone());
             let v = victim?;
@@ -306,6 +324,49 @@ mod tests {
         assert_eq!(budget.used(), REPLAY_MAX_BYTES);
         drop(log);
         assert_eq!(budget.used(), 0);
+    }
+
+    #[test]
+    fn a_subject_at_its_cap_evicts_its_own_sessions_only() {
+        use crate::server::Principal;
+        let sessions = Sessions::new(100, Duration::from_secs(60)).with_max_per_subject(2);
+        let of = |who: &str| {
+            Arc::new(Connection::authenticated(Principal {
+                subject: who.into(),
+                scopes: vec![],
+            }))
+        };
+        let (b, _) = sessions.insert(of("bob")).expect("bob's session");
+        let (a1, e1) = sessions.insert(of("alice")).expect("alice 1");
+        let (a2, e2) = sessions.insert(of("alice")).expect("alice 2");
+        assert!(!e1 && !e2, "room for two each");
+        // Alice's third evicts her own oldest idle session, not Bob's.
+        let (a3, e3) = sessions.insert(of("alice")).expect("alice 3");
+        assert!(e3);
+        assert!(sessions.get(&a1.id).is_none(), "alice's oldest is gone");
+        assert!(sessions.get(&a2.id).is_some() && sessions.get(&a3.id).is_some());
+        assert!(sessions.get(&b.id).is_some(), "bob keeps his session");
+        // Unauthenticated sessions count only against the total.
+        for _ in 0..5 {
+            assert!(
+                !sessions
+                    .insert(Arc::new(Connection::new()))
+                    .expect("anon")
+                    .1
+            );
+        }
+        // When all of a subject's sessions are busy, its next one is refused, others are not.
+        let busy = |s: &Session| {
+            let (tx, rx) = mpsc::channel(1);
+            *s.get_stream.lock().unwrap() = Some(tx);
+            rx
+        };
+        let (_g2, _g3) = (busy(&a2), busy(&a3));
+        assert!(
+            sessions.insert(of("alice")).is_none(),
+            "alice is at her cap, all busy"
+        );
+        assert!(sessions.insert(of("bob")).is_some(), "bob is not");
     }
 
     #[test]
