@@ -35,17 +35,21 @@ pub fn base64_decode(text: &str) -> Result<Vec<u8>, base64::DecodeError> {
     B64.decode(text)
 }
 
-/// A message on its way out: JSON plus the blobs its placeholders stand for.
+/// A message on its way out: JSON plus the blobs (and pre-serialised JSON fragments) its
+/// placeholders stand for.
 #[derive(Clone, Debug, Default)]
 pub struct Outgoing {
     pub json: Value,
     pub blobs: Vec<Bytes>,
+    /// JSON values serialised once and reused (a static list): spliced in verbatim.
+    pub raw: Vec<Bytes>,
 }
 
 /// Collects blobs while a result is being built; hands out the placeholder to put in the tree.
 #[derive(Debug, Default)]
 pub struct Blobs {
     list: Vec<Bytes>,
+    raw: Vec<Bytes>,
 }
 
 impl Blobs {
@@ -57,6 +61,13 @@ impl Blobs {
         let idx = self.list.len();
         self.list.push(data);
         Value::String(format!("{}{idx}", *PLACEHOLDER_PREFIX))
+    }
+    /// Registers an already serialised JSON value (it must be valid JSON: it is written as
+    /// is) and returns the placeholder that stands for it in the tree.
+    pub fn add_raw(&mut self, json: Bytes) -> Value {
+        let idx = self.raw.len();
+        self.raw.push(json);
+        Value::String(format!("{}r{idx}", *PLACEHOLDER_PREFIX))
     }
     pub fn into_vec(self) -> Vec<Bytes> {
         self.list
@@ -77,7 +88,8 @@ impl Outgoing {
     pub fn response(id: &RequestId, result: Value, blobs: Blobs) -> Self {
         Outgoing {
             json: json!({"jsonrpc": "2.0", "id": id.to_value(), "result": result}),
-            blobs: blobs.into_vec(),
+            blobs: blobs.list,
+            raw: blobs.raw,
         }
     }
     /// An error response; `id` is `None` when the request's id could not be read.
@@ -98,19 +110,19 @@ impl Outgoing {
         msg.insert("error".into(), Value::Object(err));
         Outgoing {
             json: Value::Object(msg),
-            blobs: vec![],
+            ..Outgoing::default()
         }
     }
     pub fn notification(method: &str, params: Value) -> Self {
         Outgoing {
             json: json!({"jsonrpc": "2.0", "method": method, "params": params}),
-            blobs: vec![],
+            ..Outgoing::default()
         }
     }
     pub fn request(id: &RequestId, method: &str, params: Value) -> Self {
         Outgoing {
             json: json!({"jsonrpc": "2.0", "id": id.to_value(), "method": method, "params": params}),
-            blobs: vec![],
+            ..Outgoing::default()
         }
     }
 }
@@ -143,13 +155,14 @@ pub fn encode_into(msg: &Outgoing, framing: Framing, out: &mut BytesMut) {
         .blobs
         .iter()
         .map(|b| base64::encoded_len(b.len(), true).expect("blob size fits usize"))
-        .sum();
+        .sum::<usize>()
+        + msg.raw.iter().map(Bytes::len).sum::<usize>();
     out.reserve(prefix.len() + envelope.len() + blob_len + suffix.len());
     out.put_slice(prefix);
-    if msg.blobs.is_empty() {
+    if msg.blobs.is_empty() && msg.raw.is_empty() {
         out.put_slice(&envelope);
     } else {
-        splice_blobs(&envelope, &msg.blobs, out);
+        splice_blobs(&envelope, &msg.blobs, &msg.raw, out);
     }
     out.put_slice(suffix);
 }
@@ -187,7 +200,7 @@ pub fn encode_batch(parts: &[Bytes], framing: Framing) -> Bytes {
     out.freeze()
 }
 
-fn splice_blobs(envelope: &[u8], blobs: &[Bytes], out: &mut BytesMut) {
+fn splice_blobs(envelope: &[u8], blobs: &[Bytes], raw: &[Bytes], out: &mut BytesMut) {
     let prefix = PLACEHOLDER_PREFIX.as_bytes();
     // serde_json escapes the \u0001 in the prefix as "\u0001": search for the escaped form.
     let escaped: Vec<u8> = {
@@ -198,14 +211,29 @@ fn splice_blobs(envelope: &[u8], blobs: &[Bytes], out: &mut BytesMut) {
     let finder = memchr::memmem::Finder::new(&escaped);
     let mut rest = envelope;
     while let Some(pos) = finder.find(rest) {
-        out.put_slice(&rest[..pos]);
         let after = &rest[pos + escaped.len()..];
+        let is_raw = after.first() == Some(&b'r');
+        let after = if is_raw { &after[1..] } else { after };
         let digits = after.iter().take_while(|b| b.is_ascii_digit()).count();
         let idx: usize = std::str::from_utf8(&after[..digits])
             .ok()
             .and_then(|s| s.parse().ok())
             .unwrap_or(usize::MAX);
-        match blobs.get(idx) {
+        // A raw fragment replaces the whole string, its quotes included (the placeholder is
+        // always a whole string value, so a quote sits on each side).
+        if is_raw
+            && let Some(r) = raw.get(idx)
+            && pos > 0
+            && rest[pos - 1] == b'"'
+            && after.get(digits) == Some(&b'"')
+        {
+            out.put_slice(&rest[..pos - 1]);
+            out.put_slice(r);
+            rest = &after[digits + 1..];
+            continue;
+        }
+        out.put_slice(&rest[..pos]);
+        match blobs.get(idx).filter(|_| !is_raw) {
             Some(blob) => {
                 let n = base64::encoded_len(blob.len(), true).expect("blob size fits usize");
                 let start = out.len();
@@ -213,7 +241,12 @@ fn splice_blobs(envelope: &[u8], blobs: &[Bytes], out: &mut BytesMut) {
                 B64.encode_slice(blob, &mut out[start..])
                     .expect("buffer sized by encoded_len");
             }
-            None => out.put_slice(&escaped),
+            None => {
+                out.put_slice(&escaped);
+                if is_raw {
+                    out.put_u8(b'r');
+                }
+            }
         }
         rest = &after[digits..];
     }
@@ -239,6 +272,24 @@ mod tests {
         let b64 = v["result"]["contents"][0]["blob"].as_str().unwrap();
         assert_eq!(base64_decode(b64).unwrap(), data.to_vec());
         assert_eq!(v["result"]["contents"][0]["mimeType"], "audio/wav");
+    }
+
+    #[test]
+    fn raw_fragments_are_spliced_verbatim_in_place_of_their_string() {
+        let mut blobs = Blobs::new();
+        let list = blobs.add_raw(Bytes::from_static(br#"[{"name":"a","n":1},{"name":"b"}]"#));
+        let data = blobs.add(Bytes::from_static(b"hi"));
+        let msg = Outgoing::response(
+            &RequestId::Num(7),
+            json!({"tools": list, "blob": data, "text": "r0"}),
+            blobs,
+        );
+        let out = encode(&msg, Framing::Line);
+        let v: Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(
+            v["result"],
+            json!({"tools": [{"name": "a", "n": 1}, {"name": "b"}], "blob": "aGk=", "text": "r0"})
+        );
     }
 
     #[test]

@@ -148,7 +148,7 @@ impl Server {
                         json: serde_json::json!({"jsonrpc": "2.0", "id": id,
                             "error": {"code": code::SERVER_BUSY,
                                 "message": budget_in_use(total)}}),
-                        blobs: Vec::new(),
+                        ..Outgoing::default()
                     };
                     f = frame::encode(&busy, Framing::Bare);
                     None

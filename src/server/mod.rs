@@ -76,6 +76,10 @@ pub struct Server {
     listeners: Arc<Semaphore>,
     /// Bytes of batch answers held server-wide (KiB permits): `Limits::batch_bytes_total`.
     batch_bytes: Arc<Semaphore>,
+    /// `tools/list` pages, serialised once per (revision, offset): the tool set never changes
+    /// while the server runs, so no request renders it again.
+    tools_pages:
+        std::sync::Mutex<std::collections::HashMap<(ProtocolVersion, usize), bytes::Bytes>>,
     /// Cancelled when the server shuts down: long-lived streams end gracefully.
     stopping: CancellationToken,
     /// Cancelled when the shutdown grace is over: requests still running stop, each answered
@@ -143,6 +147,7 @@ impl ServerBuilder {
             events,
             listeners: Arc::new(Semaphore::new(MAX_LISTENERS)),
             batch_bytes: batch::budget(self.cfg.limits.batch_bytes_total),
+            tools_pages: Default::default(),
             stopping: CancellationToken::new(),
             aborting: CancellationToken::new(),
             info: Implementation {

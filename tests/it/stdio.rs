@@ -311,6 +311,64 @@ fn pagination_cursors_and_invalid_cursor() {
     assert_eq!(m3["result"]["isError"], true);
 }
 
+/// Every page of `tools/list` on `s` (`params` builds a request's params from its cursor).
+fn tool_pages(s: &mut Server, params: impl Fn(Option<&str>) -> Value) -> Vec<Vec<Value>> {
+    let mut pages = vec![];
+    let mut cur: Option<String> = None;
+    for id in 100.. {
+        let r = s.request(json!(id), "tools/list", params(cur.as_deref()));
+        pages.push(r["result"]["tools"].as_array().expect("tools").clone());
+        match r["result"]["nextCursor"].as_str() {
+            Some(c) => cur = Some(c.to_string()),
+            None => break,
+        }
+    }
+    pages
+}
+
+#[test]
+fn tools_list_pages_are_the_same_every_time_and_per_revision() {
+    // The pages are rendered once per revision and then reused: asking again gives the same
+    // pages, each revision gets its own form, and the pages together are the whole list.
+    let (_t, root) = library();
+    let mut s = Server::spawn(&["--page-size", "3", &arg(&root)]);
+    let with_cursor = |c: Option<&str>| match c {
+        Some(c) => modern(json!({"cursor": c})),
+        None => modern(json!({})),
+    };
+    let first = tool_pages(&mut s, with_cursor);
+    assert!(first.len() > 1, "several pages: {first:?}");
+    assert!(first.iter().all(|p| p.len() <= 3 && !p.is_empty()));
+    assert_eq!(tool_pages(&mut s, with_cursor), first, "asked again");
+    let names: Vec<&str> = first
+        .iter()
+        .flatten()
+        .filter_map(|t| t["name"].as_str())
+        .collect();
+    let mut unique = names.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(unique.len(), names.len(), "no tool twice: {names:?}");
+    assert!(names.contains(&"media_probe") && names.contains(&"audio_transcode"));
+    // A 2025-03-26 session on the same process: same tools, that revision's form (no titles).
+    s.initialize("2025-03-26", json!({}));
+    let old = tool_pages(&mut s, |c| match c {
+        Some(c) => json!({"cursor": c}),
+        None => json!({}),
+    });
+    let old_names: Vec<&str> = old
+        .iter()
+        .flatten()
+        .filter_map(|t| t["name"].as_str())
+        .collect();
+    assert_eq!(old_names, names);
+    assert!(first.iter().flatten().any(|t| t.get("title").is_some()));
+    assert!(
+        old.iter().flatten().all(|t| t.get("title").is_none()),
+        "{old:?}"
+    );
+}
+
 #[test]
 fn ranges_and_inline_limit() {
     let (_t, root) = library();

@@ -230,25 +230,41 @@ fn cursor_param(p: &Map<String, Value>) -> Result<Option<&str>, RpcError> {
 }
 
 /// Pages a fully known list with an opaque cursor.
+/// The page of a list of `len` items that cursor `cur` points to, and the next page's cursor.
+fn page_range(
+    len: usize,
+    scope: &str,
+    cur: Option<&str>,
+    size: usize,
+) -> Result<(std::ops::Range<usize>, Option<String>), RpcError> {
+    let offset = match cur {
+        None => 0,
+        Some(c) => cursor::decode(scope, c)
+            .filter(|o| *o <= len)
+            .ok_or_else(|| RpcError::invalid_params("Invalid cursor"))?,
+    };
+    let (range, next) = cursor::page(len, offset, size);
+    Ok((range, next.map(|n| cursor::encode(scope, n))))
+}
+
 fn page_of<T: Clone>(
     items: &[T],
     scope: &str,
     cur: Option<&str>,
     size: usize,
 ) -> Result<(Vec<T>, Option<String>), RpcError> {
-    let offset = match cur {
-        None => 0,
-        Some(c) => cursor::decode(scope, c)
-            .filter(|o| *o <= items.len())
-            .ok_or_else(|| RpcError::invalid_params("Invalid cursor"))?,
-    };
-    let (range, next) = cursor::page(items.len(), offset, size);
+    let (range, next) = page_range(items.len(), scope, cur, size)?;
     let page = items.get(range).map(<[T]>::to_vec).unwrap_or_default();
-    Ok((page, next.map(|n| cursor::encode(scope, n))))
+    Ok((page, next))
 }
 
 /// A paged list result: `{key: items, nextCursor?}`.
 fn listed(key: &str, items: Vec<Value>, next: Option<String>) -> Value {
+    listed_value(key, Value::Array(items), next)
+}
+
+/// [`listed`] with the items as one value (an array, or the placeholder of one).
+fn listed_value(key: &str, items: Value, next: Option<String>) -> Value {
     let mut r = json!({ key: items });
     if let Some(n) = next {
         r["nextCursor"] = n.into();

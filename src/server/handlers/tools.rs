@@ -3,29 +3,52 @@
 //! Must not know about transports or any concrete tool.
 
 use super::{
-    Answer, Reply, TTL_STATIC_MS, cursor_param, input_required, listed, opt_object, page_of,
-    params_str, with_client,
+    Answer, Reply, TTL_STATIC_MS, cursor_param, input_required, listed_value, opt_object,
+    page_range, params_str, with_client,
 };
 use crate::protocol::Blobs;
 use crate::protocol::types as t;
 use crate::server::Class;
-use crate::server::Server;
 use crate::server::context::Ctx;
 use crate::server::error::{RpcError, tool_failure};
+use crate::server::{Server, lock};
 use crate::tools::{Cost, ToolOutcome};
+use bytes::Bytes;
 use serde_json::{Map, Value};
 use std::sync::Arc;
 
+/// The tool set is fixed once the server is built, so each page is rendered and serialised
+/// once per revision and spliced into every later answer as is.
 pub(super) fn list(server: &Arc<Server>, p: &Map<String, Value>, cx: &Ctx) -> Reply {
-    let defs: Vec<&t::ToolDef> = server.tools.defs().collect();
-    let (page, next) = page_of(
-        &defs,
+    let total = server.tools.defs().count();
+    let (range, next) = page_range(
+        total,
         "tools",
         cursor_param(p)?,
         server.cfg.limits.page_size,
     )?;
-    let items = page.iter().map(|d| t::render_tool(cx.version, d)).collect();
-    Ok(Answer::cached(listed("tools", items, next), TTL_STATIC_MS))
+    let key = (cx.version, range.start);
+    let cached = lock(&server.tools_pages).get(&key).cloned();
+    let page = match cached {
+        Some(b) => b,
+        None => {
+            let items: Vec<Value> = server
+                .tools
+                .defs()
+                .skip(range.start)
+                .take(range.len())
+                .map(|d| t::render_tool(cx.version, d))
+                .collect();
+            // Serialising a Value cannot fail (string keys only).
+            let b = Bytes::from(serde_json::to_vec(&items).unwrap_or_default());
+            lock(&server.tools_pages).insert(key, b.clone());
+            b
+        }
+    };
+    let mut answer = Answer::cached(Value::Null, TTL_STATIC_MS);
+    let items = answer.blobs.add_raw(page);
+    answer.result = listed_value("tools", items, next);
+    Ok(answer)
 }
 
 pub(super) async fn call(server: &Arc<Server>, p: &Map<String, Value>, cx: &Ctx) -> Reply {
