@@ -275,7 +275,7 @@ fn main() -> Result<()> {
     }
     rt.block_on(async {
         tracing::info!(%roots, "serving MCP over stdio");
-        mcp_media::transport::stdio::serve(server, tokio::io::stdin(), tokio::io::stdout()).await
+        mcp_media::transport::stdio::serve_process_stdio(server).await
     })
     .context("stdio transport failed")?;
     // Blocking reads of stdin may still hold a runtime thread; do not wait for it.

@@ -26,14 +26,35 @@ const SHUTDOWN_FLUSH: Duration = Duration::from_secs(2);
 const READ_CHUNK: usize = 64 * 1024;
 
 /// Serves one client over the given byte streams until input ends.
-pub async fn serve<R, W>(server: Arc<Server>, mut input: R, output: W) -> std::io::Result<()>
+pub async fn serve<R, W>(server: Arc<Server>, input: R, output: W) -> std::io::Result<()>
 where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin + Send + 'static,
 {
-    let limits = server.config().limits.clone();
-    let (tx, rx) = mpsc::channel::<Bytes>(limits.out_queue);
+    let (tx, rx) = mpsc::channel::<Bytes>(server.config().limits.out_queue);
     let writer = tokio::spawn(write_loop(output, rx));
+    serve_with(server, input, tx, writer).await
+}
+
+/// Serves the process's own stdin and stdout. The writer is one blocking thread that owns
+/// stdout and writes each frame straight from its buffer (tokio's `Stdout` would copy every
+/// frame through its blocking pool in 2 MiB pieces).
+pub async fn serve_process_stdio(server: Arc<Server>) -> std::io::Result<()> {
+    let (tx, rx) = mpsc::channel::<Bytes>(server.config().limits.out_queue);
+    let writer = tokio::task::spawn_blocking(move || write_stdout(rx));
+    serve_with(server, tokio::io::stdin(), tx, writer).await
+}
+
+async fn serve_with<R>(
+    server: Arc<Server>,
+    mut input: R,
+    tx: mpsc::Sender<Bytes>,
+    writer: tokio::task::JoinHandle<std::io::Result<()>>,
+) -> std::io::Result<()>
+where
+    R: AsyncRead + Unpin,
+{
+    let limits = server.config().limits.clone();
     let sink = Sink::new(tx, Framing::Line);
     let conn = Arc::new(Connection::new());
     let slots = Slots {
@@ -301,6 +322,21 @@ async fn on_frame(
 enum Work {
     One(jsonrpc::Request),
     Batch(Vec<Result<Message, jsonrpc::WireError>>),
+}
+
+/// The process's stdout, written from a blocking thread: a frame larger than std's buffer goes
+/// to the file descriptor directly, without a copy; small ones are flushed when the queue is
+/// empty.
+fn write_stdout(mut rx: mpsc::Receiver<Bytes>) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    while let Some(frame) = rx.blocking_recv() {
+        out.write_all(&frame)?;
+        if rx.is_empty() {
+            out.flush()?;
+        }
+    }
+    out.flush()
 }
 
 async fn write_loop<W: AsyncWrite + Unpin>(
