@@ -55,6 +55,12 @@ impl<R> MediaFile<R> {
     pub fn size(&self) -> u64 {
         self.size
     }
+
+    /// The opened handle itself (for a pipeline that reads it by position, or hands it to a
+    /// child process, instead of through this reader).
+    pub fn into_inner(self) -> R {
+        self.inner
+    }
 }
 
 impl<R: Read> Read for MediaFile<R> {

@@ -297,3 +297,134 @@ fn dispatch(
         ))),
     }
 }
+
+/// An opened video file, shared by everything that reads it: never a path, so nothing can
+/// swap what a path points to between the library's checks and the read (the library opened
+/// it inside its root, as a regular file). Each [`VideoInput::reader`] has its own position
+/// (positioned reads on the one handle), so parallel decoders do not disturb each other; an
+/// ffmpeg child gets the handle as its stdin and opens `/dev/stdin` (a fresh, seekable open
+/// of the same file, see [`VideoInput::child_stdin`]).
+#[derive(Clone, Debug)]
+pub struct VideoInput {
+    file: std::sync::Arc<std::fs::File>,
+    size: u64,
+    name: String,
+    /// Longest one read call may take (the library's read deadline).
+    deadline: Duration,
+}
+
+impl VideoInput {
+    /// `name` is what messages call the file (its URI).
+    pub fn new(file: std::fs::File, name: &str, deadline: Duration) -> std::io::Result<Self> {
+        let size = file.metadata()?.len();
+        Ok(VideoInput {
+            file: std::sync::Arc::new(file),
+            size,
+            name: name.to_string(),
+            deadline,
+        })
+    }
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    /// The file's size when it was opened.
+    pub fn len(&self) -> u64 {
+        self.size
+    }
+    pub fn is_empty(&self) -> bool {
+        self.size == 0
+    }
+    /// A reader from the start, with its own position.
+    pub fn reader(&self) -> InputReader {
+        InputReader {
+            file: self.file.clone(),
+            pos: 0,
+            size: self.size,
+            deadline: self.deadline,
+        }
+    }
+    /// The handle as a child's stdin; the child reads the input as `/dev/stdin`.
+    pub fn child_stdin(&self) -> std::io::Result<std::process::Stdio> {
+        Ok(std::process::Stdio::from(self.file.try_clone()?))
+    }
+    /// What a child process names the input on its command line (with [`Self::child_stdin`]).
+    pub const CHILD_PATH: &'static str = "/dev/stdin";
+}
+
+/// A [`VideoInput`] read by position: `Read + Seek` without moving anyone else's position.
+/// A read call that outlasts the deadline fails (slow or stuck storage).
+#[derive(Debug)]
+pub struct InputReader {
+    file: std::sync::Arc<std::fs::File>,
+    pos: u64,
+    size: u64,
+    deadline: Duration,
+}
+
+impl std::io::Read for InputReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        use std::os::unix::fs::FileExt as _;
+        let started = std::time::Instant::now();
+        let n = self.file.read_at(buf, self.pos)?;
+        if started.elapsed() > self.deadline {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!("a read took longer than {:?}", self.deadline),
+            ));
+        }
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl std::io::Seek for InputReader {
+    fn seek(&mut self, to: std::io::SeekFrom) -> std::io::Result<u64> {
+        let target = match to {
+            std::io::SeekFrom::Start(p) => Some(p),
+            std::io::SeekFrom::End(d) => self.size.checked_add_signed(d),
+            std::io::SeekFrom::Current(d) => self.pos.checked_add_signed(d),
+        };
+        let p = target.ok_or_else(|| {
+            std::io::Error::new(std::io::ErrorKind::InvalidInput, "seek before the start")
+        })?;
+        self.pos = p;
+        Ok(p)
+    }
+}
+
+#[cfg(test)]
+mod input_tests {
+    use super::*;
+    use std::io::{Read, Seek, SeekFrom};
+
+    #[test]
+    fn readers_keep_their_own_positions_and_children_read_dev_stdin() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("v.bin");
+        std::fs::write(&p, b"0123456789").unwrap();
+        let input = VideoInput::new(
+            std::fs::File::open(&p).unwrap(),
+            "v",
+            Duration::from_secs(5),
+        )
+        .unwrap();
+        let (mut a, mut b) = (input.reader(), input.reader());
+        let mut x = [0u8; 3];
+        a.read_exact(&mut x).unwrap();
+        assert_eq!(&x, b"012");
+        b.seek(SeekFrom::End(-2)).unwrap();
+        let mut y = Vec::new();
+        b.read_to_end(&mut y).unwrap();
+        assert_eq!(y, b"89");
+        a.read_exact(&mut x).unwrap();
+        assert_eq!(&x, b"345", "a's position is its own");
+        assert!(a.seek(SeekFrom::Current(-100)).is_err());
+        // A child reads the whole file through /dev/stdin (a fresh open, from the start).
+        let out = std::process::Command::new("cat")
+            .arg(VideoInput::CHILD_PATH)
+            .stdin(input.child_stdin().unwrap())
+            .output()
+            .unwrap();
+        assert_eq!(out.stdout, b"0123456789");
+    }
+}
