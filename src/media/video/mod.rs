@@ -324,6 +324,12 @@ impl VideoInput {
             deadline,
         })
     }
+    /// Opens a file by path: for benchmarks and tests, which own their files. The server
+    /// opens through the library ([`VideoInput::new`] on the handle it checked).
+    pub fn from_path(path: &std::path::Path) -> std::io::Result<Self> {
+        let f = std::fs::File::open(path)?;
+        Self::new(f, &path.to_string_lossy(), Duration::from_secs(30))
+    }
     pub fn name(&self) -> &str {
         &self.name
     }
@@ -389,6 +395,15 @@ impl std::io::Seek for InputReader {
         })?;
         self.pos = p;
         Ok(p)
+    }
+}
+
+impl symphonia::core::io::MediaSource for InputReader {
+    fn is_seekable(&self) -> bool {
+        true
+    }
+    fn byte_len(&self) -> Option<u64> {
+        Some(self.size)
     }
 }
 
