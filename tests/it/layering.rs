@@ -41,6 +41,12 @@ const ALLOW: &[(&str, &[&str], &[&str])] = &[
             "realfft",
             "thiserror",
             "tracing",
+            "mp4parse",
+            "matroska_demuxer",
+            "openh264",
+            "h264_reader",
+            "yuvutils_rs",
+            "rav1d",
         ],
     ),
     (
