@@ -39,6 +39,7 @@ const ALLOW: &[(&str, &[&str], &[&str])] = &[
             "rubato",
             "opus_pure",
             "realfft",
+            "serde_json",
             "thiserror",
             "tracing",
             "mp4parse",
