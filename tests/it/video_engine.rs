@@ -527,6 +527,40 @@ fn scene_cuts_of_a_real_file_are_found_within_one_sample() {
 }
 
 #[test]
+fn dissolves_and_fades_of_a_real_file_are_not_cuts() {
+    // testsrc2 dissolving into smptebars over 1 s (1..2 s), then a fade to black over 1 s
+    // (3..4 s): each step changes about as much as its neighbours. (A score from the
+    // previous pair alone put the dissolve's middle step at 0.30.)
+    let dir = tempfile::tempdir().unwrap();
+    let path = make(
+        dir.path(),
+        "fades.mp4",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=320x180:rate=24:duration=3",
+            "-f",
+            "lavfi",
+            "-i",
+            "smptebars=size=320x180:rate=24:duration=3",
+            "-filter_complex",
+            "[0:v][1:v]xfade=transition=fade:duration=1:offset=1,fade=t=out:st=3:d=1,format=yuv420p",
+            "-c:v",
+            "libx264",
+        ],
+    );
+    let ctx = ctx();
+    let info = video::probe(&path, &ctx).unwrap();
+    let opts = scenes::Options {
+        interval: Some(0.25),
+        ..scenes::Options::default()
+    };
+    let cuts = scenes::detect(&path, &info, None, &opts, &ctx, &|| false).unwrap();
+    assert!(cuts.is_empty(), "{cuts:?}");
+}
+
+#[test]
 fn gathering_with_two_workers_gives_the_frames_in_request_order() {
     let ctx = ctx();
     let path = sample("clip_h264_bframes.mp4");

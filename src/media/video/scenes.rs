@@ -3,11 +3,13 @@
 //! Must not know about decoding or the tools.
 //!
 //! The score of a pair of samples: their difference `d` is the mean of the colour histogram
-//! distance (total variation over 4x4x4 RGB bins, 0..1) and the mean absolute pixel
+//! distance (total variation between soft-binned 16-bin histograms of R, G and B, averaged
+//! over the channels, 0..1) and the mean absolute pixel
 //! difference (over R, G and B, scaled by [`PIXEL_GAIN`] and capped at 1); the score is how
-//! much `d` rises over the previous pair's (ffmpeg's `scene` score does the same with its
-//! mean absolute frame difference): a cut is a step that stands out, while a fade or steady
-//! motion changes every pair about as much as the one before, and noise changes little.
+//! far `d` stands above the larger of its neighbours' (the pair before and the pair after;
+//! ffmpeg's `scene` score compares with the pair before only): a cut is an isolated step,
+//! while a fade or steady motion changes each pair about as much as its neighbours, and
+//! noise changes little.
 //! Scores are in 0..1; a cut between unrelated shots scores 0.5 and above.
 
 use super::{Frame, VideoCtx, VideoError, VideoInfo};
@@ -30,7 +32,7 @@ pub const MAX_SAMPLES: f64 = 2400.0;
 /// A mean absolute difference of 1/`PIXEL_GAIN` of full range counts as complete change.
 pub const PIXEL_GAIN: f64 = 2.0;
 /// Histogram bins per channel.
-const BINS: usize = 4;
+const BINS: usize = 16;
 
 /// A cut: `time` is the presentation time of the first sample after it (the cut lies within
 /// one sample interval before it), `score` its strength (0..1).
@@ -77,28 +79,36 @@ pub fn interval_for(duration: f64) -> f64 {
 /// What a sample is reduced to.
 struct Features {
     /// Normalised colour histogram.
-    hist: [f64; BINS * BINS * BINS],
+    hist: [[f64; BINS]; 3],
     /// The pixels (for the absolute difference).
     pixels: RgbImage,
 }
 
 fn features(img: &RgbImage) -> Features {
-    let mut counts = [0u32; BINS * BINS * BINS];
-    let shift = 8 - BINS.trailing_zeros();
+    // Soft binning: a value between two bin centres is shared between them in proportion,
+    // so the histogram moves smoothly as values do (a dissolve does not flip whole bins).
+    let mut hist = [[0.0f64; BINS]; 3];
+    let width = 256.0 / BINS as f64;
     for p in img.pixels() {
-        let [r, g, b] = p.0.map(|c| usize::from(c >> shift));
-        if let Some(c) = counts.get_mut((r * BINS + g) * BINS + b) {
-            *c += 1;
+        for (h, &c) in hist.iter_mut().zip(&p.0) {
+            let pos = (f64::from(c) / width - 0.5).clamp(0.0, (BINS - 1) as f64);
+            // Within 0..BINS-1 by the clamp: the cast is exact.
+            let lo = pos.floor() as usize;
+            let frac = pos - pos.floor();
+            if let Some(b) = h.get_mut(lo) {
+                *b += 1.0 - frac;
+            }
+            if let Some(b) = h.get_mut(lo + 1) {
+                *b += frac;
+            }
         }
     }
     let total = f64::from(img.width()) * f64::from(img.height());
-    let hist = counts.map(|c| {
-        if total > 0.0 {
-            f64::from(c) / total
-        } else {
-            0.0
+    if total > 0.0 {
+        for b in hist.iter_mut().flatten() {
+            *b /= total;
         }
-    });
+    }
     Features {
         hist,
         pixels: img.clone(),
@@ -111,10 +121,11 @@ fn difference(a: &Features, b: &Features) -> f64 {
     let hist: f64 = a
         .hist
         .iter()
-        .zip(&b.hist)
+        .flatten()
+        .zip(b.hist.iter().flatten())
         .map(|(x, y)| (x - y).abs())
         .sum::<f64>()
-        / 2.0;
+        / 6.0;
     if a.pixels.dimensions() != b.pixels.dimensions() || a.pixels.is_empty() {
         return hist.clamp(0.0, 1.0);
     }
@@ -133,9 +144,8 @@ fn difference(a: &Features, b: &Features) -> f64 {
 #[derive(Default)]
 pub struct Detector {
     prev: Option<Features>,
-    prev_d: f64,
-    /// (time of the later sample, score) for each pair.
-    scores: Vec<(f64, f64)>,
+    /// (time of the later sample, difference `d`) for each pair.
+    diffs: Vec<(f64, f64)>,
 }
 
 impl Detector {
@@ -147,24 +157,30 @@ impl Detector {
     pub fn push(&mut self, frame: &Frame) {
         let f = features(&frame.image);
         if let Some(prev) = &self.prev {
-            let d = difference(prev, &f);
-            let score = (d - self.prev_d).clamp(0.0, d);
-            self.scores.push((frame.pts, score));
-            self.prev_d = d;
+            self.diffs.push((frame.pts, difference(prev, &f)));
         }
         self.prev = Some(f);
     }
 
-    /// Every pair's (time, score) so far.
-    pub fn scores(&self) -> &[(f64, f64)] {
-        &self.scores
+    /// Every pair's (time of its later sample, score): how far its difference stands above
+    /// its neighbours' (the larger of the pair before and the pair after), 0 when it does
+    /// not.
+    pub fn scores(&self) -> Vec<(f64, f64)> {
+        let d = |i: Option<usize>| i.and_then(|i| self.diffs.get(i)).map_or(0.0, |p| p.1);
+        (0..self.diffs.len())
+            .filter_map(|i| {
+                let &(t, here) = self.diffs.get(i)?;
+                let around = d(i.checked_sub(1)).max(d(Some(i + 1)));
+                Some((t, (here - around).clamp(0.0, 1.0)))
+            })
+            .collect()
     }
 
     /// The cuts: pairs scoring above `opts.threshold`, thinned (the highest score first; a
     /// cut within `opts.min_gap` seconds of a kept one is dropped) and capped at `opts.max`,
     /// in time order.
     pub fn cuts(&self, opts: &Options) -> Vec<Scene> {
-        thin(&self.scores, opts)
+        thin(&self.scores(), opts)
     }
 }
 
@@ -330,7 +346,8 @@ mod tests {
         assert_eq!(cuts[0].time, 2.0);
         assert!(cuts[0].score >= 0.5, "{cuts:?}");
         // Every other pair scores zero.
-        let others: Vec<_> = det.scores().iter().filter(|s| s.0 != 2.0).collect();
+        let scores = det.scores();
+        let others: Vec<_> = scores.iter().filter(|s| s.0 != 2.0).collect();
         assert!(others.iter().all(|s| s.1 == 0.0), "{others:?}");
     }
 
@@ -347,13 +364,13 @@ mod tests {
 
     #[test]
     fn a_fade_is_not_a_cut_but_the_same_change_at_once_is() {
-        // A cross-fade over 2 s (8 samples at 4/s) from one shot to another, and a fade to
-        // black over 2 s: each step changes as much as the one before.
+        // A cross-fade over 2 s and over 1 s (8 and 4 samples at 4/s) from one shot to
+        // another, and fades to black as long: each step changes as much as its neighbours.
         let (a, b) = (picture(0), picture(1));
         let black = RgbImage::new(64, 36);
-        for target in [&b, &black] {
+        for (target, steps) in [(&b, 8), (&black, 8), (&b, 4), (&black, 4)] {
             let mut images = vec![a.clone(); 4];
-            images.extend((1..=8).map(|k| blend(&a, target, f64::from(k) / 8.0)));
+            images.extend((1..=steps).map(|k| blend(&a, target, f64::from(k) / f64::from(steps))));
             images.extend(vec![target.clone(); 4]);
             let det = run(&images, 0.25);
             assert!(
