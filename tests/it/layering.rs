@@ -42,6 +42,12 @@ const ALLOW: &[(&str, &[&str], &[&str])] = &[
             "font8x8",
             "thiserror",
             "tracing",
+            "mp4parse",
+            "matroska_demuxer",
+            "openh264",
+            "h264_reader",
+            "yuvutils_rs",
+            "rav1d",
         ],
     ),
     (

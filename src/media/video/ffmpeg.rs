@@ -36,3 +36,10 @@ pub fn scan(
 ) -> Result<(), VideoError> {
     Err(VideoError::External("not built yet".into()))
 }
+
+/// TEMPORARY STUB (helper vnative): helper vffmpeg's real `probe` replaces this on merge.
+pub fn probe(_path: &Path, _ctx: &VideoCtx) -> Result<VideoInfo, VideoError> {
+    Err(VideoError::Unsupported(format!(
+        "not a container the native engine reads: {INSTALL_HINT}"
+    )))
+}
