@@ -40,6 +40,7 @@ const ALLOW: &[(&str, &[&str], &[&str])] = &[
             "opus_pure",
             "realfft",
             "font8x8",
+            "serde_json",
             "thiserror",
             "tracing",
             "mp4parse",
