@@ -39,6 +39,7 @@ const ALLOW: &[(&str, &[&str], &[&str])] = &[
             "rubato",
             "opus_pure",
             "realfft",
+            "font8x8",
             "serde_json",
             "thiserror",
             "tracing",
