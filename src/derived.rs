@@ -11,6 +11,7 @@ use crate::media::audio::{AudioError, MAX_CHUNK_SECONDS, decode, seekable};
 use thiserror::Error;
 
 pub mod image;
+pub mod video;
 
 /// Why a derived artifact could not be made: the file itself (missing, outside the root, ...:
 /// kept as the library said it, so it is answered like any missing resource) or the media.

@@ -1,0 +1,1 @@
+//! Tool `video_scenes` (being built). Must not know about the server or transports.
