@@ -53,6 +53,34 @@ convert -size 24x24 xc:"#c0a080" -define png:exclude-chunks=date,time "images/ca
     "${BXV[@]}" -c:v libvpx-vp9 -row-mt 0 -deadline good -cpu-used 8 -b:v 200k -c:a libopus -b:a 48k -shortest video/clip_vp9_opus.webm
 "${FF[@]}" -f lavfi -i "testsrc2=size=320x240:rate=15:duration=2" -f lavfi -i "sine=frequency=550:sample_rate=48000:duration=2" \
     "${BXV[@]}" -c:v libx264 -profile:v high -pix_fmt yuv420p -bf 2 -c:a libvorbis -q:a 2 -shortest video/clip.mkv
+# H.264 high, 3 B-frames, open GOP (keyframes at 1 s and 2 s are non-IDR I frames with leading B-frames).
+"${FF[@]}" -f lavfi -i "testsrc2=size=320x240:rate=24:duration=3" -f lavfi -i "sine=frequency=330:sample_rate=44100:duration=3" \
+    "${BXV[@]}" -c:v libx264 -profile:v high -pix_fmt yuv420p -bf 3 -g 24 -keyint_min 24 -sc_threshold 0 -x264-params open-gop=1 -crf 28 \
+    -c:a aac -b:a 48k -movflags +faststart -shortest video/clip_h264_bframes.mp4
+# A portrait phone clip: stored 480x270 landscape (red box top left, green box top right, test pattern in the middle)
+# with a display matrix asking for 90 degrees clockwise (ffprobe: rotation=-90), so it displays 270x480 with red top
+# right and green bottom right. ffmpeg 5.1 turns the stream tag rotate=N into a matrix rotating N degrees
+# COUNTER-clockwise, hence 270 (ffmpeg >= 6 would say -display_rotation -90 on the input).
+"${FF[@]}" -f lavfi -i "color=c=gray:size=480x270:rate=30:duration=2" -f lavfi -i "testsrc2=size=200x150:rate=30:duration=2" \
+    -f lavfi -i "sine=frequency=500:sample_rate=48000:duration=2" \
+    -filter_complex "[0][1]overlay=x=140:y=60,drawbox=x=0:y=0:w=80:h=60:color=red:t=fill,drawbox=x=400:y=0:w=80:h=60:color=lime:t=fill[v]" \
+    -map "[v]" -map 2 "${BXV[@]}" -c:v libx264 -profile:v high -pix_fmt yuv420p -crf 28 -c:a aac -b:a 48k -shortest -f mp4 video/phone_raw.tmp
+"${FF[@]}" -i video/phone_raw.tmp -map 0 -c copy -metadata:s:v:0 rotate=270 -movflags +faststart video/phone_rotated.mp4
+rm video/phone_raw.tmp
+"${FF[@]}" -f lavfi -i "testsrc2=size=320x240:rate=24:duration=2" "${BXV[@]}" -c:v libaom-av1 -cpu-used 8 -crf 40 -b:v 0 -g 24 \
+    -movflags +faststart video/clip_av1.mp4
+"${FF[@]}" -f lavfi -i "testsrc2=size=320x240:rate=25:duration=2" -f lavfi -i "sine=frequency=600:sample_rate=48000:duration=2" \
+    "${BXV[@]}" -c:v libx265 -preset fast -crf 30 -x265-params log-level=error:bframes=3:keyint=25 -tag:v hvc1 -pix_fmt yuv420p \
+    -c:a aac -b:a 48k -shortest -movflags +faststart video/clip_hevc.mp4
+# Variable frame rate: 30 fps for the first second, then every third frame (10 fps) to 2.8 s.
+"${FF[@]}" -f lavfi -i "testsrc2=size=320x240:rate=30:duration=3" -vf "select='lt(n\,30)+not(mod(n\,3))'" -fps_mode vfr \
+    "${BXV[@]}" -c:v libx264 -pix_fmt yuv420p -crf 28 -bf 2 -movflags +faststart video/clip_vfr.mp4
+"${FF[@]}" -f lavfi -i "testsrc2=size=320x240:rate=25:duration=2" -f lavfi -i "sine=frequency=700:sample_rate=44100:duration=2" \
+    "${BXV[@]}" -c:v mpeg4 -q:v 6 -c:a libmp3lame -b:a 64k -shortest video/clip_mpeg4_mp3.avi
+"${FF[@]}" -f lavfi -i "testsrc2=size=320x240:rate=25:duration=1" "${BXV[@]}" -c:v libx264 -pix_fmt yuv420p10le -crf 28 \
+    -movflags +faststart video/clip_h264_10bit.mp4
+"${FF[@]}" -f lavfi -i "testsrc2=size=1920x1080:rate=30:duration=2" "${BXV[@]}" -c:v libx264 -preset veryfast -crf 32 -g 30 \
+    -pix_fmt yuv420p -movflags +faststart video/clip_1080p.mp4
 
 # Broken and hostile files.
 head -c 1000 audio/tone.mp3 > bad/truncated.mp3
