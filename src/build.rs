@@ -39,7 +39,7 @@ impl ToolProvider for MediaTools {
     fn tools(&self) -> Vec<Arc<dyn Tool>> {
         use crate::tools::{
             audio_spectrogram, audio_transcode, image_tiles, image_transform, media_list,
-            media_probe, video_clip, video_frames,
+            media_probe, video_clip, video_frames, video_scenes, video_storyboard,
         };
         let lib = &self.library;
         let images = image_transform::ImageCtx {
@@ -62,12 +62,17 @@ impl ToolProvider for MediaTools {
             ),
             Arc::new(image_transform::ImageTransform(images.clone())),
             Arc::new(image_tiles::ImageTiles(images)),
-            Arc::new(audio_transcode::AudioTranscode::new(
-                lib.clone(),
-                self.cache.clone(),
-            )),
-            Arc::new(audio_spectrogram::AudioSpectrogram::new(lib.clone())),
+            Arc::new(
+                audio_transcode::AudioTranscode::new(lib.clone(), self.cache.clone())
+                    .with_video(self.video.clone()),
+            ),
+            Arc::new(
+                audio_spectrogram::AudioSpectrogram::new(lib.clone())
+                    .with_video(self.video.clone()),
+            ),
             Arc::new(video_frames::VideoFrames(videos.clone())),
+            Arc::new(video_storyboard::VideoStoryboard(videos.clone())),
+            Arc::new(video_scenes::VideoScenes(videos.clone())),
             Arc::new(video_clip::VideoClip(videos)),
         ]
     }

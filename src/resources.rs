@@ -340,7 +340,7 @@ impl Resources {
                     &s,
                     &self.video,
                     None,
-                    &|| cancelled(),
+                    cancelled,
                 )
                 .map_err(fail)?;
                 (board.meta.format.mime(), board.data)
@@ -381,6 +381,7 @@ impl Resources {
             r,
             &spec,
             self.inline_limit,
+            Some(&self.video),
             cancelled,
         )
         .map_err(|e| derived_failure(uri, e))?;
@@ -451,6 +452,7 @@ fn derived_failure(uri: &str, e: DerivedError) -> ResourceError {
             uri: uri.into(),
             source,
         },
+        DerivedError::Video(e) => video_failure(uri, VideoDerivedError::Video(e)),
     }
 }
 

@@ -378,7 +378,10 @@ pub fn open_source(lib: &Library, r: &Resolved, ctx: &VideoCtx) -> Result<VideoS
     let root = lib.roots().get(r.root).ok_or_else(|| LibraryError::NotFound {
         uri: r.original.clone(),
     })?;
-    let io = |e| LibraryError::io(&r.original, e);
+    let io = |source| LibraryError::Io {
+        uri: r.original.clone(),
+        source,
+    };
     let root_dir = root.path.canonicalize().map_err(io)?;
     let path = root_dir.join(&r.rel).canonicalize().map_err(io)?;
     if !path.starts_with(&root_dir) {
@@ -403,6 +406,85 @@ fn display_size(info: &VideoInfo) -> Option<(u32, u32)> {
 /// Whether the source is still the file `id` names (after a render: cache only then).
 fn unchanged(lib: &Library, r: &Resolved, id: SourceId) -> bool {
     lib.identity(r).ok() == Some(id)
+}
+
+/// What the audio pipeline reads for a file: the file itself, or, for a video whose container
+/// or audio codec symphonia cannot read (AVI, MPEG-TS, ...), its soundtrack as a WAV that
+/// ffmpeg extracted into a private temporary directory (removed when this drops).
+pub struct AudioInput {
+    /// The extension to hint the audio probe with.
+    pub ext: Option<String>,
+    extracted: Option<(PathBuf, Box<dyn std::any::Any + Send>)>,
+}
+
+impl AudioInput {
+    /// A fresh reader of the input, and the identity of the file it comes from when known
+    /// (for the caller's "cache only what was made from the source as it is" check).
+    pub fn open(
+        &self,
+        lib: &Library,
+        r: &Resolved,
+    ) -> Result<(Box<dyn symphonia::core::io::MediaSource>, Option<SourceId>)> {
+        match &self.extracted {
+            None => {
+                let f = lib.open(r)?;
+                let id = f.id();
+                Ok((crate::media::audio::seekable(f), id))
+            }
+            Some((wav, _)) => {
+                let f = std::fs::File::open(wav).map_err(VideoError::Io)?;
+                Ok((crate::media::audio::seekable(f), Some(lib.identity(r)?)))
+            }
+        }
+    }
+
+    /// Whether this is ffmpeg's extraction of a video's soundtrack.
+    pub fn is_extracted(&self) -> bool {
+        self.extracted.is_some()
+    }
+}
+
+/// The audio input of a resolved file. Audio files, and videos whose soundtrack symphonia
+/// reads, are read as they are; for other videos (when `video` knows an ffmpeg) the soundtrack
+/// is extracted first. Without ffmpeg, such a video is read as it is and the audio pipeline's
+/// own error says what failed.
+pub fn audio_input(
+    lib: &Library,
+    r: &Resolved,
+    video: Option<&VideoCtx>,
+    cancelled: &dyn Fn() -> bool,
+) -> Result<AudioInput> {
+    let ext = r.rel.rsplit('.').next().map(str::to_owned);
+    let native = AudioInput {
+        ext: ext.clone(),
+        extracted: None,
+    };
+    let Some(ctx) = video.filter(|c| c.ffmpeg.is_some()) else {
+        return Ok(native);
+    };
+    let stat = lib.stat(r)?;
+    if stat.sniffed.kind != MediaKind::Video {
+        return Ok(native);
+    }
+    let readable = match crate::media::audio::decode::probe(
+        crate::media::audio::seekable(lib.open(r)?),
+        ext.as_deref(),
+        stat.size,
+    ) {
+        Ok(info) => info.decodable,
+        // No audio track is the answer whoever reads it.
+        Err(crate::media::audio::AudioError::NoAudioTrack) => true,
+        Err(_) => false,
+    };
+    if readable {
+        return Ok(native);
+    }
+    let src = open_source(lib, r, ctx)?;
+    let (guard, wav) = video::ffmpeg::extract_audio(&src.path, ctx, cancelled)?;
+    Ok(AudioInput {
+        ext: Some("wav".into()),
+        extracted: Some((wav, Box::new(guard))),
+    })
 }
 
 /// A rendered frame and what it is.
@@ -659,7 +741,7 @@ pub fn render_storyboard(
     spec: &StoryboardSpec,
     ctx: &VideoCtx,
     opened: Option<VideoSource>,
-    cancelled: &(dyn Fn() -> bool + Sync),
+    cancelled: &dyn Fn() -> bool,
 ) -> Result<RenderedStoryboard> {
     spec.validate().map_err(VideoError::InvalidRequest)?;
     let key = storyboard_uri(&r.uri.base(), spec);
@@ -678,7 +760,9 @@ pub fn render_storyboard(
     let hint = FrameHint {
         min_size: Some(grid.cell),
     };
-    let frames = storyboard::gather(&src.path, &src.info, &times, hint, ctx, cancelled)?;
+    let frames = with_sync_cancel(cancelled, |stop| {
+        storyboard::gather(&src.path, &src.info, &times, hint, ctx, stop)
+    })?;
     let cells: Vec<(f64, f64)> = times
         .iter()
         .zip(&frames)
@@ -707,6 +791,29 @@ pub fn render_storyboard(
         cache.put(key, src.id, entry);
     }
     Ok(rendered)
+}
+
+/// Runs `work` on a scoped thread with a cancellation check it may share between threads,
+/// while this thread polls `cancelled` (which need not be `Sync`) every 10 ms and passes it on.
+fn with_sync_cancel<T: Send>(
+    cancelled: &dyn Fn() -> bool,
+    work: impl FnOnce(&(dyn Fn() -> bool + Sync)) -> T + Send,
+) -> T {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let stop = AtomicBool::new(cancelled());
+    std::thread::scope(|s| {
+        let h = s.spawn(|| work(&|| stop.load(Ordering::Relaxed)));
+        while !h.is_finished() {
+            if cancelled() {
+                stop.store(true, Ordering::Relaxed);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        match h.join() {
+            Ok(v) => v,
+            Err(p) => std::panic::resume_unwind(p),
+        }
+    })
 }
 
 /// A rendered clip: MP4 bytes and what they are.

@@ -88,6 +88,7 @@ impl From<crate::derived::DerivedError> for ToolError {
             crate::derived::DerivedError::Library(l) => ToolError::Library(l),
             crate::derived::DerivedError::Audio(a) => a.into(),
             crate::derived::DerivedError::Image(i) => i.into(),
+            crate::derived::DerivedError::Video(v) => v.into(),
         }
     }
 }

@@ -18,3 +18,4 @@ mod schema;
 mod shutdown;
 mod stdio;
 mod util;
+mod video;
