@@ -395,6 +395,16 @@ pub fn open_source(lib: &Library, r: &Resolved, ctx: &VideoCtx) -> Result<VideoS
     Ok(VideoSource { path, id, info })
 }
 
+/// How long the picture lasts: the first video track's duration, else the container's (which
+/// may include a longer soundtrack).
+pub fn picture_duration(info: &VideoInfo) -> Option<f64> {
+    info.video
+        .first()
+        .and_then(|t| t.duration)
+        .or(info.duration)
+        .filter(|d| d.is_finite() && *d > 0.0)
+}
+
 /// The picture's displayed size (first video track), if the probe knows it.
 fn display_size(info: &VideoInfo) -> Option<(u32, u32)> {
     info.video
@@ -436,11 +446,6 @@ impl AudioInput {
                 Ok((crate::media::audio::seekable(f), Some(lib.identity(r)?)))
             }
         }
-    }
-
-    /// Whether this is ffmpeg's extraction of a video's soundtrack.
-    pub fn is_extracted(&self) -> bool {
-        self.extracted.is_some()
     }
 }
 
@@ -753,7 +758,7 @@ pub fn render_storyboard(
         Some(s) => s,
         None => open_source(lib, r, ctx)?,
     };
-    let range = spec.range(src.info.duration)?;
+    let range = spec.range(picture_duration(&src.info))?;
     let times = spec.times(range);
     let display = display_size(&src.info).unwrap_or((1280, 720));
     let grid = storyboard::plan(display, spec.count, spec.columns, STORYBOARD_LONG_EDGE);
@@ -924,7 +929,7 @@ pub fn render_clip(
         .into());
     }
     let src = open_source(lib, r, ctx)?;
-    if let Some(d) = src.info.duration
+    if let Some(d) = picture_duration(&src.info)
         && spec.start >= d
     {
         return Err(VideoError::InvalidRequest(format!(

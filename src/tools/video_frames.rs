@@ -180,12 +180,12 @@ impl Tool for VideoFrames {
         let r = self.0.resolve(&a.uri)?;
         // Probed once here: spreading frames needs the duration, and the render reuses it.
         let src = self.0.open(&r)?;
-        let duration = src.info.duration;
+        let duration = crate::derived::video::picture_duration(&src.info);
         let times = match requested {
             Some(t) => t,
             None => {
                 let n = a.count.unwrap_or(DEFAULT_COUNT);
-                let d = duration.filter(|d| *d > 0.0).ok_or_else(|| {
+                let d = duration.ok_or_else(|| {
                     bad("the video's duration is unknown: give times instead of count".into())
                 })?;
                 (0..n)
