@@ -327,9 +327,9 @@ impl Resources {
                     &mut |_| {},
                 )
                 .map_err(fail)?;
-                let frame = frames.pop().ok_or_else(|| {
-                    fail(VideoError::Internal("no frame rendered".into()).into())
-                })?;
+                let frame = frames
+                    .pop()
+                    .ok_or_else(|| fail(VideoError::Internal("no frame rendered".into()).into()))?;
                 (frame.meta.format.mime(), frame.data)
             }
             VideoQuery::Storyboard(s) => {
@@ -532,9 +532,9 @@ impl ResourceProvider for Resources {
         ]
         .contains(&template)
         .then(|| {
-                let root = context.get("root").and_then(Value::as_str);
-                Resources::complete(self, arg, value, root)
-            })
+            let root = context.get("root").and_then(Value::as_str);
+            Resources::complete(self, arg, value, root)
+        })
     }
 }
 

@@ -375,9 +375,12 @@ pub fn open_source(lib: &Library, r: &Resolved, ctx: &VideoCtx) -> Result<VideoS
         ))
         .into());
     }
-    let root = lib.roots().get(r.root).ok_or_else(|| LibraryError::NotFound {
-        uri: r.original.clone(),
-    })?;
+    let root = lib
+        .roots()
+        .get(r.root)
+        .ok_or_else(|| LibraryError::NotFound {
+            uri: r.original.clone(),
+        })?;
     let io = |source| LibraryError::Io {
         uri: r.original.clone(),
         source,
@@ -616,8 +619,7 @@ pub fn render_frames(
                 let Some(&i) = missing.get(j) else {
                     return Ok(());
                 };
-                let source = display
-                    .unwrap_or((frame.image.width(), frame.image.height()));
+                let source = display.unwrap_or((frame.image.width(), frame.image.height()));
                 let img = ::image::DynamicImage::ImageRgb8(frame.image);
                 match pipeline::render_decoded(&img, source, &spec, cancelled) {
                     Ok(enc) => {
@@ -751,7 +753,11 @@ pub fn render_storyboard(
     spec.validate().map_err(VideoError::InvalidRequest)?;
     let key = storyboard_uri(&r.uri.base(), spec);
     let current = lib.identity(r)?;
-    if let Some(hit) = cache.get(&key, &current).as_ref().and_then(unpack_storyboard) {
+    if let Some(hit) = cache
+        .get(&key, &current)
+        .as_ref()
+        .and_then(unpack_storyboard)
+    {
         return Ok(hit);
     }
     let src = match opened {
@@ -1004,7 +1010,10 @@ mod tests {
             assert_eq!(round_trip(q), q);
         }
         // Order, aliases, precision and defaults do not matter: one canonical string.
-        assert_eq!(round_trip("format=jpg&t=1.50049&w=10"), "t=1.5&w=10&format=jpeg");
+        assert_eq!(
+            round_trip("format=jpg&t=1.50049&w=10"),
+            "t=1.5&w=10&format=jpeg"
+        );
         assert_eq!(
             round_trip("clip_duration=3.0&clip_start=1"),
             "clip_start=1&clip_duration=3&max_height=720"

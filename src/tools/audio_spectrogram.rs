@@ -101,12 +101,10 @@ impl Tool for AudioSpectrogram {
             )));
         }
         // The file, or a video's soundtrack extracted by ffmpeg when symphonia cannot read it.
-        let input = crate::derived::video::audio_input(
-            &self.lib,
-            &r,
-            self.video.as_deref(),
-            &|| ctx.client.cancelled(),
-        )?;
+        let input =
+            crate::derived::video::audio_input(&self.lib, &r, self.video.as_deref(), &|| {
+                ctx.client.cancelled()
+            })?;
         let mut dec = Decoder::open(input.open(&self.lib, &r)?.0, input.ext.as_deref())
             .map_err(ToolError::from)?;
         dec.seek(start).map_err(ToolError::from)?;

@@ -131,12 +131,8 @@ impl Tool for AudioTranscode {
         }
         let cancelled = || ctx.client.cancelled();
         // The file, or a video's soundtrack extracted by ffmpeg when symphonia cannot read it.
-        let input = crate::derived::video::audio_input(
-            &self.lib,
-            &r,
-            self.video.as_deref(),
-            &cancelled,
-        )?;
+        let input =
+            crate::derived::video::audio_input(&self.lib, &r, self.video.as_deref(), &cancelled)?;
         let ext = input.ext.clone();
         let info = decode::probe(input.open(&self.lib, &r)?.0, ext.as_deref(), stat.size)
             .map_err(ToolError::from)?;

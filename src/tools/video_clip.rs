@@ -137,7 +137,10 @@ impl Tool for VideoClip {
             Content::text(structured.to_string()),
             Content::Link(ResourceInfo {
                 uri: uri.clone(),
-                name: format!("{stem} [{start}-{} s].mp4", canonical_seconds(start + duration)),
+                name: format!(
+                    "{stem} [{start}-{} s].mp4",
+                    canonical_seconds(start + duration)
+                ),
                 title: None,
                 description: Some(format!(
                     "{:.3} s clip, {}x{} H.264/MP4, {size} bytes",

@@ -152,7 +152,12 @@ impl Tool for VideoFrames {
         let look = FrameLook {
             max_width: a.max_width,
             max_height: a.max_height,
-            format: a.format.as_deref().map(format_from_name).transpose().map_err(bad)?,
+            format: a
+                .format
+                .as_deref()
+                .map(format_from_name)
+                .transpose()
+                .map_err(bad)?,
             quality: a.quality,
         };
         let requested: Option<Vec<f64>> = match (&a.times, a.count) {
@@ -206,8 +211,11 @@ impl Tool for VideoFrames {
             &|| ctx.client.cancelled(),
             &mut |_| {
                 done += 1;
-                ctx.client
-                    .progress(done as f64, Some(n as f64), Some(&format!("frame {done}/{n}")));
+                ctx.client.progress(
+                    done as f64,
+                    Some(n as f64),
+                    Some(&format!("frame {done}/{n}")),
+                );
             },
         )?;
         let base = r.uri.base();

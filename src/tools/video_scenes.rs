@@ -93,14 +93,9 @@ impl Tool for VideoScenes {
             max,
             ..Options::default()
         };
-        let found = scenes::detect(
-            &src.path,
-            &src.info,
-            None,
-            &opts,
-            &self.0.video,
-            &|| ctx.client.cancelled(),
-        )?;
+        let found = scenes::detect(&src.path, &src.info, None, &opts, &self.0.video, &|| {
+            ctx.client.cancelled()
+        })?;
         let base = r.uri.base();
         let list: Vec<Value> = found
             .iter()

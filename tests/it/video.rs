@@ -54,9 +54,7 @@ fn error_text(res: &Value) -> String {
 }
 
 fn b64(s: &str) -> Vec<u8> {
-    base64::engine::general_purpose::STANDARD
-        .decode(s)
-        .unwrap()
+    base64::engine::general_purpose::STANDARD.decode(s).unwrap()
 }
 
 fn blocks<'a>(res: &'a Value, kind: &str) -> Vec<&'a Value> {
@@ -155,7 +153,10 @@ fn frames_of_a_native_mp4_come_inline_with_pts_and_read_back_identically() {
         assert_eq!(bytes.len() as u64, f["bytes"].as_u64().unwrap());
         // 320x240 is within the model box: not upscaled.
         assert_eq!(dims(&bytes), (320, 240));
-        assert_eq!((f["width"].as_u64(), f["height"].as_u64()), (Some(320), Some(240)));
+        assert_eq!(
+            (f["width"].as_u64(), f["height"].as_u64()),
+            (Some(320), Some(240))
+        );
         let uri = f["uri"].as_str().unwrap();
         assert!(uri.starts_with(&format!("{MP4}?t=")), "{uri}");
         let (back, mime) = read(&mut s, 2, uri);
@@ -163,7 +164,10 @@ fn frames_of_a_native_mp4_come_inline_with_pts_and_read_back_identically() {
         assert_eq!(mime, img["mimeType"].as_str().unwrap());
     }
     // Spread evenly: the middles of 4 equal parts of 2 s.
-    let req: Vec<f64> = frames.iter().map(|f| f["requested"].as_f64().unwrap()).collect();
+    let req: Vec<f64> = frames
+        .iter()
+        .map(|f| f["requested"].as_f64().unwrap())
+        .collect();
     assert_eq!(req, vec![0.25, 0.75, 1.25, 1.75]);
 }
 
@@ -201,18 +205,34 @@ fn frames_of_bframe_h264_and_vp9_are_the_frames_shown_at_each_time() {
 #[test]
 fn a_rotated_phone_clip_gives_portrait_frames_and_probes_its_rotation() {
     let mut s = spawn(&[]);
-    let res = call(&mut s, 1, "video_frames", json!({"uri": PHONE, "times": [0.5]}));
+    let res = call(
+        &mut s,
+        1,
+        "video_frames",
+        json!({"uri": PHONE, "times": [0.5]}),
+    );
     let img = blocks(&res, "image");
     let bytes = b64(img[0]["data"].as_str().unwrap());
-    assert_eq!(dims(&bytes), (270, 480), "displayed portrait, not stored landscape");
+    assert_eq!(
+        dims(&bytes),
+        (270, 480),
+        "displayed portrait, not stored landscape"
+    );
     // Stored top-left red box displays at the top right after 90 degrees clockwise.
     let rgb = image::load_from_memory(&bytes).unwrap().to_rgb8();
     let p = rgb.get_pixel(270 - 20, 20);
-    assert!(p[0] > 150 && p[1] < 100 && p[2] < 100, "top right is red: {p:?}");
+    assert!(
+        p[0] > 150 && p[1] < 100 && p[2] < 100,
+        "top right is red: {p:?}"
+    );
     let probe = call(&mut s, 2, "media_probe", json!({"uri": PHONE}));
     let v = &ok(&probe)["video"];
     let t = &v["tracks"][0];
-    assert_eq!((t["width"].as_u64(), t["height"].as_u64()), (Some(480), Some(270)), "{v}");
+    assert_eq!(
+        (t["width"].as_u64(), t["height"].as_u64()),
+        (Some(480), Some(270)),
+        "{v}"
+    );
     assert_eq!(
         (t["displayWidth"].as_u64(), t["displayHeight"].as_u64()),
         (Some(270), Some(480))
@@ -236,8 +256,14 @@ fn media_probe_reports_container_tracks_and_engine_against_ffprobe() {
         let t = &v["tracks"][0];
         assert_eq!(t["codec"], codec);
         let (d, w, h) = ffprobe(&samples().join("video").join(file));
-        assert_eq!((t["width"].as_u64(), t["height"].as_u64()), (Some(w.into()), Some(h.into())));
-        assert!((v["durationSeconds"].as_f64().unwrap() - d).abs() < 0.1, "{v} vs {d}");
+        assert_eq!(
+            (t["width"].as_u64(), t["height"].as_u64()),
+            (Some(w.into()), Some(h.into()))
+        );
+        assert!(
+            (v["durationSeconds"].as_f64().unwrap() - d).abs() < 0.1,
+            "{v} vs {d}"
+        );
         assert!(t["frameRate"].as_f64().unwrap() > 0.0, "{t}");
         assert!(!v["audioTracks"].as_array().unwrap().is_empty(), "{v}");
         // The audio pipeline's own report of the soundtrack is still there.
@@ -258,7 +284,10 @@ fn frame_arguments_are_validated() {
         (json!({"uri": MP4, "count": 2, "times": [1.0]}), "not both"),
         (json!({"uri": MP4, "quality": 0}), "1-100"),
         (json!({"uri": MP4, "format": "gif"}), "format"),
-        (json!({"uri": "media://samples/images/photo.jpg"}), "not a video"),
+        (
+            json!({"uri": "media://samples/images/photo.jpg"}),
+            "not a video",
+        ),
         (json!({"uri": format!("{MP4}?t=1")}), "without a query"),
     ] {
         let res = call(&mut s, 1, "video_frames", args.clone());
@@ -313,11 +342,20 @@ fn a_storyboard_is_one_image_within_the_budget_and_reads_back() {
     assert!(bytes.len() <= 786_432, "{} bytes", bytes.len());
     let (w, h) = dims(&bytes);
     assert!(w.max(h) <= 1568, "{w}x{h}");
-    assert_eq!((w, h), (sc["width"].as_u64().unwrap() as u32, sc["height"].as_u64().unwrap() as u32));
+    assert_eq!(
+        (w, h),
+        (
+            sc["width"].as_u64().unwrap() as u32,
+            sc["height"].as_u64().unwrap() as u32
+        )
+    );
     let frames = sc["frames"].as_array().unwrap();
     assert_eq!(frames.len(), 16);
     assert!(sc["columns"].as_u64().unwrap() * sc["rows"].as_u64().unwrap() >= 16);
-    let req: Vec<f64> = frames.iter().map(|f| f["requested"].as_f64().unwrap()).collect();
+    let req: Vec<f64> = frames
+        .iter()
+        .map(|f| f["requested"].as_f64().unwrap())
+        .collect();
     assert!(req.windows(2).all(|w| w[0] < w[1]), "{req:?}");
     assert!(req[0] > 0.0 && req[15] < 2.0);
     let (back, mime) = read(&mut s, 2, sc["uri"].as_str().unwrap());
@@ -331,7 +369,10 @@ fn a_storyboard_is_one_image_within_the_budget_and_reads_back() {
         json!({"uri": MKV, "count": 6, "columns": 3, "start": 0.5, "end": 1.5}),
     );
     let sc = ok(&res);
-    assert_eq!((sc["columns"].as_u64(), sc["rows"].as_u64()), (Some(3), Some(2)));
+    assert_eq!(
+        (sc["columns"].as_u64(), sc["rows"].as_u64()),
+        (Some(3), Some(2))
+    );
     for f in sc["frames"].as_array().unwrap() {
         let t = f["requested"].as_f64().unwrap();
         assert!((0.5..=1.5).contains(&t), "{f}");
@@ -359,7 +400,12 @@ fn scenes_are_found_at_the_cuts_of_a_clip() {
     );
     let root = dir.path().to_string_lossy().into_owned();
     let mut s = Server::spawn(&[&format!("cuts={root}")]);
-    let res = call(&mut s, 1, "video_scenes", json!({"uri": "media://cuts/cuts.mp4"}));
+    let res = call(
+        &mut s,
+        1,
+        "video_scenes",
+        json!({"uri": "media://cuts/cuts.mp4"}),
+    );
     let sc = ok(&res);
     let times: Vec<f64> = sc["scenes"]
         .as_array()
@@ -374,7 +420,12 @@ fn scenes_are_found_at_the_cuts_of_a_clip() {
         );
     }
     assert!(times.len() <= 4, "no spurious cuts: {sc}");
-    assert!(blocks(&res, "text")[0]["text"].as_str().unwrap().contains("scene"));
+    assert!(
+        blocks(&res, "text")[0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("scene")
+    );
 }
 
 #[test]
@@ -424,8 +475,14 @@ fn a_clip_is_a_user_link_that_reads_back_as_a_playable_mp4() {
     for (args, needle) in [
         (json!({"uri": MP4, "start": -1.0, "duration": 1.0}), ">= 0"),
         (json!({"uri": MP4, "start": 0, "duration": 0}), "> 0"),
-        (json!({"uri": MP4, "start": 0, "duration": 1, "max_height": 8}), "16 to"),
-        (json!({"uri": MP4, "start": 5, "duration": 1}), "past the end"),
+        (
+            json!({"uri": MP4, "start": 0, "duration": 1, "max_height": 8}),
+            "16 to",
+        ),
+        (
+            json!({"uri": MP4, "start": 5, "duration": 1}),
+            "past the end",
+        ),
     ] {
         let text = error_text(&call(&mut s, 5, "video_clip", args.clone()));
         assert!(text.contains(needle), "{args}: {text}");
@@ -457,7 +514,10 @@ fn video_templates_are_listed_and_bad_video_queries_are_invalid_params() {
     ] {
         let r = s.request(json!(2), "resources/read", modern(json!({"uri": uri})));
         assert_eq!(r["error"]["code"], -32602, "{uri}: {r}");
-        assert!(r["error"]["message"].as_str().unwrap().contains(needle), "{r}");
+        assert!(
+            r["error"]["message"].as_str().unwrap().contains(needle),
+            "{r}"
+        );
     }
 }
 
@@ -472,9 +532,23 @@ fn video_soundtracks_work_in_the_audio_tools_for_every_container() {
             json!({"uri": uri, "sample_rate": 16000, "channels": 1, "inline": true}),
         );
         let sc = ok(&res);
-        assert!((sc["duration"].as_f64().unwrap() - 2.0).abs() < 0.2, "{uri}: {sc}");
+        assert!(
+            (sc["duration"].as_f64().unwrap() - 2.0).abs() < 0.2,
+            "{uri}: {sc}"
+        );
         let audio = blocks(&res, "audio");
         assert!(!audio.is_empty(), "{uri}");
+        // The chunk's derived URI reads back too (through the same soundtrack path).
+        let link = call(
+            &mut s,
+            3,
+            "audio_transcode",
+            json!({"uri": uri, "sample_rate": 16000, "channels": 1}),
+        );
+        let chunk = ok(&link)["chunks"][0]["uri"].as_str().unwrap().to_string();
+        let (wav, mime) = read(&mut s, 4, &chunk);
+        assert_eq!(mime, "audio/wav");
+        assert_eq!(&wav[..4], b"RIFF", "{uri}");
         let res = call(&mut s, 2, "audio_spectrogram", json!({"uri": uri}));
         assert_eq!(blocks(&res, "image").len(), 1, "{uri}: {res}");
     }
@@ -494,7 +568,11 @@ fn ffmpeg_children(server: u32) -> Vec<u32> {
         let Some((comm, rest)) = stat.split_once(") ") else {
             continue;
         };
-        let ppid: u32 = rest.split(' ').nth(1).and_then(|p| p.parse().ok()).unwrap_or(0);
+        let ppid: u32 = rest
+            .split(' ')
+            .nth(1)
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(0);
         if ppid == server && (comm.ends_with("(ffmpeg") || comm.ends_with("(ffprobe")) {
             out.push(pid);
         }
@@ -509,7 +587,16 @@ fn cancelling_a_clip_stops_it_and_leaves_no_ffmpeg_behind() {
     make_video(
         &dir.path().join("long.webm"),
         "testsrc2=s=1280x720:r=30:d=40",
-        &["-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8", "-b:v", "1M"],
+        &[
+            "-c:v",
+            "libvpx-vp9",
+            "-deadline",
+            "realtime",
+            "-cpu-used",
+            "8",
+            "-b:v",
+            "1M",
+        ],
     );
     let marker = format!("long={}", dir.path().to_string_lossy());
     let mut s = Server::spawn(&[&marker]);
@@ -522,17 +609,26 @@ fn cancelling_a_clip_stops_it_and_leaves_no_ffmpeg_behind() {
     let (first, _) = s.wait_for(|m| m["method"] == "notifications/progress");
     assert!(first["params"]["progress"].as_f64().unwrap() < 40.0);
     let server = server_pid(&marker);
-    assert!(!ffmpeg_children(server).is_empty(), "the clip runs in ffmpeg");
+    assert!(
+        !ffmpeg_children(server).is_empty(),
+        "the clip runs in ffmpeg"
+    );
     s.send(&json!({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": "clip", "reason": "test"}}));
     let deadline = Instant::now() + HANG;
     while !ffmpeg_children(server).is_empty() {
-        assert!(Instant::now() < deadline, "ffmpeg still running {HANG:?} after the cancel");
+        assert!(
+            Instant::now() < deadline,
+            "ffmpeg still running {HANG:?} after the cancel"
+        );
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     assert!(s.request(json!("after"), "tools/list", modern(json!({})))["result"].is_object());
     let (rest, status) = s.finish();
     assert!(status.success());
-    assert!(rest.iter().all(|m| m["id"] != "clip"), "a cancelled clip was answered");
+    assert!(
+        rest.iter().all(|m| m["id"] != "clip"),
+        "a cancelled clip was answered"
+    );
 }
 
 /// The pid of the server whose command line holds `marker` (a root spec unique to a test).
@@ -573,7 +669,11 @@ fn without_ffmpeg_native_formats_work_and_the_others_name_ffmpeg() {
     let text = error_text(&vp9);
     assert!(text.contains("ffmpeg"), "{text}");
     let probe = s
-        .modern(json!(3), "tools/call", json!({"name": "media_probe", "arguments": {"uri": WEBM}}))
+        .modern(
+            json!(3),
+            "tools/call",
+            json!({"name": "media_probe", "arguments": {"uri": WEBM}}),
+        )
         .json();
     let v = &probe["result"]["structuredContent"];
     // Probed natively (symphonia reads WebM) but nothing here decodes VP9.
@@ -586,10 +686,20 @@ fn without_ffmpeg_native_formats_work_and_the_others_name_ffmpeg() {
 #[test]
 fn max_video_dimension_refuses_larger_videos() {
     let mut s = spawn(&["--max-video-dimension", "300"]);
-    let text = error_text(&call(&mut s, 1, "video_frames", json!({"uri": MP4, "count": 1})));
+    let text = error_text(&call(
+        &mut s,
+        1,
+        "video_frames",
+        json!({"uri": MP4, "count": 1}),
+    ));
     assert!(text.contains("too large"), "{text}");
     let mut s = spawn(&[]);
-    ok(&call(&mut s, 1, "video_frames", json!({"uri": MP4, "count": 1})));
+    ok(&call(
+        &mut s,
+        1,
+        "video_frames",
+        json!({"uri": MP4, "count": 1}),
+    ));
 }
 
 #[test]
@@ -597,10 +707,20 @@ fn max_video_decoded_frames_bounds_the_decoding_of_one_request() {
     // The frame at 1.9 s of a 15 fps file with a keyframe every 15 frames: ~14 frames are
     // decoded from the keyframe at 1 s.
     let mut s = spawn(&["--max-video-decoded-frames", "3"]);
-    let text = error_text(&call(&mut s, 1, "video_frames", json!({"uri": MP4, "times": [1.9]})));
+    let text = error_text(&call(
+        &mut s,
+        1,
+        "video_frames",
+        json!({"uri": MP4, "times": [1.9]}),
+    ));
     assert!(text.contains("too large"), "{text}");
     let mut s = spawn(&["--max-video-decoded-frames", "100"]);
-    ok(&call(&mut s, 1, "video_frames", json!({"uri": MP4, "times": [1.9]})));
+    ok(&call(
+        &mut s,
+        1,
+        "video_frames",
+        json!({"uri": MP4, "times": [1.9]}),
+    ));
 }
 
 #[test]
@@ -613,9 +733,18 @@ fn max_clip_seconds_bounds_clips() {
         json!({"uri": MP4, "start": 0, "duration": 1.5}),
     ));
     assert!(text.contains("at most 1 s"), "{text}");
-    ok(&call(&mut s, 2, "video_clip", json!({"uri": MP4, "start": 0, "duration": 1.0})));
+    ok(&call(
+        &mut s,
+        2,
+        "video_clip",
+        json!({"uri": MP4, "start": 0, "duration": 1.0}),
+    ));
     // The clip template says it too.
-    let r = s.request(json!(3), "resources/read", modern(json!({"uri": format!("{MP4}?clip_start=0&clip_duration=1.5")})));
+    let r = s.request(
+        json!(3),
+        "resources/read",
+        modern(json!({"uri": format!("{MP4}?clip_start=0&clip_duration=1.5")})),
+    );
     assert_eq!(r["error"]["code"], -32602, "{r}");
 }
 
@@ -624,15 +753,28 @@ fn video_timeout_ms_kills_slow_ffmpeg_work() {
     let marker = format!("timeout={}", samples().to_string_lossy());
     let mut s = Server::spawn(&["--video-timeout-ms", "1", &marker]);
     let webm = "media://timeout/video/clip_vp9_opus.webm";
-    let res = call(&mut s, 1, "video_clip", json!({"uri": webm, "start": 0, "duration": 1.0}));
+    let res = call(
+        &mut s,
+        1,
+        "video_clip",
+        json!({"uri": webm, "start": 0, "duration": 1.0}),
+    );
     let text = error_text(&res);
     assert!(text.contains("ffmpeg"), "{text}");
     let server = server_pid(&marker);
     let deadline = Instant::now() + HANG;
     while !ffmpeg_children(server).is_empty() {
-        assert!(Instant::now() < deadline, "a timed-out ffmpeg was left running");
+        assert!(
+            Instant::now() < deadline,
+            "a timed-out ffmpeg was left running"
+        );
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     let mut s = spawn(&[]);
-    ok(&call(&mut s, 1, "video_clip", json!({"uri": WEBM, "start": 0, "duration": 1.0})));
+    ok(&call(
+        &mut s,
+        1,
+        "video_clip",
+        json!({"uri": WEBM, "start": 0, "duration": 1.0}),
+    ));
 }
