@@ -224,7 +224,7 @@ pub fn from_query(pairs: &[(String, String)]) -> std::result::Result<VideoQuery,
 
 impl FrameSpec {
     /// The canonical query: keys in [`FRAME_KEYS`] order, unset ones left out.
-    pub fn to_query(&self) -> String {
+    pub fn to_query(self) -> String {
         let mut q = vec![format!("t={}", secs(self.t))];
         if let Some(w) = self.look.max_width {
             q.push(format!("w={w}"));
@@ -267,7 +267,7 @@ impl StoryboardSpec {
     }
 
     /// The canonical query: keys in [`STORYBOARD_KEYS`] order, unset ones left out.
-    pub fn to_query(&self) -> String {
+    pub fn to_query(self) -> String {
         let mut q = vec![format!("storyboard={}", self.count)];
         if let Some(c) = self.columns {
             q.push(format!("columns={c}"));
@@ -328,7 +328,7 @@ impl ClipSpec {
     }
 
     /// The canonical query: every key, in [`CLIP_KEYS`] order.
-    pub fn to_query(&self) -> String {
+    pub fn to_query(self) -> String {
         format!(
             "clip_start={}&clip_duration={}&max_height={}",
             secs(self.start),
@@ -715,7 +715,7 @@ fn unpack_storyboard(entry: &Bytes) -> Option<RenderedStoryboard> {
     let meta_len = usize::try_from(entry.slice(len_at..magic_at).get_u32()).ok()?;
     let start = len_at.checked_sub(meta_len)?;
     let mut m = entry.slice(start..len_at);
-    if m.remaining() < 17 || (m.remaining() - 17) % 16 != 0 {
+    if m.remaining() < 17 || !(m.remaining() - 17).is_multiple_of(16) {
         return None;
     }
     let format = format_of(m.get_u8())?;
