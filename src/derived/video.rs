@@ -1028,7 +1028,7 @@ mod tests {
             ("t=1&w=0", "at least 1"),
             ("t=1&fit=cover", "unknown parameter"),
             ("t=1&quality=101", "1-100"),
-            ("storyboard=0", "1 to 64"),
+            ("storyboard=0", "at least 1"),
             ("storyboard=65", "1 to 64"),
             ("storyboard=4&columns=5", "columns"),
             ("storyboard=4&start=3&end=2", "after start"),
