@@ -10,6 +10,7 @@ use crate::config::Config;
 use crate::library::{Library, LibraryError};
 use crate::media::image::decode::DecodeOptions;
 use crate::media::image::external::ExternalDecoders;
+use crate::media::video::VideoCtx;
 use crate::provider::ToolProvider;
 use crate::server::{Server, ServerBuilder, ServerEvent};
 use crate::tools::Tool;
@@ -31,13 +32,14 @@ struct MediaTools {
     image: DecodeOptions,
     inline_limit: u64,
     expose_gps: bool,
+    video: Arc<VideoCtx>,
 }
 
 impl ToolProvider for MediaTools {
     fn tools(&self) -> Vec<Arc<dyn Tool>> {
         use crate::tools::{
             audio_spectrogram, audio_transcode, image_tiles, image_transform, media_list,
-            media_probe,
+            media_probe, video_clip, video_frames, video_scenes, video_storyboard,
         };
         let lib = &self.library;
         let images = image_transform::ImageCtx {
@@ -46,20 +48,32 @@ impl ToolProvider for MediaTools {
             opts: self.image.clone(),
             max_bytes_limit: self.inline_limit,
         };
+        let videos = video_frames::VideoTools {
+            lib: lib.clone(),
+            cache: self.cache.clone(),
+            video: self.video.clone(),
+            inline_limit: self.inline_limit,
+        };
         vec![
             Arc::new(media_list::MediaList::new(lib.clone())),
-            Arc::new(media_probe::MediaProbe::new(
-                lib.clone(),
-                self.expose_gps,
-                self.image.limits,
-            )),
+            Arc::new(
+                media_probe::MediaProbe::new(lib.clone(), self.expose_gps, self.image.limits)
+                    .with_video(self.video.clone()),
+            ),
             Arc::new(image_transform::ImageTransform(images.clone())),
             Arc::new(image_tiles::ImageTiles(images)),
-            Arc::new(audio_transcode::AudioTranscode::new(
-                lib.clone(),
-                self.cache.clone(),
-            )),
-            Arc::new(audio_spectrogram::AudioSpectrogram::new(lib.clone())),
+            Arc::new(
+                audio_transcode::AudioTranscode::new(lib.clone(), self.cache.clone())
+                    .with_video(self.video.clone()),
+            ),
+            Arc::new(
+                audio_spectrogram::AudioSpectrogram::new(lib.clone())
+                    .with_video(self.video.clone()),
+            ),
+            Arc::new(video_frames::VideoFrames(videos.clone())),
+            Arc::new(video_storyboard::VideoStoryboard(videos.clone())),
+            Arc::new(video_scenes::VideoScenes(videos.clone())),
+            Arc::new(video_clip::VideoClip(videos)),
         ]
     }
 }
@@ -77,12 +91,45 @@ fn image_options(cfg: &Config) -> DecodeOptions {
     }
 }
 
+/// ffmpeg and ffprobe on PATH (interim, until the ffmpeg engine's own `discover` lands).
+fn discover_ffmpeg() -> (Option<std::path::PathBuf>, Option<std::path::PathBuf>) {
+    use std::os::unix::fs::PermissionsExt;
+    let which = |name: &str| {
+        let path = std::env::var_os("PATH")?;
+        std::env::split_paths(&path)
+            .filter(|d| d.is_absolute())
+            .map(|d| d.join(name))
+            .find(|p| {
+                std::fs::metadata(p)
+                    .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+            })
+    };
+    (which("ffmpeg"), which("ffprobe"))
+}
+
+/// How video is decoded: the configured limits, ffmpeg/ffprobe as found on PATH at start-up
+/// (absent: native formats still work, the rest fail naming ffmpeg), and every core for a
+/// request's parallel work (storyboards).
+fn video_ctx(cfg: &Config) -> VideoCtx {
+    let (ffmpeg, ffprobe) = discover_ffmpeg();
+    if ffmpeg.is_none() {
+        tracing::info!("ffmpeg not found on PATH: only H.264 and AV1 video can be decoded");
+    }
+    VideoCtx {
+        limits: cfg.limits.video,
+        ffmpeg,
+        ffprobe,
+        threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+    }
+}
+
 /// Builds everything `cfg` describes.
 pub fn build(cfg: Config) -> Result<App, LibraryError> {
     let limits = &cfg.limits;
     let library = Arc::new(Library::new(cfg.roots.clone(), limits.library.clone())?);
     let cache = Arc::new(DerivedCache::new(limits.cache_bytes));
     let image = image_options(&cfg);
+    let video = Arc::new(video_ctx(&cfg));
     let resources = Arc::new(
         crate::resources::Resources::new(
             library.clone(),
@@ -91,7 +138,8 @@ pub fn build(cfg: Config) -> Result<App, LibraryError> {
             limits.page_size,
         )
         .with_page_bytes(limits.list_page_bytes)
-        .with_image_options(image.clone()),
+        .with_image_options(image.clone())
+        .with_video(video.clone()),
     );
     let mut b = ServerBuilder::new(cfg.clone())
         .tools(&MediaTools {
@@ -100,6 +148,7 @@ pub fn build(cfg: Config) -> Result<App, LibraryError> {
             image,
             inline_limit: limits.inline_read_bytes,
             expose_gps: cfg.expose_gps,
+            video,
         })
         .resources(resources)
         .prompts(Arc::new(crate::prompts::Prompts::new(library.clone())));

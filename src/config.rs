@@ -5,6 +5,7 @@
 
 use crate::library::LibraryLimits;
 use crate::media::image::ImageLimits;
+use crate::media::video::VideoLimits;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -73,6 +74,12 @@ pub struct Limits {
     /// Longest an external image decoder (HEIC/AVIF: heif-convert or ffmpeg) may run. Default
     /// 20 s (`--external-decoder-timeout-ms`).
     pub external_decoder_timeout: Duration,
+    /// Video limits: width and height 8192 px (`--max-video-dimension`), 20,000 frames decoded
+    /// per request (`--max-video-decoded-frames`), clips of at most 300 s
+    /// (`--max-clip-seconds`), and 120 s for any one ffmpeg/ffprobe child (`--video-timeout-ms`;
+    /// its own flag, not `--external-decoder-timeout-ms`: a clip transcode legitimately runs
+    /// far longer than an image decode).
+    pub video: VideoLimits,
 }
 
 impl Default for Limits {
@@ -94,6 +101,7 @@ impl Default for Limits {
             cache_bytes: crate::cache::DEFAULT_CAPACITY,
             image: ImageLimits::default(),
             external_decoder_timeout: Duration::from_secs(20),
+            video: VideoLimits::default(),
         }
     }
 }

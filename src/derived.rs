@@ -7,10 +7,11 @@
 use crate::cache::DerivedCache;
 use crate::library::{Library, LibraryError, MediaKind};
 use crate::media::audio::segment::{self, SegmentSpec};
-use crate::media::audio::{AudioError, MAX_CHUNK_SECONDS, decode, seekable};
+use crate::media::audio::{AudioError, MAX_CHUNK_SECONDS, decode};
 use thiserror::Error;
 
 pub mod image;
+pub mod video;
 
 /// Why a derived artifact could not be made: the file itself (missing, outside the root, ...:
 /// kept as the library said it, so it is answered like any missing resource) or the media.
@@ -22,6 +23,19 @@ pub enum DerivedError {
     Audio(#[from] AudioError),
     #[error(transparent)]
     Image(#[from] crate::media::image::ImageError),
+    /// Extracting a video's soundtrack with ffmpeg failed.
+    #[error(transparent)]
+    Video(#[from] crate::media::video::VideoError),
+}
+
+impl From<video::VideoDerivedError> for DerivedError {
+    fn from(e: video::VideoDerivedError) -> Self {
+        match e {
+            video::VideoDerivedError::Library(l) => DerivedError::Library(l),
+            video::VideoDerivedError::Video(v) => DerivedError::Video(v),
+            video::VideoDerivedError::Image(i) => DerivedError::Image(i),
+        }
+    }
 }
 
 /// The canonical URI of a derived audio segment.
@@ -37,13 +51,15 @@ pub struct Rendered {
 }
 
 /// Renders a derived audio segment of a resolved file through the shared cache, refusing up
-/// front what would exceed `limit` bytes.
+/// front what would exceed `limit` bytes. A video's soundtrack that symphonia cannot read is
+/// extracted by the ffmpeg `video` names first ([`video::audio_input`]).
 pub fn render_audio(
     lib: &Library,
     cache: &DerivedCache,
     r: &crate::library::Resolved,
     spec: &SegmentSpec,
     limit: u64,
+    video: Option<&crate::media::video::VideoCtx>,
     cancelled: &dyn Fn() -> bool,
 ) -> Result<Rendered, DerivedError> {
     spec.validate()?;
@@ -60,8 +76,9 @@ pub fn render_audio(
     if stat.sniffed.kind == MediaKind::Image {
         return Err(AudioError::NoAudioTrack.into());
     }
-    let ext = r.rel.rsplit('.').next().map(str::to_owned);
-    let info = decode::probe(seekable(lib.open(r)?), ext.as_deref(), stat.size)?;
+    let input = video::audio_input(lib, r, video, cancelled)?;
+    let ext = input.ext.clone();
+    let info = decode::probe(input.open(lib, r)?.0, ext.as_deref(), stat.size)?;
     let available = info
         .duration_seconds
         .map_or(f64::MAX, |d| (d - spec.start).max(0.0));
@@ -78,9 +95,8 @@ pub fn render_audio(
     if estimate > limit {
         return Err(AudioError::TooLarge(estimate, limit).into());
     }
-    let file = lib.open(r)?;
-    let rendered_from = file.id();
-    let seg = segment::render(seekable(file), ext.as_deref(), spec, cancelled)?;
+    let (file, rendered_from) = input.open(lib, r)?;
+    let seg = segment::render(file, ext.as_deref(), spec, cancelled)?;
     // Cache only what was made from the source as it was before and still is after.
     if rendered_from == Some(source) && lib.identity(r).ok() == Some(source) {
         cache.put(key, source, seg.data.clone());

@@ -107,6 +107,21 @@ struct ServeArgs {
     /// Longest an external image decoder (HEIC/AVIF) may run, in milliseconds.
     #[arg(long, default_value_t = 20_000)]
     external_decoder_timeout_ms: u64,
+    /// Widest and tallest video decoded (coded pixels, from the header); larger ones are
+    /// refused before decoding (probing still works).
+    #[arg(long, default_value_t = Limits::default().video.max_width)]
+    max_video_dimension: u32,
+    /// Most video frames one request may decode (seeking decodes from the keyframe before
+    /// each requested time).
+    #[arg(long, default_value_t = Limits::default().video.max_decoded_frames)]
+    max_video_decoded_frames: u64,
+    /// Longest clip video_clip makes, in seconds.
+    #[arg(long, default_value_t = Limits::default().video.max_clip_seconds)]
+    max_clip_seconds: f64,
+    /// Longest one ffmpeg/ffprobe child (video probe, frames, clip, soundtrack) may run, in
+    /// milliseconds; then it is killed and the request fails.
+    #[arg(long, default_value_t = Limits::default().video.external_timeout.as_millis() as u64)]
+    video_timeout_ms: u64,
     /// Report the GPS position from photos' EXIF in media_probe (off: a location is private).
     #[arg(long)]
     expose_gps: bool,
@@ -225,6 +240,17 @@ fn main() -> Result<()> {
     };
     limits.external_decoder_timeout =
         std::time::Duration::from_millis(args.external_decoder_timeout_ms.max(1));
+    if !(args.max_clip_seconds.is_finite() && args.max_clip_seconds > 0.0) {
+        bail!("--max-clip-seconds must be a positive number of seconds");
+    }
+    limits.video = mcp_media::media::video::VideoLimits {
+        max_width: args.max_video_dimension,
+        max_height: args.max_video_dimension,
+        max_decoded_frames: args.max_video_decoded_frames,
+        max_clip_seconds: args.max_clip_seconds,
+        external_timeout: std::time::Duration::from_millis(args.video_timeout_ms.max(1)),
+        ..limits.video
+    };
     let cfg = Config {
         roots,
         limits,
@@ -233,8 +259,9 @@ fn main() -> Result<()> {
         instructions: Some(
             "Media library server. Use media_list to find files (audio, image, video), media_probe \
              to inspect one, image_transform to see an image (fit for a model by default), \
-             image_tiles to look at a large image's detail, audio_transcode to hear audio, and \
-             resources/read on a media:// URI to fetch bytes (large files in ranges with \
+             image_tiles to look at a large image's detail, audio_transcode to hear audio, \
+             video_frames / video_storyboard / video_scenes to watch a video, video_clip to cut \
+             one for a person, and resources/read on a media:// URI to fetch bytes (large files in ranges with \
              ?offset=&length=)."
                 .into(),
         ),

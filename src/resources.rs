@@ -8,10 +8,12 @@
 
 use crate::cache::DerivedCache;
 use crate::derived::image::{self as derived_image, render_image};
+use crate::derived::video::{self as derived_video, VideoDerivedError, VideoQuery};
 use crate::derived::{DerivedError, render_audio};
 use crate::library::{Library, LibraryError};
 use crate::media::audio::segment::{self, SegmentSpec};
 use crate::media::image::decode::DecodeOptions;
+use crate::media::video::{VideoCtx, VideoError};
 use crate::protocol::ProtocolVersion;
 use crate::protocol::cursor;
 use crate::protocol::types::render_resource;
@@ -39,6 +41,7 @@ pub struct Resources {
     lib: Arc<Library>,
     cache: Arc<DerivedCache>,
     image: DecodeOptions,
+    video: Arc<VideoCtx>,
     inline_limit: u64,
     page_size: usize,
     page_bytes: usize,
@@ -55,6 +58,7 @@ impl Resources {
             lib,
             cache,
             image: DecodeOptions::default(),
+            video: Arc::new(VideoCtx::default()),
             inline_limit,
             page_size,
             page_bytes: LIST_PAGE_BYTES,
@@ -64,6 +68,12 @@ impl Resources {
     /// How images are decoded for derived image variants (limits, external decoders).
     pub fn with_image_options(mut self, opts: DecodeOptions) -> Self {
         self.image = opts;
+        self
+    }
+
+    /// How video is decoded for derived frames, storyboards and clips (limits, ffmpeg).
+    pub fn with_video(mut self, video: Arc<VideoCtx>) -> Self {
+        self.video = video;
         self
     }
 
@@ -134,6 +144,45 @@ impl Resources {
             ),
             mime_type: Some("audio/wav".into()),
         }, ResourceTemplate {
+            uri_template: derived_video::FRAME_TEMPLATE.into(),
+            name: "video-frame".into(),
+            title: Some("Video frame".into()),
+            description: Some(
+                "The frame of a video shown at t seconds (a time past the end gives the last \
+                 frame), rotation applied, fit for a model like an image variant: w and h \
+                 bound it (default: long edge 1568), format=jpeg|png|webp, quality=1-100. \
+                 Deterministic: video_frames returns the same bytes."
+                    .into(),
+            ),
+            mime_type: None,
+        }, ResourceTemplate {
+            uri_template: derived_video::STORYBOARD_TEMPLATE.into(),
+            name: "video-storyboard".into(),
+            title: Some("Video storyboard".into()),
+            description: Some(format!(
+                "One grid image of storyboard=N (1-{}) evenly spaced frames of a video (or of \
+                 start..end seconds), each labelled with its time, in columns columns (default: \
+                 the layout with the largest cells); long edge at most {} px, at most {} bytes. \
+                 Deterministic: video_storyboard returns the same bytes.",
+                derived_video::STORYBOARD_MAX_COUNT,
+                derived_video::STORYBOARD_LONG_EDGE,
+                derived_video::STORYBOARD_MAX_BYTES
+            )),
+            mime_type: Some("image/jpeg".into()),
+        }, ResourceTemplate {
+            uri_template: derived_video::CLIP_TEMPLATE.into(),
+            name: "video-clip".into(),
+            title: Some("Video clip, H.264/MP4".into()),
+            description: Some(format!(
+                "clip_duration seconds from clip_start of a video as an H.264/MP4 file for a \
+                 person to watch, at most max_height pixels tall (default {}; never upscaled). \
+                 At most {} bytes (the inline limit) and {} s.",
+                derived_video::CLIP_DEFAULT_HEIGHT,
+                self.inline_limit,
+                self.video.limits.max_clip_seconds
+            )),
+            mime_type: Some("video/mp4".into()),
+        }, ResourceTemplate {
             uri_template: RANGE_TEMPLATE.into(),
             name: "media-byte-range".into(),
             title: Some("Byte range of a media file".into()),
@@ -153,6 +202,10 @@ impl Resources {
         cancelled: &dyn Fn() -> bool,
     ) -> Result<Vec<ResourceContents>, ResourceError> {
         let r = self.lib.resolve(uri)?;
+        // Before images: a frame's w/h/format are image keys too.
+        if derived_video::is_video_query(&r.uri.query) {
+            return self.read_video(&r, uri, cancelled);
+        }
         if derived_image::is_image_query(&r.uri.query) {
             return self.read_image(&r, uri, cancelled);
         }
@@ -251,6 +304,69 @@ impl Resources {
         }])
     }
 
+    /// Renders (or fetches from the cache) a derived video frame, storyboard or clip.
+    fn read_video(
+        &self,
+        r: &crate::library::Resolved,
+        uri: &str,
+        cancelled: &dyn Fn() -> bool,
+    ) -> Result<Vec<ResourceContents>, ResourceError> {
+        let q = query_spec(r, uri, derived_video::from_query)?;
+        let fail = |e| video_failure(uri, e);
+        let (mime, data) = match q {
+            VideoQuery::Frame(f) => {
+                let mut frames = derived_video::render_frames(
+                    &self.lib,
+                    &self.cache,
+                    r,
+                    &[f.t],
+                    &f.look,
+                    &self.video,
+                    None,
+                    cancelled,
+                    &mut |_| {},
+                )
+                .map_err(fail)?;
+                let frame = frames
+                    .pop()
+                    .ok_or_else(|| fail(VideoError::Internal("no frame rendered".into()).into()))?;
+                (frame.meta.format.mime(), frame.data)
+            }
+            VideoQuery::Storyboard(s) => {
+                let board = derived_video::render_storyboard(
+                    &self.lib,
+                    &self.cache,
+                    r,
+                    &s,
+                    &self.video,
+                    None,
+                    cancelled,
+                )
+                .map_err(fail)?;
+                (board.meta.format.mime(), board.data)
+            }
+            VideoQuery::Clip(c) => {
+                let clip = derived_video::render_clip(
+                    &self.lib,
+                    &self.cache,
+                    r,
+                    &c,
+                    &self.video,
+                    self.inline_limit,
+                    cancelled,
+                    &mut |_| {},
+                )
+                .map_err(fail)?;
+                ("video/mp4", clip.data)
+            }
+        };
+        Ok(vec![ResourceContents {
+            uri: uri.into(),
+            mime_type: Some(mime.into()),
+            body: ResourceBody::Blob(data),
+        }])
+    }
+
     /// Renders (or fetches from the cache) a derived audio segment.
     fn read_audio(
         &self,
@@ -265,6 +381,7 @@ impl Resources {
             r,
             &spec,
             self.inline_limit,
+            Some(&self.video),
             cancelled,
         )
         .map_err(|e| derived_failure(uri, e))?;
@@ -335,6 +452,31 @@ fn derived_failure(uri: &str, e: DerivedError) -> ResourceError {
             uri: uri.into(),
             source,
         },
+        DerivedError::Video(e) => video_failure(uri, VideoDerivedError::Video(e)),
+    }
+}
+
+/// Why a derived video artifact of `uri` failed, as a resource error. Interim, until
+/// `ResourceError` has a `Video` variant mapped in `server/error.rs`: the request's and the
+/// file's faults become an invalid URI (-32602, with the reason), ours (`Internal`, `Io`)
+/// an I/O error (-32603, logged).
+fn video_failure(uri: &str, e: VideoDerivedError) -> ResourceError {
+    match e {
+        VideoDerivedError::Library(l) => ResourceError::Library(l),
+        VideoDerivedError::Image(source) => ResourceError::Image {
+            uri: uri.into(),
+            source,
+        },
+        VideoDerivedError::Video(e @ (VideoError::Internal(_) | VideoError::Io(_))) => {
+            ResourceError::Library(LibraryError::Io {
+                uri: uri.into(),
+                source: std::io::Error::other(format!("rendering video: {e}")),
+            })
+        }
+        VideoDerivedError::Video(e) => ResourceError::Library(LibraryError::InvalidUri {
+            uri: uri.into(),
+            reason: format!("cannot render it: {e}"),
+        }),
     }
 }
 
@@ -360,7 +502,11 @@ impl ResourceProvider for Resources {
         let derived = uri.split_once('?').is_some_and(|(_, q)| {
             q.split('&').any(|kv| {
                 let k = kv.split_once('=').map_or(kv, |x| x.0);
-                segment::QUERY_KEYS.contains(&k) || derived_image::QUERY_KEYS.contains(&k)
+                segment::QUERY_KEYS.contains(&k)
+                    || derived_image::QUERY_KEYS.contains(&k)
+                    || derived_video::FRAME_KEYS.contains(&k)
+                    || derived_video::STORYBOARD_KEYS.contains(&k)
+                    || derived_video::CLIP_KEYS.contains(&k)
             })
         });
         if derived {
@@ -376,11 +522,19 @@ impl ResourceProvider for Resources {
         value: &str,
         context: &Map<String, Value>,
     ) -> Option<Completions> {
-        (template == RANGE_TEMPLATE || template == AUDIO_TEMPLATE || template == IMAGE_TEMPLATE)
-            .then(|| {
-                let root = context.get("root").and_then(Value::as_str);
-                Resources::complete(self, arg, value, root)
-            })
+        [
+            RANGE_TEMPLATE,
+            AUDIO_TEMPLATE,
+            IMAGE_TEMPLATE,
+            derived_video::FRAME_TEMPLATE,
+            derived_video::STORYBOARD_TEMPLATE,
+            derived_video::CLIP_TEMPLATE,
+        ]
+        .contains(&template)
+        .then(|| {
+            let root = context.get("root").and_then(Value::as_str);
+            Resources::complete(self, arg, value, root)
+        })
     }
 }
 

@@ -246,6 +246,15 @@ pub fn tool_failure(tool: &str, e: ToolError) -> Result<ToolResult, RpcError> {
             tracing::error!(tool, error = %e, "image rendering failed in tool");
             Ok(ToolResult::error(format!("{tool}: {e}")))
         }
+        ToolError::Media(crate::media::MediaError::Video(
+            crate::media::video::VideoError::Internal(_) | crate::media::video::VideoError::Io(_),
+        )) => {
+            // Ours, not the video's: logged as an error with its cause. The other video
+            // errors (unsupported, too large, corrupt, bad request, ffmpeg failing on the
+            // file) are the input's and go back to the model as they are.
+            tracing::error!(tool, error = %e, "video processing failed in tool");
+            Ok(ToolResult::error(format!("{tool}: {e}")))
+        }
         other => {
             tracing::debug!(tool, error = %other, "tool returned an error");
             Ok(ToolResult::error(format!("{tool}: {other}")))

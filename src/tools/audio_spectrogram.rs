@@ -18,11 +18,19 @@ pub const MAX_SECONDS: f64 = 120.0;
 
 pub struct AudioSpectrogram {
     lib: Arc<Library>,
+    /// ffmpeg for the soundtracks of videos symphonia cannot read.
+    video: Option<Arc<crate::media::video::VideoCtx>>,
 }
 
 impl AudioSpectrogram {
     pub fn new(lib: Arc<Library>) -> Self {
-        AudioSpectrogram { lib }
+        AudioSpectrogram { lib, video: None }
+    }
+
+    /// Reads the soundtracks of videos symphonia cannot read through `video`'s ffmpeg.
+    pub fn with_video(mut self, video: Arc<crate::media::video::VideoCtx>) -> Self {
+        self.video = Some(video);
+        self
     }
 }
 
@@ -92,8 +100,12 @@ impl Tool for AudioSpectrogram {
                 "duration must be in (0, {MAX_SECONDS}] seconds"
             )));
         }
-        let ext = r.rel.rsplit('.').next();
-        let mut dec = Decoder::open(crate::media::audio::seekable(self.lib.open(&r)?), ext)
+        // The file, or a video's soundtrack extracted by ffmpeg when symphonia cannot read it.
+        let input =
+            crate::derived::video::audio_input(&self.lib, &r, self.video.as_deref(), &|| {
+                ctx.client.cancelled()
+            })?;
+        let mut dec = Decoder::open(input.open(&self.lib, &r)?.0, input.ext.as_deref())
             .map_err(ToolError::from)?;
         dec.seek(start).map_err(ToolError::from)?;
         let rate = dec.rate;

@@ -28,11 +28,23 @@ pub const MAX_CHUNKS: usize = 2000;
 pub struct AudioTranscode {
     lib: Arc<Library>,
     cache: Arc<DerivedCache>,
+    /// ffmpeg for the soundtracks of videos symphonia cannot read.
+    video: Option<Arc<crate::media::video::VideoCtx>>,
 }
 
 impl AudioTranscode {
     pub fn new(lib: Arc<Library>, cache: Arc<DerivedCache>) -> Self {
-        AudioTranscode { lib, cache }
+        AudioTranscode {
+            lib,
+            cache,
+            video: None,
+        }
+    }
+
+    /// Reads the soundtracks of videos symphonia cannot read through `video`'s ffmpeg.
+    pub fn with_video(mut self, video: Arc<crate::media::video::VideoCtx>) -> Self {
+        self.video = Some(video);
+        self
     }
 }
 
@@ -117,13 +129,13 @@ impl Tool for AudioTranscode {
                 "channels must be 1 (mono) or omitted (keep)".into(),
             ));
         }
-        let ext = r.rel.rsplit('.').next().map(str::to_owned);
-        let info = decode::probe(
-            crate::media::audio::seekable(self.lib.open(&r)?),
-            ext.as_deref(),
-            stat.size,
-        )
-        .map_err(ToolError::from)?;
+        let cancelled = || ctx.client.cancelled();
+        // The file, or a video's soundtrack extracted by ffmpeg when symphonia cannot read it.
+        let input =
+            crate::derived::video::audio_input(&self.lib, &r, self.video.as_deref(), &cancelled)?;
+        let ext = input.ext.clone();
+        let info = decode::probe(input.open(&self.lib, &r)?.0, ext.as_deref(), stat.size)
+            .map_err(ToolError::from)?;
         if !info.decodable {
             return Err(ToolError::from(AudioError::UnsupportedCodec(info.codec)));
         }
@@ -134,11 +146,8 @@ impl Tool for AudioTranscode {
             // The container does not say (Matroska or WebM without a duration, a WAV from a
             // streaming recorder): decode to the real end of the data, or as far as asked.
             None => {
-                let mut dec = decode::Decoder::open(
-                    crate::media::audio::seekable(self.lib.open(&r)?),
-                    ext.as_deref(),
-                )
-                .map_err(ToolError::from)?;
+                let mut dec = decode::Decoder::open(input.open(&self.lib, &r)?.0, ext.as_deref())
+                    .map_err(ToolError::from)?;
                 let rate = f64::from(dec.rate);
                 let until = start.max(0.0) + a.duration.unwrap_or(MAX_DECODED_SECONDS + 1.0);
                 let frames = dec
@@ -222,9 +231,15 @@ impl Tool for AudioTranscode {
                 mono,
             };
             let uri = audio_uri(&base, &spec);
-            let rendered = match render_audio(&self.lib, &self.cache, &r, &spec, max_bytes, &|| {
-                ctx.client.cancelled()
-            }) {
+            let rendered = match render_audio(
+                &self.lib,
+                &self.cache,
+                &r,
+                &spec,
+                max_bytes,
+                self.video.as_deref(),
+                &cancelled,
+            ) {
                 Ok(x) => x,
                 // A measured length can run a few milliseconds past what the container lets
                 // us seek to (e.g. Opus pre-skip in Matroska): there the data has ended.
@@ -235,6 +250,7 @@ impl Tool for AudioTranscode {
                 Err(DerivedError::Library(l)) => return Err(ToolError::Library(l)),
                 Err(DerivedError::Audio(a)) => return Err(ToolError::from(a)),
                 Err(DerivedError::Image(i)) => return Err(ToolError::from(i)),
+                Err(DerivedError::Video(v)) => return Err(ToolError::from(v)),
             };
             if self.lib.identity(&r)? != planned {
                 return Err(ToolError::Library(LibraryError::Changed {

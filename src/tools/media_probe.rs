@@ -17,6 +17,8 @@ pub struct MediaProbe {
     expose_gps: bool,
     /// What may be decoded (`decodable`).
     limits: img::ImageLimits,
+    /// How video is probed (ffprobe, limits); `None`: video files get no `video` facts.
+    video: Option<Arc<crate::media::video::VideoCtx>>,
 }
 
 impl MediaProbe {
@@ -25,8 +27,67 @@ impl MediaProbe {
             lib,
             expose_gps,
             limits,
+            video: None,
         }
     }
+
+    /// Probes video files' containers and tracks as `video` says.
+    pub fn with_video(mut self, video: Arc<crate::media::video::VideoCtx>) -> Self {
+        self.video = Some(video);
+        self
+    }
+}
+
+/// The `video` object of a probe: container facts and every track.
+fn video_json(v: &crate::media::video::VideoInfo) -> Value {
+    let secs = |d: f64| Value::from((d * 1000.0).round() / 1000.0);
+    let mut out = json!({
+        "container": v.container,
+        "engine": v.engine.map(|e| e.as_str()),
+        "decodable": v.engine.is_some(),
+        "tracks": v.video.iter().map(|t| {
+            let mut o = json!({
+                "id": t.id, "codec": t.codec, "width": t.width, "height": t.height,
+                "displayWidth": t.display_width, "displayHeight": t.display_height,
+                "rotation": t.rotation,
+            });
+            for (k, val) in [
+                ("frameRate", t.frame_rate.map(|f| Value::from((f * 1000.0).round() / 1000.0))),
+                ("pixelFormat", t.pixel_format.clone().map(Value::from)),
+                ("bitDepth", t.bit_depth.map(Value::from)),
+                ("bitrate", t.bitrate.map(Value::from)),
+                ("frames", t.frames.map(Value::from)),
+                ("durationSeconds", t.duration.map(secs)),
+                ("keyframeInterval", t.keyframe_interval.map(secs)),
+            ] {
+                if let Some(val) = val {
+                    o[k] = val;
+                }
+            }
+            o
+        }).collect::<Vec<_>>(),
+        "audioTracks": v.audio.iter().map(|t| {
+            let mut o = json!({"id": t.id, "codec": t.codec});
+            for (k, val) in [
+                ("sampleRate", t.sample_rate.map(Value::from)),
+                ("channels", t.channels.map(Value::from)),
+                ("bitrate", t.bitrate.map(Value::from)),
+                ("durationSeconds", t.duration.map(secs)),
+            ] {
+                if let Some(val) = val {
+                    o[k] = val;
+                }
+            }
+            o
+        }).collect::<Vec<_>>(),
+    });
+    if let Some(d) = v.duration {
+        out["durationSeconds"] = secs(d);
+    }
+    if let Some(b) = v.bitrate {
+        out["bitrate"] = b.into();
+    }
+    out
 }
 
 #[derive(Deserialize)]
@@ -49,8 +110,11 @@ impl Tool for MediaProbe {
                 size in bytes, last modification time; for images the format, stored and \
                 displayed dimensions and EXIF orientation; for audio (and the audio track of \
                 video) the container, codec, sample rate, channels and layout, bit depth, \
-                duration, bitrate, tags and whether cover art is embedded. Reads headers only, so it is cheap \
-                on any file size."
+                duration, bitrate, tags and whether cover art is embedded; for video the container, \
+                duration, bitrate, what decodes it here (engine), every video track (codec, coded \
+                and displayed size, rotation, frame rate, pixel format, bit depth, bitrate, frame \
+                count, keyframe interval) and audio track. Reads headers only, so it is cheap on \
+                any file size."
                 .into(),
             input_schema: nullable_optionals(json!({
                 "type": "object",
@@ -107,6 +171,31 @@ impl Tool for MediaProbe {
                             "hasCoverArt": {"type": "boolean"}, "decodable": {"type": "boolean"}
                         },
                         "required": ["container", "codec", "decodable", "tags", "hasCoverArt"]
+                    },
+                    "video": {
+                        "type": "object",
+                        "properties": {
+                            "container": {"type": "string"},
+                            "durationSeconds": {"type": "number"}, "bitrate": {"type": "integer"},
+                            "engine": {"type": ["string", "null"], "enum": ["native", "ffmpeg", null], "description": "What decodes the picture here (null: nothing; see warnings)"},
+                            "decodable": {"type": "boolean"},
+                            "tracks": {"type": "array", "items": {"type": "object", "properties": {
+                                "id": {"type": "integer"}, "codec": {"type": "string"},
+                                "width": {"type": "integer"}, "height": {"type": "integer"},
+                                "displayWidth": {"type": "integer"}, "displayHeight": {"type": "integer"},
+                                "rotation": {"type": "integer", "description": "Clockwise degrees applied for display"},
+                                "frameRate": {"type": "number"}, "pixelFormat": {"type": "string"},
+                                "bitDepth": {"type": "integer"}, "bitrate": {"type": "integer"},
+                                "frames": {"type": "integer"}, "durationSeconds": {"type": "number"},
+                                "keyframeInterval": {"type": "number", "description": "Seconds between keyframes"}
+                            }, "required": ["id", "codec", "width", "height", "displayWidth", "displayHeight", "rotation"]}},
+                            "audioTracks": {"type": "array", "items": {"type": "object", "properties": {
+                                "id": {"type": "integer"}, "codec": {"type": "string"},
+                                "sampleRate": {"type": "integer"}, "channels": {"type": "integer"},
+                                "bitrate": {"type": "integer"}, "durationSeconds": {"type": "number"}
+                            }, "required": ["id", "codec"]}}
+                        },
+                        "required": ["container", "engine", "decodable", "tracks", "audioTracks"]
                     },
                     "warnings": {"type": "array", "items": {"type": "string"}}
                 },
@@ -189,6 +278,27 @@ impl Tool for MediaProbe {
                 image["exif"] = exif.into();
             }
             out["image"] = image;
+        }
+        if info.sniffed.kind == MediaKind::Video
+            && let Some(ctx) = &self.video
+        {
+            match crate::derived::video::open_source(&self.lib, &r, ctx) {
+                Ok(src) => {
+                    if src.info.engine.is_none() {
+                        warnings.push(format!(
+                            "no decoder for this video's picture here ({}): {}",
+                            src.info
+                                .video
+                                .first()
+                                .map_or("no video track", |t| t.codec.as_str()),
+                            crate::media::video::ffmpeg::INSTALL_HINT
+                        ));
+                    }
+                    out["video"] = video_json(&src.info);
+                }
+                Err(crate::derived::video::VideoDerivedError::Library(l)) => return Err(l.into()),
+                Err(e) => warnings.push(format!("video unreadable: {e}")),
+            }
         }
         if matches!(info.sniffed.kind, MediaKind::Audio | MediaKind::Video) {
             let ext = r.rel.rsplit('.').next();

@@ -12,6 +12,10 @@ pub mod image_tiles;
 pub mod image_transform;
 pub mod media_list;
 pub mod media_probe;
+pub mod video_clip;
+pub mod video_frames;
+pub mod video_scenes;
+pub mod video_storyboard;
 
 use crate::library::LibraryError;
 use crate::media::MediaError;
@@ -84,6 +88,27 @@ impl From<crate::derived::DerivedError> for ToolError {
             crate::derived::DerivedError::Library(l) => ToolError::Library(l),
             crate::derived::DerivedError::Audio(a) => a.into(),
             crate::derived::DerivedError::Image(i) => i.into(),
+            crate::derived::DerivedError::Video(v) => v.into(),
+        }
+    }
+}
+
+impl From<crate::media::video::VideoError> for ToolError {
+    fn from(e: crate::media::video::VideoError) -> Self {
+        match e {
+            crate::media::video::VideoError::Cancelled => ToolError::Cancelled,
+            other => ToolError::Media(other.into()),
+        }
+    }
+}
+
+impl From<crate::derived::video::VideoDerivedError> for ToolError {
+    fn from(e: crate::derived::video::VideoDerivedError) -> Self {
+        use crate::derived::video::VideoDerivedError as E;
+        match e {
+            E::Library(l) => ToolError::Library(l),
+            E::Video(v) => v.into(),
+            E::Image(i) => i.into(),
         }
     }
 }

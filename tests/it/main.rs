@@ -18,4 +18,5 @@ mod schema;
 mod shutdown;
 mod stdio;
 mod util;
+mod video;
 mod video_engine;
