@@ -388,7 +388,10 @@ pub fn video_probe(data: &[u8]) {
         return;
     }
     let ctx = video_fuzz_ctx();
-    let Ok(info) = video::probe(&path, &ctx) else {
+    let Ok(input) = video::VideoInput::from_path(&path) else {
+        return;
+    };
+    let Ok(info) = video::probe(&input, &ctx) else {
         return;
     };
     if info.engine != Some(video::Engine::Native) {
@@ -401,7 +404,7 @@ pub fn video_probe(data: &[u8]) {
     assert!(v.width <= ctx.limits.max_width && v.height <= ctx.limits.max_height);
     let times = [f64::from(param & 0x0f) / 4.0, f64::from(param >> 4)];
     let _ = video::native::frames_at(
-        &path,
+        &input,
         &info,
         &times,
         FrameHint::default(),

@@ -12,7 +12,7 @@ use crate::cache::DerivedCache;
 use crate::derived::image::format_from_name;
 use crate::library::{Library, LibraryError, MediaKind, Resolved, SourceId};
 use crate::media::image::{ImageError, OutputFormat, TransformSpec, pipeline};
-use crate::media::video::{self, FrameHint, VideoCtx, VideoError, VideoInfo, storyboard};
+use crate::media::video::{self, FrameHint, VideoCtx, VideoError, VideoInfo, VideoInput, storyboard};
 use bytes::{Buf, BufMut, Bytes};
 use std::path::PathBuf;
 use thiserror::Error;
@@ -353,19 +353,18 @@ pub fn clip_uri(base: &str, spec: &ClipSpec) -> String {
     format!("{base}?{}", spec.to_query())
 }
 
-/// A video file, as opened for one request: where the engines read it, its identity when
-/// checked, and its facts.
+/// A video file, as opened for one request: the opened handle the engines read (never a
+/// path, so nothing can be swapped between the library's checks and the decode), its identity
+/// (from that handle) and its facts.
 pub struct VideoSource {
-    pub path: PathBuf,
+    pub input: VideoInput,
     pub id: SourceId,
     pub info: VideoInfo,
 }
 
-/// Resolves a video file for the engines: it must be a video (by content), its path is the
-/// root's directory joined with the resolved relative path, checked (canonicalised) to stay
-/// inside the root, and it is probed.
+/// Opens a video file for the engines through the library (inside its root, a regular file)
+/// and probes it; it must be a video (by content).
 pub fn open_source(lib: &Library, r: &Resolved, ctx: &VideoCtx) -> Result<VideoSource> {
-    let id = lib.identity(r)?;
     let stat = lib.stat(r)?;
     if stat.sniffed.kind != MediaKind::Video {
         return Err(VideoError::Unsupported(format!(
@@ -375,27 +374,19 @@ pub fn open_source(lib: &Library, r: &Resolved, ctx: &VideoCtx) -> Result<VideoS
         ))
         .into());
     }
-    let root = lib
-        .roots()
-        .get(r.root)
-        .ok_or_else(|| LibraryError::NotFound {
-            uri: r.original.clone(),
-        })?;
-    let io = |source| LibraryError::Io {
-        uri: r.original.clone(),
-        source,
+    let file = lib.open(r)?;
+    let id = match file.id() {
+        Some(id) => id,
+        None => lib.identity(r)?,
     };
-    let root_dir = root.path.canonicalize().map_err(io)?;
-    let path = root_dir.join(&r.rel).canonicalize().map_err(io)?;
-    if !path.starts_with(&root_dir) {
-        return Err(LibraryError::Traversal {
+    let input = VideoInput::new(file.into_inner(), &r.original, lib.read_deadline()).map_err(
+        |source| LibraryError::Io {
             uri: r.original.clone(),
-            reason: "the file's path leaves its root".into(),
-        }
-        .into());
-    }
-    let info = video::probe(&path, ctx)?;
-    Ok(VideoSource { path, id, info })
+            source,
+        },
+    )?;
+    let info = video::probe(&input, ctx)?;
+    Ok(VideoSource { input, id, info })
 }
 
 /// How long the picture lasts: the first video track's duration, else the container's (which
@@ -488,7 +479,7 @@ pub fn audio_input(
         return Ok(native);
     }
     let src = open_source(lib, r, ctx)?;
-    let (guard, wav) = video::ffmpeg::extract_audio(&src.path, ctx, cancelled)?;
+    let (guard, wav) = video::ffmpeg::extract_audio(&src.input, ctx, cancelled)?;
     Ok(AudioInput {
         ext: Some("wav".into()),
         extracted: Some((wav, Box::new(guard))),
@@ -609,7 +600,7 @@ pub fn render_frames(
         let mut image_err: Option<ImageError> = None;
         let mut made: Vec<(usize, Bytes, FrameMeta)> = Vec::with_capacity(missing.len());
         let res = video::frames_at(
-            &src.path,
+            &src.input,
             &src.info,
             &want,
             hint,
@@ -772,7 +763,7 @@ pub fn render_storyboard(
         min_size: Some(grid.cell),
     };
     let frames = with_sync_cancel(cancelled, |stop| {
-        storyboard::gather(&src.path, &src.info, &times, hint, ctx, stop)
+        storyboard::gather(&src.input, &src.info, &times, hint, ctx, stop)
     })?;
     let cells: Vec<(f64, f64)> = times
         .iter()
@@ -948,7 +939,7 @@ pub fn render_clip(
     let mut bounded = ctx.clone();
     bounded.limits.max_clip_bytes = bounded.limits.max_clip_bytes.min(limit);
     let info = video::clip::clip(
-        &src.path,
+        &src.input,
         &src.info,
         spec.start,
         spec.duration,

@@ -549,6 +549,11 @@ impl Library {
         })
     }
 
+    /// How long one read of a media file may take ([`LibraryLimits::read_deadline`]).
+    pub fn read_deadline(&self) -> Duration {
+        self.limits.read_deadline
+    }
+
     /// Opens a resolved media file for reading (confined to its root; regular files only).
     pub fn open(&self, r: &Resolved) -> Result<MediaFile, LibraryError> {
         self.open_rel(r.root, &r.rel, &r.original).map(|(f, _)| f)

@@ -1,6 +1,6 @@
 //! Child processes for the external tools (ffmpeg, ffprobe, heif-convert): finding them on PATH,
 //! a private temporary directory for their files, and one runner that starts a program with an
-//! argument vector (never a shell), a cleared environment and stdin closed, streams its stdout
+//! argument vector (never a shell), a cleared environment and stdin closed (or an input file), streams its stdout
 //! to a callback within a byte bound, keeps a bounded copy of its stderr for messages, and kills
 //! it when it runs over its time, writes too much (stdout or a watched file) or the request is
 //! cancelled (polled every few milliseconds). The child is always reaped.
@@ -99,6 +99,9 @@ pub struct Job<'a> {
     pub max_stderr: usize,
     /// A file the child writes, and the size it must not pass while running.
     pub watch: Option<(&'a Path, u64)>,
+    /// A file the child reads as its stdin (an input it opens as `/dev/stdin`, so no path is
+    /// handed over); `None`: stdin is closed.
+    pub stdin: Option<&'a std::fs::File>,
     /// Read stderr line by line: each line the function marks [`LineUse::Send`] goes to the
     /// sender as it arrives (e.g. per-frame reports), [`LineUse::Keep`] lines are kept for the
     /// message (within `max_stderr`), the others are dropped.
@@ -203,10 +206,17 @@ pub fn run(
     mut on_stdout: Option<OnStdout<'_>>,
 ) -> Result<Finished, RunError> {
     let name = program_name(job.program);
+    let stdin = match job.stdin {
+        Some(f) => Stdio::from(f.try_clone().map_err(|source| RunError::Start {
+            name: name.clone(),
+            source,
+        })?),
+        None => Stdio::null(),
+    };
     let mut cmd = Command::new(job.program);
     cmd.args(job.args)
         .env_clear()
-        .stdin(Stdio::null())
+        .stdin(stdin)
         .stdout(if on_stdout.is_some() {
             Stdio::piped()
         } else {
@@ -400,6 +410,7 @@ mod tests {
             max_stderr: 100,
             watch: None,
             stderr_lines: None,
+            stdin: None,
         }
     }
 

@@ -93,7 +93,7 @@ impl Tool for VideoScenes {
             max,
             ..Options::default()
         };
-        let found = scenes::detect(&src.path, &src.info, None, &opts, &self.0.video, &|| {
+        let found = scenes::detect(&src.input, &src.info, None, &opts, &self.0.video, &|| {
             ctx.client.cancelled()
         })?;
         let base = r.uri.base();

@@ -124,6 +124,7 @@ impl ExternalDecoders {
             max_stderr: 2048,
             watch: Some((out, self.max_output_bytes)),
             stderr_lines: None,
+            stdin: None,
         };
         let done = process::run(job, cancelled, None).map_err(|e| match e {
             RunError::Cancelled => ImageError::Cancelled,

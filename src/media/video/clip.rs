@@ -5,8 +5,8 @@
 //! its time limit and when the file outgrows `max_clip_bytes`.
 //! Must not know about the tools or the cache.
 
-use super::ffmpeg::{ENV, file_url, run_error};
-use super::{ClipInfo, Engine, VideoCtx, VideoError, VideoInfo};
+use super::ffmpeg::{ENV, file_url, input_url, run_error};
+use super::{ClipInfo, Engine, VideoCtx, VideoError, VideoInfo, VideoInput};
 use crate::media::process::{self, Job};
 use std::ffi::OsString;
 use std::path::Path;
@@ -21,7 +21,7 @@ const MAX_KBPS: f64 = 8000.0;
 /// displayed aspect (rotation applied). A clip reaching past the end is cut there.
 #[allow(clippy::too_many_arguments)]
 pub fn clip(
-    path: &Path,
+    input: &VideoInput,
     info: &VideoInfo,
     start: f64,
     duration: f64,
@@ -97,7 +97,7 @@ pub fn clip(
     a.push(ctx.threads.clamp(1, 16).to_string().into());
     a.extend(["-ss".into(), format!("{start:.6}").into()]);
     a.extend(["-protocol_whitelist", "file", "-i"].map(s));
-    a.push(file_url(path));
+    a.push(input_url());
     a.extend(["-t".into(), format!("{duration:.6}").into()]);
     a.extend(["-map", "0:V:0", "-map", "0:a:0?", "-sn", "-dn"].map(s));
     a.extend(["-map_metadata", "-1", "-map_chapters", "-1", "-vf"].map(s));
@@ -134,6 +134,7 @@ pub fn clip(
         max_stderr: 4096,
         watch: Some((out, limits.max_clip_bytes)),
         stderr_lines: None,
+        stdin: Some(input.handle()),
     };
     let mut line = Vec::new();
     let mut on_progress = |chunk: &[u8]| {
@@ -183,7 +184,9 @@ pub fn clip(
     };
     // What was written, as ffprobe reads it (the request's figures without ffprobe).
     let made = if ctx.ffprobe.is_some() {
-        super::ffmpeg::probe(out, ctx).ok()
+        VideoInput::from_path(out)
+            .ok()
+            .and_then(|made| super::ffmpeg::probe(&made, ctx).ok())
     } else {
         None
     };

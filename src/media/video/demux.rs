@@ -5,9 +5,8 @@
 //! before a time. Must not know about decoders or the image pipeline.
 
 use super::{VideoError, VideoLimits};
-use std::fs::File;
+use super::{InputReader as File, VideoInput};
 use std::io::{BufReader, Read, Seek, SeekFrom};
-use std::path::Path;
 
 /// Largest `moov` box read into memory (sample tables of many hours of video fit well below).
 const MAX_MOOV_BYTES: u64 = 256 << 20;
@@ -105,9 +104,9 @@ pub fn sniff(head: &[u8]) -> Option<Kind> {
 }
 
 impl Demuxer {
-    /// Opens `path`; `Unsupported` when it is neither MP4/MOV nor Matroska/WebM.
-    pub fn open(path: &Path, limits: &VideoLimits) -> Result<Demuxer, VideoError> {
-        let mut file = File::open(path)?;
+    /// Opens `input`; `Unsupported` when it is neither MP4/MOV nor Matroska/WebM.
+    pub fn open(input: &VideoInput, limits: &VideoLimits) -> Result<Demuxer, VideoError> {
+        let mut file = input.reader();
         let mut head = [0u8; 12];
         let n = read_up_to(&mut file, &mut head)?;
         file.seek(SeekFrom::Start(0))?;
@@ -364,7 +363,7 @@ fn mp4_rotation(m: &mp4parse::Matrix) -> u16 {
 
 fn open_mp4(mut file: File) -> Result<(ContainerInfo, Mp4State), VideoError> {
     use mp4parse::{CodecType, SampleEntry, TrackType, VideoCodecSpecific};
-    let file_len = file.metadata()?.len();
+    let file_len = file.len();
     let header = mp4_header_bytes(&mut file, file_len)?;
     let is_qt = header.get(8..12) == Some(b"qt  ".as_slice());
     let ctx = mp4parse::read_mp4(&mut std::io::Cursor::new(&header))
@@ -558,7 +557,7 @@ fn mp4_samples(
         _ => 0.0,
     };
     Ok(Mp4State {
-        file: BufReader::new(file.try_clone()?),
+        file: BufReader::new(file.clone()),
         file_len,
         samples,
         timescale: scale as f64,

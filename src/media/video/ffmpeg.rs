@@ -5,7 +5,9 @@
 //! opened as `file:` URLs with only the `file` protocol allowed, so nothing is ever fetched.
 //! Must not know about the native engine, tools or the cache.
 
-use super::{AudioTrack, Engine, Frame, FrameHint, VideoCtx, VideoError, VideoInfo, VideoTrack};
+use super::{
+    AudioTrack, Engine, Frame, FrameHint, VideoCtx, VideoError, VideoInfo, VideoInput, VideoTrack,
+};
 use crate::media::process::{self, Job, LineUse, PrivateDir, RunError};
 use serde_json::Value;
 use std::ffi::OsString;
@@ -40,6 +42,13 @@ pub fn discover() -> (Option<PathBuf>, Option<PathBuf>) {
 pub(crate) fn file_url(p: &Path) -> OsString {
     let mut s = OsString::from("file:");
     s.push(p.as_os_str());
+    s
+}
+
+/// How ffmpeg names the input: the opened file it gets as stdin ([`VideoInput::CHILD_PATH`]).
+pub(crate) fn input_url() -> OsString {
+    let mut s = OsString::from("file:");
+    s.push(VideoInput::CHILD_PATH);
     s
 }
 
@@ -79,7 +88,7 @@ fn args<const N: usize>(a: [&str; N]) -> Vec<OsString> {
 
 /// Runs ffprobe's JSON report on `path` (`entries`: `-show_entries` or `None` for format and
 /// streams).
-fn ffprobe_json(path: &Path, ctx: &VideoCtx, entries: Option<&str>) -> Result<Value, VideoError> {
+fn ffprobe_json(input: &VideoInput, ctx: &VideoCtx, entries: Option<&str>) -> Result<Value, VideoError> {
     let Some(ffprobe) = ctx.ffprobe.as_deref() else {
         return Err(VideoError::Unsupported(format!(
             "ffprobe is not installed: {INSTALL_HINT}"
@@ -91,7 +100,7 @@ fn ffprobe_json(path: &Path, ctx: &VideoCtx, entries: Option<&str>) -> Result<Va
         None => a.extend(args(["-show_format", "-show_streams"])),
     }
     a.extend(args(["-protocol_whitelist", "file"]));
-    a.push(file_url(path));
+    a.push(input_url());
     let mut out = Vec::new();
     let mut cb = |c: &[u8]| {
         out.extend_from_slice(c);
@@ -106,6 +115,7 @@ fn ffprobe_json(path: &Path, ctx: &VideoCtx, entries: Option<&str>) -> Result<Va
         max_stderr: MAX_STDERR,
         watch: None,
         stderr_lines: None,
+        stdin: Some(input.handle()),
     };
     let done = process::run(job, &|| false, Some(&mut cb)).map_err(run_error)?;
     if !done.status.success() {
@@ -185,11 +195,11 @@ fn rotation(s: &Value) -> u16 {
 }
 
 /// Parses ffprobe's `-show_format -show_streams` JSON report.
-fn parse_probe(v: &Value, path: &Path, ctx: &VideoCtx) -> VideoInfo {
+fn parse_probe(v: &Value, input: &VideoInput, ctx: &VideoCtx) -> VideoInfo {
     let empty = Value::Null;
     let format = v.get("format").unwrap_or(&empty);
     let format_name = text(format, "format_name").unwrap_or("unknown");
-    let ext = path
+    let ext = Path::new(input.name())
         .extension()
         .and_then(|e| e.to_str())
         .map(str::to_ascii_lowercase);
@@ -292,9 +302,9 @@ fn parse_probe(v: &Value, path: &Path, ctx: &VideoCtx) -> VideoInfo {
 
 /// Probes any container ffprobe reads. `engine` is `Ffmpeg` when the file has a video track
 /// and ffmpeg is installed (the caller decides whether native decoding is better).
-pub fn probe(path: &Path, ctx: &VideoCtx) -> Result<VideoInfo, VideoError> {
-    let v = ffprobe_json(path, ctx, None)?;
-    Ok(parse_probe(&v, path, ctx))
+pub fn probe(input: &VideoInput, ctx: &VideoCtx) -> Result<VideoInfo, VideoError> {
+    let v = ffprobe_json(input, ctx, None)?;
+    Ok(parse_probe(&v, input, ctx))
 }
 
 /// Where the first video stream's clock starts: its first timestamp in seconds, and the
@@ -306,7 +316,7 @@ struct Clock {
     bt709_untagged: bool,
 }
 
-fn clock(path: &Path, ctx: &VideoCtx) -> Result<Clock, VideoError> {
+fn clock(input: &VideoInput, ctx: &VideoCtx) -> Result<Clock, VideoError> {
     if ctx.ffprobe.is_none() {
         return Ok(Clock {
             stream_start: 0.0,
@@ -318,7 +328,7 @@ fn clock(path: &Path, ctx: &VideoCtx) -> Result<Clock, VideoError> {
     a.extend(args(["-print_format", "json", "-show_entries"]));
     a.push("stream=start_time,color_space,height:format=start_time".into());
     a.extend(args(["-protocol_whitelist", "file"]));
-    a.push(file_url(path));
+    a.push(input_url());
     let v = {
         let Some(ffprobe) = ctx.ffprobe.as_deref() else {
             return Err(VideoError::Unsupported(INSTALL_HINT.into()));
@@ -337,6 +347,7 @@ fn clock(path: &Path, ctx: &VideoCtx) -> Result<Clock, VideoError> {
             max_stderr: MAX_STDERR,
             watch: None,
             stderr_lines: None,
+            stdin: Some(input.handle()),
         };
         let done = process::run(job, &|| false, Some(&mut cb)).map_err(run_error)?;
         if !done.status.success() {
@@ -438,6 +449,7 @@ fn parse_field(l: &str, key: &str) -> Option<Result<i64, ()>> {
 /// rgb24 rawvideo at `size` on stdout) and calls `on_frame(pts_seconds, image)` for each frame
 /// as it arrives (one frame in memory); `Ok(false)` from it stops ffmpeg.
 fn run_frames(
+    input: &VideoInput,
     ctx: &VideoCtx,
     args: &[OsString],
     size: (u32, u32),
@@ -464,6 +476,7 @@ fn run_frames(
         max_stderr: MAX_STDERR,
         watch: None,
         stderr_lines: Some((sort_line, tx)),
+        stdin: Some(input.handle()),
     };
     let mut buf: Vec<u8> = Vec::with_capacity(frame_bytes);
     let mut time_base: Option<(i64, i64)> = None;
@@ -573,7 +586,7 @@ fn next_pts(
 }
 
 /// The common head of an ffmpeg command line that decodes `path`'s first video track.
-fn decode_args(ctx: &VideoCtx, seek: &[OsString], path: &Path) -> Vec<OsString> {
+fn decode_args(ctx: &VideoCtx, seek: &[OsString], input: &VideoInput) -> Vec<OsString> {
     let mut a = args([
         "-nostdin",
         "-hide_banner",
@@ -585,7 +598,7 @@ fn decode_args(ctx: &VideoCtx, seek: &[OsString], path: &Path) -> Vec<OsString> 
     a.push(ctx.threads.clamp(1, 16).to_string().into());
     a.extend_from_slice(seek);
     a.extend(args(["-protocol_whitelist", "file", "-i"]));
-    a.push(file_url(path));
+    a.push(input_url());
     a.extend(args(["-map", "0:V:0", "-an", "-sn", "-dn"]));
     a
 }
@@ -619,7 +632,7 @@ fn output_args(a: &mut Vec<OsString>, filters: &str, size: (u32, u32), bt709: bo
 /// can be chosen: when the first frame decoded is already past the target, the run starts again
 /// from further back.
 pub fn frames_at(
-    path: &Path,
+    input: &VideoInput,
     info: &VideoInfo,
     times: &[f64],
     hint: FrameHint,
@@ -642,7 +655,7 @@ pub fn frames_at(
         None => 1.0,
     };
     let size = scaled(display, scale);
-    shown_at(path, times, size, ctx, true, cancelled, on_frame)
+    shown_at(input, times, size, ctx, true, cancelled, on_frame)
 }
 
 /// How far before a target each successive attempt seeks (the last: from the start).
@@ -652,7 +665,7 @@ const SEEK_BACK: [f64; 4] = [0.5, 3.0, 20.0, f64::INFINITY];
 /// decoded at `size`. `count_all`: every decoded frame counts against `max_decoded_frames`
 /// (otherwise only the delivered ones: a scan decodes what ffmpeg needs in between).
 fn shown_at(
-    path: &Path,
+    input: &VideoInput,
     times: &[f64],
     size: (u32, u32),
     ctx: &VideoCtx,
@@ -660,7 +673,7 @@ fn shown_at(
     cancelled: &dyn Fn() -> bool,
     on_frame: &mut dyn FnMut(usize, Frame) -> Result<(), VideoError>,
 ) -> Result<(), VideoError> {
-    let clock = clock(path, ctx)?;
+    let clock = clock(input, ctx)?;
     let mut targets: Vec<(f64, usize)> = times.iter().copied().zip(0..).collect();
     targets.sort_by(|a, b| a.0.total_cmp(&b.0));
     let mut groups: Vec<&[(f64, usize)]> = vec![];
@@ -695,7 +708,7 @@ fn shown_at(
                     format!("{seek:.6}").into(),
                     "-copyts".into(),
                 ],
-                path,
+                input,
             );
             output_args(&mut a, "", size, clock.bt709_untagged);
             let mut too_late = false;
@@ -715,7 +728,7 @@ fn shown_at(
                 on_frame(i, f.clone())
             };
             let mut seen = 0u64;
-            run_frames(ctx, &a, size, cancelled, &mut |pts, image| {
+            run_frames(input, ctx, &a, size, cancelled, &mut |pts, image| {
                 seen += 1;
                 if count_all && seen > limit.saturating_sub(decoded.get()) {
                     return Err(VideoError::TooLarge(format!(
@@ -774,7 +787,7 @@ fn shown_at(
 /// converted and counted against `max_decoded_frames`); sparser ones seek.
 #[allow(clippy::too_many_arguments)]
 pub fn scan(
-    path: &Path,
+    input: &VideoInput,
     info: &VideoInfo,
     range: (f64, f64),
     interval: f64,
@@ -814,14 +827,14 @@ pub fn scan(
     let times: Vec<f64> = (0..samples as u64)
         .map(|i| start + i as f64 * interval)
         .collect();
-    shown_at(path, &times, out, ctx, false, cancelled, on_frame)
+    shown_at(input, &times, out, ctx, false, cancelled, on_frame)
 }
 
 /// Writes the first audio track of `path` as 16-bit PCM WAV into a private temporary
 /// directory (removed when the returned guard drops), for the audio pipeline on containers
 /// it cannot read (AVI, MPEG-TS, ...). At most [`MAX_AUDIO_BYTES`] are written.
 pub fn extract_audio(
-    path: &Path,
+    input: &VideoInput,
     ctx: &VideoCtx,
     cancelled: &dyn Fn() -> bool,
 ) -> Result<(PrivateDir, PathBuf), VideoError> {
@@ -835,7 +848,7 @@ pub fn extract_audio(
     drop(f);
     let mut a = args(["-nostdin", "-hide_banner", "-nostats", "-loglevel", "error"]);
     a.extend(args(["-threads", "1", "-protocol_whitelist", "file", "-i"]));
-    a.push(file_url(path));
+    a.push(input_url());
     a.extend(args([
         "-map",
         "0:a:0",
@@ -856,6 +869,7 @@ pub fn extract_audio(
         max_stderr: MAX_STDERR,
         watch: Some((&out, MAX_AUDIO_BYTES)),
         stderr_lines: None,
+        stdin: Some(input.handle()),
     };
     let done = process::run(job, cancelled, None).map_err(run_error)?;
     if !done.status.success() {

@@ -29,7 +29,7 @@ pub mod yuv;
 
 pub use probe::probe;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 use thiserror::Error;
 
@@ -209,7 +209,7 @@ pub struct ClipInfo {
 /// order. The native engine first when the codec is native, ffmpeg when it is not or when the
 /// native decoder fails on this stream (and ffmpeg is installed).
 pub fn frames_at(
-    path: &Path,
+    input: &VideoInput,
     info: &VideoInfo,
     times: &[f64],
     hint: FrameHint,
@@ -221,10 +221,10 @@ pub fn frames_at(
         info,
         ctx,
         |on: &mut dyn FnMut(usize, Frame) -> Result<(), VideoError>| {
-            native::frames_at(path, info, times, hint, ctx, cancelled, on)
+            native::frames_at(input, info, times, hint, ctx, cancelled, on)
         },
         |on: &mut dyn FnMut(usize, Frame) -> Result<(), VideoError>| {
-            ffmpeg::frames_at(path, info, times, hint, ctx, cancelled, on)
+            ffmpeg::frames_at(input, info, times, hint, ctx, cancelled, on)
         },
         on_frame,
     )
@@ -235,7 +235,7 @@ pub fn frames_at(
 /// scene detection. At most `limits.max_decoded_frames` are decoded.
 #[allow(clippy::too_many_arguments)]
 pub fn scan(
-    path: &Path,
+    input: &VideoInput,
     info: &VideoInfo,
     range: (f64, f64),
     interval: f64,
@@ -248,10 +248,10 @@ pub fn scan(
         info,
         ctx,
         |on: &mut dyn FnMut(usize, Frame) -> Result<(), VideoError>| {
-            native::scan(path, info, range, interval, size, ctx, cancelled, on)
+            native::scan(input, info, range, interval, size, ctx, cancelled, on)
         },
         |on: &mut dyn FnMut(usize, Frame) -> Result<(), VideoError>| {
-            ffmpeg::scan(path, info, range, interval, size, ctx, cancelled, on)
+            ffmpeg::scan(input, info, range, interval, size, ctx, cancelled, on)
         },
         on_frame,
     )
@@ -333,6 +333,10 @@ impl VideoInput {
     pub fn name(&self) -> &str {
         &self.name
     }
+    /// The opened handle (for a child process's stdin).
+    pub fn handle(&self) -> &std::fs::File {
+        &self.file
+    }
     /// The file's size when it was opened.
     pub fn len(&self) -> u64 {
         self.size
@@ -357,14 +361,25 @@ impl VideoInput {
     pub const CHILD_PATH: &'static str = "/dev/stdin";
 }
 
-/// A [`VideoInput`] read by position: `Read + Seek` without moving anyone else's position.
-/// A read call that outlasts the deadline fails (slow or stuck storage).
-#[derive(Debug)]
+/// A [`VideoInput`] read by position: `Read + Seek` without moving anyone else's position
+/// (a clone reads on from the same place, on its own). A read call that outlasts the deadline
+/// fails (slow or stuck storage).
+#[derive(Clone, Debug)]
 pub struct InputReader {
     file: std::sync::Arc<std::fs::File>,
     pos: u64,
     size: u64,
     deadline: Duration,
+}
+
+impl InputReader {
+    /// The file's size when it was opened.
+    pub fn len(&self) -> u64 {
+        self.size
+    }
+    pub fn is_empty(&self) -> bool {
+        self.size == 0
+    }
 }
 
 impl std::io::Read for InputReader {

@@ -3,11 +3,10 @@
 
 use super::demux::{Demuxer, KeyCheck};
 use super::yuv::{self, ColorSpec, Planes};
-use super::{Frame, FrameHint, VideoCtx, VideoError, VideoInfo, h264};
+use super::{Frame, FrameHint, VideoCtx, VideoError, VideoInfo, VideoInput, h264};
 use fast_image_resize::{FilterType, ResizeAlg, ResizeOptions, Resizer};
 use image::RgbImage;
 use std::collections::{BinaryHeap, VecDeque};
-use std::path::Path;
 
 /// Without a sample index (Matroska), seek instead of decoding on when the next target is
 /// this many seconds past the last picture.
@@ -153,11 +152,11 @@ struct Session<'a> {
 
 impl<'a> Session<'a> {
     fn open(
-        path: &Path,
+        input: &VideoInput,
         ctx: &VideoCtx,
         cancelled: &'a dyn Fn() -> bool,
     ) -> Result<(Session<'a>, u16), VideoError> {
-        let demux = Demuxer::open(path, &ctx.limits)?;
+        let demux = Demuxer::open(input, &ctx.limits)?;
         let v = demux
             .video()
             .ok_or_else(|| VideoError::Unsupported("no video track".into()))?;
@@ -350,7 +349,7 @@ fn check_time(t: f64) -> Result<f64, VideoError> {
 /// Shared by frames_at and scan: the picture at each of `times` (any order), converted and
 /// oriented by `finish`, delivered in ascending time order.
 fn walk(
-    path: &Path,
+    input: &VideoInput,
     times: &[f64],
     ctx: &VideoCtx,
     cancelled: &dyn Fn() -> bool,
@@ -363,7 +362,7 @@ fn walk(
         .map(|(i, &t)| check_time(t).map(|t| (i, t)))
         .collect::<Result<_, _>>()?;
     order.sort_by(|a, b| a.1.total_cmp(&b.1));
-    let (session, rotation) = Session::open(path, ctx, cancelled)?;
+    let (session, rotation) = Session::open(input, ctx, cancelled)?;
     let mut w = Walker {
         s: session,
         last: None,
@@ -395,7 +394,7 @@ fn walk(
 
 /// See [`super::frames_at`]. Frames come at full size (the hint is not used).
 pub fn frames_at(
-    path: &Path,
+    input: &VideoInput,
     _info: &VideoInfo,
     times: &[f64],
     _hint: FrameHint,
@@ -403,7 +402,7 @@ pub fn frames_at(
     cancelled: &dyn Fn() -> bool,
     on_frame: &mut dyn FnMut(usize, Frame) -> Result<(), VideoError>,
 ) -> Result<(), VideoError> {
-    walk(path, times, ctx, cancelled, &mut Ok, on_frame)
+    walk(input, times, ctx, cancelled, &mut Ok, on_frame)
 }
 
 /// The sample times of a scan: `start`, `start + interval`, ... up to `end`.
@@ -453,7 +452,7 @@ fn fit(img: RgbImage, size: (u32, u32)) -> Result<RgbImage, VideoError> {
 /// See [`super::scan`].
 #[allow(clippy::too_many_arguments)]
 pub fn scan(
-    path: &Path,
+    input: &VideoInput,
     _info: &VideoInfo,
     range: (f64, f64),
     interval: f64,
@@ -464,7 +463,7 @@ pub fn scan(
 ) -> Result<(), VideoError> {
     let times = scan_times(range, interval, ctx.limits.max_decoded_frames)?;
     walk(
-        path,
+        input,
         &times,
         ctx,
         cancelled,
@@ -476,12 +475,12 @@ pub fn scan(
 /// Decodes every frame of the first video track in order, calling `on_picture(pts)` for each
 /// (tests and benchmarks: counts and timestamps without RGB conversion).
 pub fn decode_all(
-    path: &Path,
+    input: &VideoInput,
     ctx: &VideoCtx,
     cancelled: &dyn Fn() -> bool,
     on_picture: &mut dyn FnMut(f64),
 ) -> Result<u64, VideoError> {
-    let (mut s, _) = Session::open(path, ctx, cancelled)?;
+    let (mut s, _) = Session::open(input, ctx, cancelled)?;
     s.seek(0.0)?;
     let mut n = 0;
     while let Some(p) = s.next_picture()? {

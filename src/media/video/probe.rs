@@ -3,8 +3,7 @@
 //! the picture; header limits. Must not know about decoders' internals, tools or the cache.
 
 use super::demux::{Demuxer, VideoStream};
-use super::{AudioTrack, Engine, VideoCtx, VideoError, VideoInfo, VideoLimits, VideoTrack};
-use std::path::Path;
+use super::{AudioTrack, Engine, VideoCtx, VideoError, VideoInfo, VideoInput, VideoLimits, VideoTrack};
 
 /// Rejects coded sizes over the limits (before anything is allocated for them).
 pub fn check_dimensions(w: u32, h: u32, limits: &VideoLimits) -> Result<(), VideoError> {
@@ -108,9 +107,9 @@ fn video_track(v: &VideoStream, f: &Format) -> VideoTrack {
 }
 
 /// The facts of a video file (never decodes pixels).
-pub fn probe(path: &Path, ctx: &VideoCtx) -> Result<VideoInfo, VideoError> {
+pub fn probe(input: &VideoInput, ctx: &VideoCtx) -> Result<VideoInfo, VideoError> {
     let has_ffmpeg = ctx.ffmpeg.is_some() || ctx.ffprobe.is_some();
-    let demux = match Demuxer::open(path, &ctx.limits) {
+    let demux = match Demuxer::open(input, &ctx.limits) {
         Ok(d) => d,
         Err(e @ (VideoError::Unsupported(_) | VideoError::Corrupt(_))) => {
             // Not MP4/MKV (AVI, TS, FLV, ...), or something the native demuxers refuse
@@ -118,24 +117,24 @@ pub fn probe(path: &Path, ctx: &VideoCtx) -> Result<VideoInfo, VideoError> {
             return if has_ffmpeg
                 || matches!(&e, VideoError::Unsupported(m) if m.starts_with("not an MP4"))
             {
-                super::ffmpeg::probe(path, ctx)
+                super::ffmpeg::probe(input, ctx)
             } else {
                 Err(e)
             };
         }
         Err(e) => return Err(e),
     };
-    native_info(path, demux, ctx)
+    native_info(input, demux, ctx)
 }
 
-fn native_info(path: &Path, demux: Demuxer, ctx: &VideoCtx) -> Result<VideoInfo, VideoError> {
+fn native_info(input: &VideoInput, demux: Demuxer, ctx: &VideoCtx) -> Result<VideoInfo, VideoError> {
     let c = demux.info();
     let first = c.video.first();
     if let Some(v) = first {
         check_dimensions(v.width, v.height, &ctx.limits)?;
         if v.codec == "unknown" && (ctx.ffmpeg.is_some() || ctx.ffprobe.is_some()) {
             // A codec the native demuxer cannot name (HEVC in MP4, ...).
-            if let Ok(info) = super::ffmpeg::probe(path, ctx) {
+            if let Ok(info) = super::ffmpeg::probe(input, ctx) {
                 return Ok(info);
             }
         }
@@ -177,7 +176,7 @@ fn native_info(path: &Path, demux: Demuxer, ctx: &VideoCtx) -> Result<VideoInfo,
     let duration = c
         .duration
         .or_else(|| video.first().and_then(|v| v.duration));
-    let size = std::fs::metadata(path)?.len();
+    let size = input.len();
     let bitrate = duration
         .filter(|d| *d > 0.0)
         .map(|d| (size as f64 * 8.0 / d) as u64);

@@ -12,9 +12,8 @@
 //! noise changes little.
 //! Scores are in 0..1; a cut between unrelated shots scores 0.5 and above.
 
-use super::{Frame, VideoCtx, VideoError, VideoInfo};
+use super::{Frame, VideoCtx, VideoError, VideoInfo, VideoInput};
 use image::RgbImage;
-use std::path::Path;
 
 /// The box scan frames fit in (aspect kept: 64x36 for 16:9).
 pub const SCAN_BOX: (u32, u32) = (64, 64);
@@ -232,7 +231,7 @@ pub fn validate(opts: &Options) -> Result<(), VideoError> {
 /// The cuts of a video's first picture track over `range` (seconds; `None`: the whole
 /// video, which must then have a known duration), sampled by [`super::scan`].
 pub fn detect(
-    path: &Path,
+    input: &VideoInput,
     info: &VideoInfo,
     range: Option<(f64, f64)>,
     opts: &Options,
@@ -261,7 +260,7 @@ pub fn detect(
         .unwrap_or_else(|| interval_for(range.1 - range.0));
     let mut det = Detector::new();
     super::scan(
-        path,
+        input,
         info,
         range,
         interval,

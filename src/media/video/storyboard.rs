@@ -5,13 +5,12 @@
 //! seeking to the keyframe before its targets). Must not know about the decoders' insides
 //! (it calls [`super::frames_at`]), the tools, JSON or the cache.
 
-use super::{Frame, FrameHint, VideoCtx, VideoError, VideoInfo};
+use super::{Frame, FrameHint, VideoCtx, VideoError, VideoInfo, VideoInput};
 use crate::media::image::{
     Encoded, ImageError, MODEL_LONG_EDGE, MODEL_MAX_BYTES, OutputFormat, TransformSpec, pipeline,
 };
 use fast_image_resize::{FilterType, ResizeAlg, ResizeOptions, Resizer};
 use image::{DynamicImage, Rgb, RgbImage};
-use std::path::Path;
 
 /// Pixels between cells (and no border around the grid).
 pub const GAP: u32 = 2;
@@ -326,7 +325,7 @@ pub fn render(
 /// frame budget `ctx.limits.max_decoded_frames` is shared out among the workers. The first
 /// failure is returned (the other workers stop at their next frame).
 pub fn gather(
-    path: &Path,
+    input: &VideoInput,
     info: &VideoInfo,
     times: &[f64],
     hint: FrameHint,
@@ -356,7 +355,7 @@ pub fn gather(
     let run = |run: &[usize]| -> Result<Vec<(usize, Frame)>, VideoError> {
         let ts: Vec<f64> = run.iter().filter_map(|&i| times.get(i).copied()).collect();
         let mut got = Vec::with_capacity(run.len());
-        let r = super::frames_at(path, info, &ts, hint, &worker_ctx, &stop, &mut |k, f| {
+        let r = super::frames_at(input, info, &ts, hint, &worker_ctx, &stop, &mut |k, f| {
             if let Some(&i) = run.get(k) {
                 got.push((i, f));
             }
