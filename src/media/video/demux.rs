@@ -378,8 +378,11 @@ fn open_mp4(mut file: File) -> Result<(ContainerInfo, Mp4State), VideoError> {
     for track in ctx.tracks.iter() {
         let id = track.track_id.unwrap_or(track.id as u32);
         let scale = track.timescale.map(|t| t.0).filter(|&t| t > 0);
-        let duration = match (track.duration, scale) {
-            (Some(d), Some(s)) => Some(d.0 as f64 / s as f64),
+        // The edit list's presentation duration (AAC priming trimmed, as ffprobe reports it),
+        // else the media duration.
+        let duration = match (track.edited_duration, movie_scale, track.duration, scale) {
+            (Some(e), Some(ms), _, _) if e.0 > 0 => Some(e.0 as f64 / ms as f64),
+            (_, _, Some(d), Some(s)) => Some(d.0 as f64 / s as f64),
             _ => None,
         };
         let entry = track.stsd.as_ref().and_then(|s| s.descriptions.first());
@@ -451,20 +454,32 @@ fn open_mp4(mut file: File) -> Result<(ContainerInfo, Mp4State), VideoError> {
             }
             (TrackType::Audio, entry) => {
                 let (codec, rate, channels) = match entry {
-                    Some(SampleEntry::Audio(a)) => (
-                        match a.codec_type {
-                            CodecType::AAC => "aac",
-                            CodecType::MP3 => "mp3",
-                            CodecType::Opus => "opus",
-                            CodecType::FLAC => "flac",
-                            CodecType::ALAC => "alac",
-                            CodecType::LPCM => "pcm",
-                            CodecType::EncryptedAudio => "encrypted",
-                            _ => "unknown",
-                        },
-                        (a.samplerate > 0.0 && a.samplerate < 1e7).then_some(a.samplerate as u32),
-                        (a.channelcount > 0).then_some(a.channelcount),
-                    ),
+                    Some(SampleEntry::Audio(a)) => {
+                        let esds = match &a.codec_specific {
+                            mp4parse::AudioCodecSpecific::ES_Descriptor(e) => Some(e),
+                            _ => None,
+                        };
+                        (
+                            match a.codec_type {
+                                CodecType::AAC => "aac",
+                                CodecType::MP3 => "mp3",
+                                CodecType::Opus => "opus",
+                                CodecType::FLAC => "flac",
+                                CodecType::ALAC => "alac",
+                                CodecType::LPCM => "pcm",
+                                CodecType::EncryptedAudio => "encrypted",
+                                _ => "unknown",
+                            },
+                            // The esds (AAC AudioSpecificConfig) says the real rate and channels;
+                            // sample entries often just say 2.
+                            esds.and_then(|e| e.audio_sample_rate)
+                                .or((a.samplerate > 0.0 && a.samplerate < 1e7)
+                                    .then_some(a.samplerate as u32)),
+                            esds.and_then(|e| e.audio_channel_count)
+                                .map(u32::from)
+                                .or((a.channelcount > 0).then_some(a.channelcount)),
+                        )
+                    }
                     _ => ("unknown", None, None),
                 };
                 if let Some(d) = duration {

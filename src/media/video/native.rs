@@ -27,6 +27,7 @@ enum Decoder {
 }
 
 impl Decoder {
+    #[cfg_attr(not(feature = "av1"), allow(unused_variables))]
     fn new(codec: &str, extra: &[u8], max_pixels: u64) -> Result<Decoder, VideoError> {
         match codec {
             "h264" => Ok(Decoder::H264(Box::new(h264::Decoder::new(extra)?))),
@@ -878,6 +879,22 @@ mod tests {
             &mut |_, _| Ok(()),
         );
         assert!(matches!(r, Err(VideoError::InvalidRequest(_))), "{r:?}");
+    }
+
+    /// Not a check: full-decode speed of the file named by VIDEO_BENCH_FILE (README figures;
+    /// `cargo test --lib decode_speed -- --ignored --nocapture`).
+    #[test]
+    #[ignore]
+    fn decode_speed() {
+        let Ok(p) = std::env::var("VIDEO_BENCH_FILE") else {
+            return;
+        };
+        for _ in 0..3 {
+            let t = std::time::Instant::now();
+            let n = decode_all(Path::new(&p), &ctx(), &never, &mut |_| {}).unwrap();
+            let s = t.elapsed().as_secs_f64();
+            eprintln!("native: {n} frames in {s:.3} s = {:.1} fps", n as f64 / s);
+        }
     }
 
     /// Probe plus the first frame, on hostile bytes: any result but a panic.

@@ -189,3 +189,121 @@ fn native_info(input: &VideoInput, demux: Demuxer, ctx: &VideoCtx) -> Result<Vid
         engine,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    fn sample(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("samples/video")
+            .join(name)
+    }
+
+    #[test]
+    fn mp4_facts_match_ffprobe() {
+        let i = probe(&sample("clip_h264_aac.mp4"), &VideoCtx::default()).unwrap();
+        assert_eq!(i.container, "mp4");
+        assert!((i.duration.unwrap() - 2.0).abs() < 0.01, "{:?}", i.duration);
+        assert_eq!(i.engine, Some(Engine::Native));
+        let v = &i.video[0];
+        assert_eq!((v.codec.as_str(), v.width, v.height), ("h264", 320, 240));
+        assert_eq!(
+            (v.display_width, v.display_height, v.rotation),
+            (320, 240, 0)
+        );
+        assert!((v.frame_rate.unwrap() - 15.0).abs() < 1e-6);
+        assert_eq!(v.frames, Some(30));
+        assert_eq!(
+            (v.pixel_format.as_deref(), v.bit_depth),
+            (Some("yuv420p"), Some(8))
+        );
+        // -g 15 at 15 fps.
+        assert_eq!(v.keyframe_interval, Some(1.0));
+        assert!(v.bitrate.is_some_and(|b| b > 0));
+        let a = &i.audio[0];
+        assert_eq!(
+            (a.codec.as_str(), a.sample_rate, a.channels),
+            ("aac", Some(44_100), Some(1))
+        );
+    }
+
+    #[test]
+    fn matroska_and_webm_facts_match_ffprobe() {
+        let i = probe(&sample("clip.mkv"), &VideoCtx::default()).unwrap();
+        assert_eq!(i.container, "matroska");
+        assert!(
+            (i.duration.unwrap() - 2.003).abs() < 0.01,
+            "{:?}",
+            i.duration
+        );
+        assert_eq!(i.engine, Some(Engine::Native));
+        assert_eq!(i.video[0].codec, "h264");
+        assert_eq!(i.video[0].pixel_format.as_deref(), Some("yuv420p"));
+        let a = &i.audio[0];
+        assert_eq!(
+            (a.codec.as_str(), a.sample_rate, a.channels),
+            ("vorbis", Some(48_000), Some(1))
+        );
+
+        // VP9: no native decoder; ffmpeg decodes it when installed, nothing otherwise.
+        let webm = sample("clip_vp9_opus.webm");
+        let i = probe(&webm, &VideoCtx::default()).unwrap();
+        assert_eq!(i.container, "webm");
+        assert_eq!((i.video[0].codec.as_str(), i.video[0].width), ("vp9", 320));
+        assert_eq!(i.audio[0].codec, "opus");
+        assert_eq!(i.engine, None);
+        let with_ffmpeg = VideoCtx {
+            ffmpeg: Some("/usr/bin/ffmpeg".into()),
+            ..VideoCtx::default()
+        };
+        assert_eq!(
+            probe(&webm, &with_ffmpeg).unwrap().engine,
+            Some(Engine::Ffmpeg)
+        );
+    }
+
+    #[test]
+    fn ten_bit_h264_is_left_to_ffmpeg() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("10bit.mp4");
+        let st = std::process::Command::new("ffmpeg")
+            .args([
+                "-v",
+                "error",
+                "-f",
+                "lavfi",
+                "-i",
+                "testsrc2=size=64x48:rate=10:duration=1",
+            ])
+            .args(["-c:v", "libx264", "-pix_fmt", "yuv420p10le"])
+            .arg(&out)
+            .status()
+            .unwrap();
+        assert!(st.success());
+        let i = probe(&out, &VideoCtx::default()).unwrap();
+        let v = &i.video[0];
+        assert_eq!(
+            (v.pixel_format.as_deref(), v.bit_depth),
+            (Some("yuv420p10le"), Some(10))
+        );
+        assert_eq!(i.engine, None);
+    }
+
+    #[test]
+    fn not_a_video_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.txt");
+        std::fs::write(&p, b"hello, this is not a video at all").unwrap();
+        assert!(probe(&p, &VideoCtx::default()).is_err());
+        let limits = VideoLimits {
+            max_width: 100,
+            ..VideoLimits::default()
+        };
+        assert!(matches!(
+            check_dimensions(320, 240, &limits),
+            Err(VideoError::TooLarge(_))
+        ));
+    }
+}
