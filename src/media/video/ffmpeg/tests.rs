@@ -340,7 +340,7 @@ fn pixel_format_depths_and_rotations_parse() {
 /// Frames at times (out of order, duplicated, before the start and past the end) carry the
 /// exact timestamps of the frames shown then, and the pictures ffmpeg decodes from the start.
 #[test]
-fn frames_at_gives_the_frame_shown_at_each_time_for_vp9_hevc_vfr_and_open_gop() {
+fn frames_at_gives_the_frame_shown_at_each_time_for_each_codec_and_container() {
     let Some(ctx) = ctx() else { return };
     let _g = serial();
     for file in [
@@ -349,6 +349,9 @@ fn frames_at_gives_the_frame_shown_at_each_time_for_vp9_hevc_vfr_and_open_gop() 
         "clip_vfr.mp4",
         "clip_h264_bframes.mp4",
         "clip_mpeg4_mp3.avi",
+        "clip_h264_10bit.mp4",
+        "clip_av1.mp4",
+        "clip.mkv",
     ] {
         let p = sample(file);
         let info = probe(&p, &ctx).unwrap();
