@@ -3,7 +3,7 @@
 //! (a) the frame at the middle of a 10 s 1080p H.264 file as a 512 px wide JPEG: ours in
 //!     process (probe, `frames_at`, the image pipeline's `render_decoded`, the file written)
 //!     against `ffmpeg -ss T -i IN -frames:v 1 -vf scale=512:-1 out.jpg`;
-//! (b) a 16-frame 4x4 storyboard of a 10-minute 1080p H.264 file (GOP 5 s): ours
+//! (b) a 16-frame 4x4 storyboard of a 10-minute 1080p H.264 file (GOP 5 s, 1 Mbit/s): ours
 //!     (`storyboard::gather` on `ctx.threads` = 2 workers seeking to keyframes, compose,
 //!     encode) against `ffmpeg -i IN -vf fps=16/600,scale=390:-1,tile=4x4 -frames:v 1 out.jpg`
 //!     (which decodes every frame);
@@ -77,7 +77,16 @@ fn make(path: &Path, seconds: u32, gop: u32, fast: bool) -> Result<(), String> {
         "-f", "lavfi", "-i", &src, "-c:v", "libx264", "-pix_fmt", "yuv420p",
     ];
     if fast {
-        args.extend(["-preset", "ultrafast", "-crf", "30"]);
+        args.extend([
+            "-preset",
+            "ultrafast",
+            "-b:v",
+            "1M",
+            "-maxrate",
+            "1500k",
+            "-bufsize",
+            "3M",
+        ]);
     } else {
         args.extend(["-preset", "veryfast", "-crf", "23"]);
     }
