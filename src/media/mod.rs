@@ -1,7 +1,8 @@
 //! Media pipelines: plain synchronous Rust over readers and byte buffers.
 //!
 //! Each kind (audio, image; video in its own issue) has its own typed errors and
-//! limits. Must not know about tokio, JSON, MCP, the server or transports.
+//! limits; `process` runs the external tools (ffmpeg, heif-convert) for image and video.
+//! Must not know about tokio, JSON, MCP, the server or transports.
 // Untrusted media must never panic: no unwrap, expect or unchecked indexing outside tests.
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 #![cfg_attr(
@@ -11,6 +12,7 @@
 
 pub mod audio;
 pub mod image;
+pub mod process;
 pub mod video;
 
 use thiserror::Error;

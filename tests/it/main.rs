@@ -19,3 +19,4 @@ mod shutdown;
 mod stdio;
 mod util;
 mod video;
+mod video_engine;

@@ -6,13 +6,11 @@
 //! Must not know about tokio, JSON, MCP, the library or the cache.
 
 use super::ImageError;
-use std::fs::{self, File};
+use crate::media::process::{self, Job, PrivateDir, RunError, which};
+use std::fs::File;
 use std::io::{Read, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// What to install when no decoder is found.
 pub const INSTALL_HINT: &str =
@@ -29,6 +27,9 @@ pub struct ExternalDecoders {
     pub max_output_bytes: u64,
 }
 
+/// The private temporary directories' name prefix.
+const TEMP_PREFIX: &str = "mcp-media-img-";
+
 /// Default time a child may run.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Default bound on what a child writes (a 100 MP RGBA PNG stays under it).
@@ -43,77 +44,6 @@ impl Default for ExternalDecoders {
             timeout: DEFAULT_TIMEOUT,
             max_output_bytes: DEFAULT_MAX_OUTPUT,
         }
-    }
-}
-
-/// An executable file called `name` in one of the PATH directories.
-fn which(name: &str) -> Option<PathBuf> {
-    use std::os::unix::fs::PermissionsExt;
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .filter(|d| d.is_absolute())
-        .map(|d| d.join(name))
-        .find(|p| fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0))
-}
-
-/// A private directory under the system temporary directory, removed (with what the child
-/// left in it) when dropped.
-struct PrivateDir(PathBuf);
-
-impl PrivateDir {
-    fn new() -> std::io::Result<Self> {
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let base = std::env::temp_dir();
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        let mut last = None;
-        for _ in 0..16 {
-            let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-            let p = base.join(format!(
-                "mcp-media-img-{}-{nanos:x}-{n}",
-                std::process::id()
-            ));
-            match fs::DirBuilder::new().mode(0o700).create(&p) {
-                Ok(()) => return Ok(PrivateDir(p)),
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some(e),
-                Err(e) => return Err(e),
-            }
-        }
-        Err(last.unwrap_or_else(|| std::io::Error::other("no temporary directory")))
-    }
-    /// A new file in the directory, created exclusively with mode 0600.
-    fn create(&self, name: &str) -> std::io::Result<(PathBuf, File)> {
-        let p = self.0.join(name);
-        let f = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&p)?;
-        Ok((p, f))
-    }
-}
-
-impl Drop for PrivateDir {
-    fn drop(&mut self) {
-        if let Err(e) = fs::remove_dir_all(&self.0) {
-            tracing::warn!("could not remove {}: {e}", self.0.display());
-        }
-    }
-}
-
-/// The first bytes of a file, as text, for an error message.
-fn tail_text(p: &Path) -> String {
-    let mut s = Vec::new();
-    if let Ok(f) = File::open(p) {
-        let _ = f.take(2048).read_to_end(&mut s);
-    }
-    let s = String::from_utf8_lossy(&s);
-    let s = s.trim();
-    if s.is_empty() {
-        "no message".into()
-    } else {
-        s.lines().take(5).collect::<Vec<_>>().join("; ")
     }
 }
 
@@ -145,7 +75,7 @@ impl ExternalDecoders {
                 "no decoder for {format} images: {INSTALL_HINT}"
             )));
         }
-        let dir = PrivateDir::new()?;
+        let dir = PrivateDir::new(TEMP_PREFIX)?;
         let (in_path, mut f) = dir.create(&format!("in.{format}"))?;
         std::io::copy(input, &mut f)?;
         f.flush()?;
@@ -159,15 +89,7 @@ impl ExternalDecoders {
             let Some(exe) = tool else { continue };
             let (out_path, f) = dir.create(&format!("out{i}.png"))?;
             drop(f);
-            let (err_path, err) = dir.create(&format!("err{i}.txt"))?;
-            match self.run(
-                exe,
-                &args(&in_path, &out_path),
-                &out_path,
-                err,
-                &err_path,
-                cancelled,
-            ) {
+            match self.run(exe, &args(&in_path, &out_path), &out_path, cancelled) {
                 Ok(png) => return Ok(png),
                 Err(e @ (ImageError::Cancelled | ImageError::TooLarge(_))) => return Err(e),
                 Err(e) => errors.push(e.to_string()),
@@ -190,55 +112,32 @@ impl ExternalDecoders {
         exe: &Path,
         args: &[std::ffi::OsString],
         out: &Path,
-        err: File,
-        err_path: &Path,
         cancelled: &dyn Fn() -> bool,
     ) -> Result<Vec<u8>, ImageError> {
-        let name = exe.file_name().map_or_else(
-            || exe.display().to_string(),
-            |n| n.to_string_lossy().into_owned(),
-        );
-        let mut child = Command::new(exe)
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::from(err))
-            .env_clear()
-            .env("PATH", "/usr/bin:/bin")
-            .spawn()
-            .map_err(|e| ImageError::External(format!("{name} could not start: {e}")))?;
-        let start = Instant::now();
-        let too_big = |p: &Path| fs::metadata(p).is_ok_and(|m| m.len() > self.max_output_bytes);
-        let status = loop {
-            if let Some(status) = child.try_wait()? {
-                break status;
-            }
-            let verdict = if cancelled() {
-                Some(ImageError::Cancelled)
-            } else if start.elapsed() > self.timeout {
-                Some(ImageError::External(format!(
-                    "{name} ran over its time limit of {:?} and was stopped",
-                    self.timeout
-                )))
-            } else if too_big(out) {
-                Some(ImageError::TooLarge(format!(
-                    "{name} wrote more than {} bytes and was stopped",
-                    self.max_output_bytes
-                )))
-            } else {
-                None
-            };
-            if let Some(e) = verdict {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(e);
-            }
-            std::thread::sleep(Duration::from_millis(5));
+        let name = process::program_name(exe);
+        let job = Job {
+            program: exe,
+            args,
+            env: &[("PATH", "/usr/bin:/bin")],
+            timeout: self.timeout,
+            max_stdout: 0,
+            max_stderr: 2048,
+            watch: Some((out, self.max_output_bytes)),
+            stderr_lines: None,
         };
-        if !status.success() {
+        let done = process::run(job, cancelled, None).map_err(|e| match e {
+            RunError::Cancelled => ImageError::Cancelled,
+            RunError::TooMuchOutput { .. } => ImageError::TooLarge(e.to_string()),
+            RunError::Io(e) => ImageError::Io(e),
+            e @ (RunError::Start { .. } | RunError::TimedOut { .. }) => {
+                ImageError::External(e.to_string())
+            }
+        })?;
+        if !done.status.success() {
             return Err(ImageError::External(format!(
-                "{name} failed ({status}): {}",
-                tail_text(err_path)
+                "{name} failed ({}): {}",
+                done.status,
+                process::message(&done.stderr)
             )));
         }
         let mut png = Vec::new();
@@ -254,7 +153,7 @@ impl ExternalDecoders {
         if png.is_empty() {
             return Err(ImageError::External(format!(
                 "{name} wrote nothing: {}",
-                tail_text(err_path)
+                process::message(&done.stderr)
             )));
         }
         Ok(png)
@@ -286,7 +185,9 @@ fn ffmpeg_args(input: &Path, output: &Path) -> Vec<std::ffi::OsString> {
 mod tests {
     use super::*;
     use crate::media::image::decode::{DecodeOptions, decode};
+    use std::fs;
     use std::io::Cursor;
+    use std::process::{Command, Stdio};
     use std::sync::Mutex;
 
     /// The tests that run children look at the temporary directory: one at a time.
