@@ -11,7 +11,7 @@
 # about 13 CPU-minutes with ASan (keep fuzz/target/ in the CI cache); later builds only
 # recompile mcp-media.
 #
-# Environment: FUZZ_SECONDS per target (default 25; 5 targets = about 2 minutes),
+# Environment: FUZZ_SECONDS per target (default 25; 6 targets = about 2.5 minutes),
 # FUZZ_CORPUS_MAX (corpus files per target to start from; default 0 = all),
 # FUZZ_TARGETS (default: all), FUZZ_SANITIZER (address, the default, or none: faster build,
 # no ASan; libFuzzer's coverage guidance is the same), FUZZ_TIMEOUT (default 10 s per input).
@@ -19,7 +19,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 CARGO_FUZZ_VERSION=0.13.1
 SECONDS_EACH=${FUZZ_SECONDS:-25}
-TARGETS=${FUZZ_TARGETS:-protocol uri audio_decode audio_transcode image_decode}
+TARGETS=${FUZZ_TARGETS:-protocol uri audio_decode audio_transcode image_decode video_probe}
 SANITIZER=${FUZZ_SANITIZER:-address}
 # release (-O, the default) or dev (unoptimised, with debug assertions and overflow checks:
 # builds in about half the CPU time, 6.5 CPU-minutes instead of 11 without ASan; CI uses it).

@@ -357,6 +357,65 @@ pub fn image_decode(data: &[u8]) {
     }
 }
 
+/// Limits for [`video_probe`]: small, so every input decodes in milliseconds.
+fn video_fuzz_ctx() -> crate::media::video::VideoCtx {
+    use crate::media::video::{VideoCtx, VideoLimits};
+    VideoCtx {
+        limits: VideoLimits {
+            max_width: 1024,
+            max_height: 1024,
+            max_pixels: 1 << 20,
+            max_decoded_frames: 64,
+            max_packet_bytes: 1 << 20,
+            ..VideoLimits::default()
+        },
+        ffmpeg: None,
+        ffprobe: None,
+        threads: 1,
+    }
+}
+
+/// (6) Native video probing (MP4/MOV, MKV/WebM headers) and the first frame(s), decoded
+/// natively, of arbitrary bytes (written to a temporary file: the demuxers read files). The
+/// parameter byte picks the target times. Checks that frames fit the limits and are oriented
+/// as probed.
+pub fn video_probe(data: &[u8]) {
+    use crate::media::video::{self as video, FrameHint};
+    let [param, body @ ..] = data else { return };
+    let body = &body[..body.len().min(MAX_MEDIA_INPUT)];
+    let path = std::env::temp_dir().join(format!("mcp-media-fuzz-video-{}", std::process::id()));
+    if std::fs::write(&path, body).is_err() {
+        return;
+    }
+    let ctx = video_fuzz_ctx();
+    let Ok(info) = video::probe(&path, &ctx) else {
+        return;
+    };
+    if info.engine != Some(video::Engine::Native) {
+        return;
+    }
+    let v = info
+        .video
+        .first()
+        .expect("a native engine has a video track");
+    assert!(v.width <= ctx.limits.max_width && v.height <= ctx.limits.max_height);
+    let times = [f64::from(param & 0x0f) / 4.0, f64::from(param >> 4)];
+    let _ = video::native::frames_at(
+        &path,
+        &info,
+        &times,
+        FrameHint::default(),
+        &ctx,
+        &|| false,
+        &mut |_, f| {
+            let (w, h) = f.image.dimensions();
+            assert!(u64::from(w) * u64::from(h) <= ctx.limits.max_pixels);
+            assert!(f.pts.is_finite());
+            Ok(())
+        },
+    );
+}
+
 #[cfg(test)]
 mod tests {
     /// Every seed of `fuzz/corpus/image_decode/` runs through the entry point without a panic,

@@ -77,18 +77,19 @@ fn args<const N: usize>(a: [&str; N]) -> Vec<OsString> {
     a.iter().map(OsString::from).collect()
 }
 
-/// Runs ffprobe's JSON report on `path` (`entries`: `-show_entries` or `None` for format and
-/// streams).
-fn ffprobe_json(path: &Path, ctx: &VideoCtx, entries: Option<&str>) -> Result<Value, VideoError> {
+/// Runs ffprobe's JSON report on `path`: `query` (e.g. `-show_entries ...`), or format and
+/// streams when empty.
+fn ffprobe_json(path: &Path, ctx: &VideoCtx, query: &[&str]) -> Result<Value, VideoError> {
     let Some(ffprobe) = ctx.ffprobe.as_deref() else {
         return Err(VideoError::Unsupported(format!(
             "ffprobe is not installed: {INSTALL_HINT}"
         )));
     };
     let mut a = args(["-v", "error", "-print_format", "json"]);
-    match entries {
-        Some(e) => a.extend(args(["-show_entries", e])),
-        None => a.extend(args(["-show_format", "-show_streams"])),
+    if query.is_empty() {
+        a.extend(args(["-show_format", "-show_streams"]));
+    } else {
+        a.extend(query.iter().map(OsString::from));
     }
     a.extend(args(["-protocol_whitelist", "file"]));
     a.push(file_url(path));
@@ -293,17 +294,67 @@ fn parse_probe(v: &Value, path: &Path, ctx: &VideoCtx) -> VideoInfo {
 /// Probes any container ffprobe reads. `engine` is `Ffmpeg` when the file has a video track
 /// and ffmpeg is installed (the caller decides whether native decoding is better).
 pub fn probe(path: &Path, ctx: &VideoCtx) -> Result<VideoInfo, VideoError> {
-    let v = ffprobe_json(path, ctx, None)?;
+    let v = ffprobe_json(path, ctx, &[])?;
+    remember_clock(path, clock_of(&v));
     Ok(parse_probe(&v, path, ctx))
 }
 
 /// Where the first video stream's clock starts: its first timestamp in seconds, and the
 /// container's (ffmpeg's `-ss` counts from the container's), and whether it is a colour
 /// space ffmpeg must be told (untagged HD is BT.709).
+#[derive(Clone, Copy, Debug, PartialEq)]
 struct Clock {
     stream_start: f64,
     format_start: f64,
     bt709_untagged: bool,
+}
+
+/// The clock of the first video stream in an ffprobe report.
+fn clock_of(v: &Value) -> Clock {
+    let s = v
+        .get("streams")
+        .and_then(Value::as_array)
+        .and_then(|l| {
+            l.iter().find(|s| {
+                text(s, "codec_type") == Some("video")
+                    && s.get("disposition")
+                        .and_then(|d| uint(d, "attached_pic"))
+                        .is_none_or(|a| a != 1)
+            })
+        })
+        .unwrap_or(&Value::Null);
+    let format_start = v
+        .get("format")
+        .and_then(|f| num(f, "start_time"))
+        .unwrap_or(0.0);
+    let untagged = text(s, "color_space").is_none_or(|c| c == "unknown");
+    Clock {
+        stream_start: num(s, "start_time").unwrap_or(format_start),
+        format_start,
+        bt709_untagged: untagged && uint(s, "height").is_some_and(|h| h >= 720),
+    }
+}
+
+/// A file as last seen: path, length, modification time.
+type FileKey = (PathBuf, u64, Option<std::time::SystemTime>);
+
+/// Clocks of recently probed files, so frames after a probe need no second ffprobe run.
+static CLOCKS: std::sync::Mutex<Vec<(FileKey, Clock)>> = std::sync::Mutex::new(Vec::new());
+const CLOCKS_KEPT: usize = 64;
+
+fn file_key(path: &Path) -> Option<FileKey> {
+    let m = std::fs::metadata(path).ok()?;
+    Some((path.to_path_buf(), m.len(), m.modified().ok()))
+}
+
+fn remember_clock(path: &Path, clock: Clock) {
+    let Some(key) = file_key(path) else { return };
+    let mut c = CLOCKS.lock().unwrap_or_else(|e| e.into_inner());
+    c.retain(|(k, _)| k.0 != key.0);
+    if c.len() >= CLOCKS_KEPT {
+        c.remove(0);
+    }
+    c.push((key, clock));
 }
 
 fn clock(path: &Path, ctx: &VideoCtx) -> Result<Clock, VideoError> {
@@ -314,53 +365,25 @@ fn clock(path: &Path, ctx: &VideoCtx) -> Result<Clock, VideoError> {
             bt709_untagged: false,
         });
     }
-    let mut a = args(["-v", "error", "-select_streams", "V:0"]);
-    a.extend(args(["-print_format", "json", "-show_entries"]));
-    a.push("stream=start_time,color_space,height:format=start_time".into());
-    a.extend(args(["-protocol_whitelist", "file"]));
-    a.push(file_url(path));
-    let v = {
-        let Some(ffprobe) = ctx.ffprobe.as_deref() else {
-            return Err(VideoError::Unsupported(INSTALL_HINT.into()));
-        };
-        let mut out = Vec::new();
-        let mut cb = |c: &[u8]| {
-            out.extend_from_slice(c);
-            true
-        };
-        let job = Job {
-            program: ffprobe,
-            args: &a,
-            env: ENV,
-            timeout: ctx.limits.external_timeout,
-            max_stdout: MAX_PROBE_JSON,
-            max_stderr: MAX_STDERR,
-            watch: None,
-            stderr_lines: None,
-        };
-        let done = process::run(job, &|| false, Some(&mut cb)).map_err(run_error)?;
-        if !done.status.success() {
-            return Err(failure("ffprobe", done.status, &done.stderr));
+    if let Some(key) = file_key(path) {
+        let c = CLOCKS.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, clock)) = c.iter().find(|(k, _)| *k == key) {
+            return Ok(*clock);
         }
-        serde_json::from_slice::<Value>(&out)
-            .map_err(|e| VideoError::External(format!("ffprobe wrote unreadable JSON: {e}")))?
-    };
-    let s = v
-        .get("streams")
-        .and_then(Value::as_array)
-        .and_then(|l| l.first())
-        .cloned()
-        .unwrap_or(Value::Null);
-    let format_start = v
-        .get("format")
-        .and_then(|f| num(f, "start_time"))
-        .unwrap_or(0.0);
-    let untagged = text(&s, "color_space").is_none_or(|c| c == "unknown");
-    Ok(Clock {
-        stream_start: num(&s, "start_time").unwrap_or(format_start),
-        format_start,
-        bt709_untagged: untagged && uint(&s, "height").is_some_and(|h| h >= 720),
-    })
+    }
+    let v = ffprobe_json(
+        path,
+        ctx,
+        &[
+            "-select_streams",
+            "V:0",
+            "-show_entries",
+            "stream=codec_type,start_time,color_space,height:format=start_time",
+        ],
+    )?;
+    let clock = clock_of(&v);
+    remember_clock(path, clock);
+    Ok(clock)
 }
 
 /// The first video track, checked against the limits before anything is decoded.
@@ -616,8 +639,8 @@ fn output_args(a: &mut Vec<OsString>, filters: &str, size: (u32, u32), bt709: bo
 /// keyframe before the group's first target (`-noaccurate_seek`, timestamps kept with
 /// `-copyts`), decodes forward, and is stopped once a frame shows after the group's last one.
 /// Demuxers seek by decode timestamp, so a keyframe whose B-frames reorder it after the target
-/// can be chosen: when the first frame decoded is already past the target, the run starts again
-/// from further back.
+/// can be chosen: when the first frame decoded is already past the target (or none decodes,
+/// as in a truncated file), the run starts again from further back.
 pub fn frames_at(
     path: &Path,
     info: &VideoInfo,
@@ -646,7 +669,7 @@ pub fn frames_at(
 }
 
 /// How far before a target each successive attempt seeks (the last: from the start).
-const SEEK_BACK: [f64; 4] = [0.5, 3.0, 20.0, f64::INFINITY];
+const SEEK_BACK: [f64; 5] = [0.0, 0.5, 3.0, 20.0, f64::INFINITY];
 
 /// Calls `on_frame(i, frame)` with the frame shown at each `times[i]`, in ascending time order,
 /// decoded at `size`. `count_all`: every decoded frame counts against `max_decoded_frames`
@@ -748,7 +771,9 @@ fn shown_at(
             if count_all {
                 decoded.set(decoded.get() + seen);
             }
-            if too_late {
+            // Past the target already, or nothing decodable from there (a truncated file):
+            // from further back.
+            if too_late || (prev.is_none() && next == 0 && seek > 0.0) {
                 continue;
             }
             if next < group.len() {

@@ -28,11 +28,11 @@ enum Decoder {
 }
 
 impl Decoder {
-    fn new(codec: &str, extra: &[u8]) -> Result<Decoder, VideoError> {
+    fn new(codec: &str, extra: &[u8], max_pixels: u64) -> Result<Decoder, VideoError> {
         match codec {
             "h264" => Ok(Decoder::H264(Box::new(h264::Decoder::new(extra)?))),
             #[cfg(feature = "av1")]
-            "av1" => Ok(Decoder::Av1(super::av1::Decoder::new()?)),
+            "av1" => Ok(Decoder::Av1(super::av1::Decoder::new(max_pixels)?)),
             other => Err(VideoError::Unsupported(format!(
                 "{other} is not decoded natively"
             ))),
@@ -237,7 +237,7 @@ impl<'a> Session<'a> {
                 )));
             }
             if self.dec.is_none() {
-                self.dec = Some(Decoder::new(&self.codec, &self.extra)?);
+                self.dec = Some(Decoder::new(&self.codec, &self.extra, self.max_pixels)?);
             }
             self.pending.push(Pts(packet.pts));
             if let Some(dec) = self.dec.as_mut() {
@@ -753,6 +753,52 @@ mod tests {
             assert_eq!(ours.dimensions(), want);
             let p = psnr(&ours, &ffmpeg_first_frame(&out, dir.path()));
             assert!(p > 30.0, "rotate={tag}: PSNR {p:.1} dB against ffmpeg");
+        }
+    }
+
+    #[cfg(feature = "av1")]
+    #[test]
+    fn av1_in_mp4_and_webm_decodes_natively_like_ffmpeg() {
+        let dir = tempfile::tempdir().unwrap();
+        for ext in ["mp4", "webm"] {
+            let out = dir.path().join(format!("av1.{ext}"));
+            ffmpeg(&[
+                "-f",
+                "lavfi",
+                "-i",
+                "testsrc2=size=160x120:rate=10:duration=2",
+                "-c:v",
+                "libaom-av1",
+                "-cpu-used",
+                "8",
+                "-g",
+                "10",
+                "-pix_fmt",
+                "yuv420p",
+                out.to_str().unwrap(),
+            ]);
+            let i = info(&out);
+            assert_eq!(i.video[0].codec, "av1");
+            assert_eq!(i.engine, Some(super::super::Engine::Native), "{ext}");
+            assert_same_times(&all_pts(&out), &ffprobe_pts(&out));
+            let mut ours = None;
+            frames_at(
+                &out,
+                &i,
+                &[0.0],
+                FrameHint::default(),
+                &ctx(),
+                &never,
+                &mut |_, f| {
+                    ours = Some(f.image);
+                    Ok(())
+                },
+            )
+            .unwrap();
+            let ours = ours.unwrap();
+            let theirs = ffmpeg_first_frame(&out, dir.path());
+            let p = psnr(&ours, &theirs);
+            assert!(p > 30.0, "{ext}: PSNR {p:.1} dB against ffmpeg");
         }
     }
 

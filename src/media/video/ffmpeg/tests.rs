@@ -887,3 +887,75 @@ fn without_ffmpeg_every_entry_point_says_what_to_install() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn truncated_files_fail_cleanly_or_give_what_remains() {
+    let Some(ctx) = ctx() else { return };
+    let _g = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let whole = std::fs::read(sample("clip_hevc.mp4")).unwrap();
+    // The header cut: ffprobe cannot read it.
+    let head = dir.path().join("head.mp4");
+    std::fs::write(&head, &whole[..3000]).unwrap();
+    match probe(&head, &ctx) {
+        Err(VideoError::Corrupt(m)) => assert!(m.contains("ffprobe"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    // The data cut (the header says 2 s): a time past what remains gives the last frame left.
+    let part = dir.path().join("part.mp4");
+    std::fs::write(&part, &whole[..30_000]).unwrap();
+    let info = probe(&part, &ctx).unwrap();
+    assert_eq!(info.duration, Some(2.0));
+    let got = frames(&part, &info, &[1.9], FrameHint::default(), &ctx);
+    assert_eq!(got.len(), 1);
+    assert!(got[0].1.pts < 1.9, "{}", got[0].1.pts);
+}
+
+/// Figures, not a check: `cargo test --release --lib measure_ffmpeg_engine -- --ignored
+/// --nocapture`. The frame in the middle of the 1080p sample at 512 px through this engine,
+/// against the ffmpeg command that writes it as a JPEG.
+#[test]
+#[ignore]
+fn measure_ffmpeg_engine() {
+    let Some(ctx) = ctx() else { return };
+    let ctx = VideoCtx { threads: 2, ..ctx };
+    let p = sample("clip_1080p.mp4");
+    let info = probe(&p, &ctx).unwrap();
+    let hint = FrameHint {
+        min_size: Some((512, 288)),
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let n = 10;
+    let t = std::time::Instant::now();
+    for _ in 0..n {
+        assert_eq!(frames(&p, &info, &[1.0], hint, &ctx).len(), 1);
+    }
+    let ours = t.elapsed() / n;
+    let t = std::time::Instant::now();
+    for _ in 0..n {
+        let st = Command::new("ffmpeg")
+            .args(["-nostdin", "-v", "error", "-y", "-ss", "1", "-i"])
+            .arg(&p)
+            .args(["-frames:v", "1", "-vf", "scale=512:-1"])
+            .arg(dir.path().join("out.jpg"))
+            .status()
+            .unwrap();
+        assert!(st.success());
+    }
+    let theirs = t.elapsed() / n;
+    let t = std::time::Instant::now();
+    let info_av1 = probe(&sample("clip_h264_bframes.mp4"), &ctx).unwrap();
+    let pts = reference_pts(&sample("clip_h264_bframes.mp4"));
+    let got = frames(
+        &sample("clip_h264_bframes.mp4"),
+        &info_av1,
+        &pts,
+        FrameHint::default(),
+        &ctx,
+    );
+    let all = t.elapsed();
+    eprintln!(
+        "frame at 1 s of 1080p at 512 px: engine {ours:?} (after a probe: one ffmpeg run), ffmpeg CLI to JPEG {theirs:?}; all {} frames of a 3 s 320x240 clip in one call {all:?}",
+        got.len()
+    );
+}
