@@ -91,27 +91,11 @@ fn image_options(cfg: &Config) -> DecodeOptions {
     }
 }
 
-/// ffmpeg and ffprobe on PATH (interim, until the ffmpeg engine's own `discover` lands).
-fn discover_ffmpeg() -> (Option<std::path::PathBuf>, Option<std::path::PathBuf>) {
-    use std::os::unix::fs::PermissionsExt;
-    let which = |name: &str| {
-        let path = std::env::var_os("PATH")?;
-        std::env::split_paths(&path)
-            .filter(|d| d.is_absolute())
-            .map(|d| d.join(name))
-            .find(|p| {
-                std::fs::metadata(p)
-                    .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-            })
-    };
-    (which("ffmpeg"), which("ffprobe"))
-}
-
 /// How video is decoded: the configured limits, ffmpeg/ffprobe as found on PATH at start-up
 /// (absent: native formats still work, the rest fail naming ffmpeg), and every core for a
 /// request's parallel work (storyboards).
 fn video_ctx(cfg: &Config) -> VideoCtx {
-    let (ffmpeg, ffprobe) = discover_ffmpeg();
+    let (ffmpeg, ffprobe) = crate::media::video::ffmpeg::discover();
     if ffmpeg.is_none() {
         tracing::info!("ffmpeg not found on PATH: only H.264 and AV1 video can be decoded");
     }

@@ -7,7 +7,7 @@
 use crate::cache::DerivedCache;
 use crate::library::{Library, LibraryError, MediaKind};
 use crate::media::audio::segment::{self, SegmentSpec};
-use crate::media::audio::{AudioError, MAX_CHUNK_SECONDS, decode};
+use crate::media::audio::{AudioError, MAX_CHUNK_SECONDS, decode, seekable};
 use thiserror::Error;
 
 pub mod image;
@@ -78,7 +78,7 @@ pub fn render_audio(
     }
     let input = video::audio_input(lib, r, video, cancelled)?;
     let ext = input.ext.clone();
-    let info = decode::probe(input.open(lib, r)?.0, ext.as_deref(), stat.size)?;
+    let info = decode::probe(seekable(input.open(lib, r)?.0), ext.as_deref(), stat.size)?;
     let available = info
         .duration_seconds
         .map_or(f64::MAX, |d| (d - spec.start).max(0.0));
@@ -96,7 +96,7 @@ pub fn render_audio(
         return Err(AudioError::TooLarge(estimate, limit).into());
     }
     let (file, rendered_from) = input.open(lib, r)?;
-    let seg = segment::render(file, ext.as_deref(), spec, cancelled)?;
+    let seg = segment::render(seekable(file), ext.as_deref(), spec, cancelled)?;
     // Cache only what was made from the source as it was before and still is after.
     if rendered_from == Some(source) && lib.identity(r).ok() == Some(source) {
         cache.put(key, source, seg.data.clone());

@@ -421,23 +421,44 @@ pub struct AudioInput {
     extracted: Option<(PathBuf, Box<dyn std::any::Any + Send>)>,
 }
 
+/// A reader of an [`AudioInput`]: the library's file, or the extracted WAV.
+pub enum AudioReader {
+    File(crate::library::MediaFile),
+    Wav(std::fs::File),
+}
+
+impl std::io::Read for AudioReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            AudioReader::File(f) => f.read(buf),
+            AudioReader::Wav(f) => f.read(buf),
+        }
+    }
+}
+
+impl std::io::Seek for AudioReader {
+    fn seek(&mut self, pos: std::io::SeekFrom) -> std::io::Result<u64> {
+        match self {
+            AudioReader::File(f) => f.seek(pos),
+            AudioReader::Wav(f) => f.seek(pos),
+        }
+    }
+}
+
 impl AudioInput {
-    /// A fresh reader of the input, and the identity of the file it comes from when known
-    /// (for the caller's "cache only what was made from the source as it is" check).
-    pub fn open(
-        &self,
-        lib: &Library,
-        r: &Resolved,
-    ) -> Result<(Box<dyn symphonia::core::io::MediaSource>, Option<SourceId>)> {
+    /// A fresh reader of the input (wrap it with `media::audio::seekable`), and the identity
+    /// of the file it comes from when known (for the caller's "cache only what was made from
+    /// the source as it is" check).
+    pub fn open(&self, lib: &Library, r: &Resolved) -> Result<(AudioReader, Option<SourceId>)> {
         match &self.extracted {
             None => {
                 let f = lib.open(r)?;
                 let id = f.id();
-                Ok((crate::media::audio::seekable(f), id))
+                Ok((AudioReader::File(f), id))
             }
             Some((wav, _)) => {
                 let f = std::fs::File::open(wav).map_err(VideoError::Io)?;
-                Ok((crate::media::audio::seekable(f), Some(lib.identity(r)?)))
+                Ok((AudioReader::Wav(f), Some(lib.identity(r)?)))
             }
         }
     }

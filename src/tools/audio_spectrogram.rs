@@ -105,8 +105,11 @@ impl Tool for AudioSpectrogram {
             crate::derived::video::audio_input(&self.lib, &r, self.video.as_deref(), &|| {
                 ctx.client.cancelled()
             })?;
-        let mut dec = Decoder::open(input.open(&self.lib, &r)?.0, input.ext.as_deref())
-            .map_err(ToolError::from)?;
+        let mut dec = Decoder::open(
+            crate::media::audio::seekable(input.open(&self.lib, &r)?.0),
+            input.ext.as_deref(),
+        )
+        .map_err(ToolError::from)?;
         dec.seek(start).map_err(ToolError::from)?;
         let rate = dec.rate;
         let want = (duration * f64::from(rate)) as usize;

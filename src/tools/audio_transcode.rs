@@ -134,8 +134,12 @@ impl Tool for AudioTranscode {
         let input =
             crate::derived::video::audio_input(&self.lib, &r, self.video.as_deref(), &cancelled)?;
         let ext = input.ext.clone();
-        let info = decode::probe(input.open(&self.lib, &r)?.0, ext.as_deref(), stat.size)
-            .map_err(ToolError::from)?;
+        let info = decode::probe(
+            crate::media::audio::seekable(input.open(&self.lib, &r)?.0),
+            ext.as_deref(),
+            stat.size,
+        )
+        .map_err(ToolError::from)?;
         if !info.decodable {
             return Err(ToolError::from(AudioError::UnsupportedCodec(info.codec)));
         }
@@ -146,8 +150,11 @@ impl Tool for AudioTranscode {
             // The container does not say (Matroska or WebM without a duration, a WAV from a
             // streaming recorder): decode to the real end of the data, or as far as asked.
             None => {
-                let mut dec = decode::Decoder::open(input.open(&self.lib, &r)?.0, ext.as_deref())
-                    .map_err(ToolError::from)?;
+                let mut dec = decode::Decoder::open(
+                    crate::media::audio::seekable(input.open(&self.lib, &r)?.0),
+                    ext.as_deref(),
+                )
+                .map_err(ToolError::from)?;
                 let rate = f64::from(dec.rate);
                 let until = start.max(0.0) + a.duration.unwrap_or(MAX_DECODED_SECONDS + 1.0);
                 let frames = dec

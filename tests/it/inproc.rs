@@ -87,7 +87,11 @@ async fn protocol_round_trips_without_a_process() {
             "image_transform",
             "image_tiles",
             "audio_transcode",
-            "audio_spectrogram"
+            "audio_spectrogram",
+            "video_frames",
+            "video_storyboard",
+            "video_scenes",
+            "video_clip"
         ]
     );
     c.send(json!({"jsonrpc": "2.0", "id": 2, "method": "nope", "params": modern(json!({}))}))

@@ -302,6 +302,22 @@ fn succeeding_calls(tool: &str) -> Vec<Value> {
             json!({"uri": "media://samples/images/photo.jpg", "rows": 2, "cols": 2}),
             json!({"uri": "media://samples/images/photo.jpg", "tile_size": 256, "overlap": 16, "inline": false}),
         ],
+        "video_frames" => vec![
+            json!({"uri": "media://samples/video/clip_h264_aac.mp4"}),
+            json!({"uri": "media://samples/video/clip_vp9_opus.webm", "times": [0.5, 9], "max_width": 64, "format": "png"}),
+            json!({"uri": "media://samples/video/clip_1080p.mp4", "count": 16, "format": "png", "max_width": 640}),
+        ],
+        "video_storyboard" => vec![
+            json!({"uri": "media://samples/video/clip.mkv", "count": 4}),
+            json!({"uri": "media://samples/video/clip_h264_aac.mp4", "count": 6, "columns": 2, "start": 0.5, "end": 1.5}),
+        ],
+        "video_scenes" => vec![
+            json!({"uri": "media://samples/video/clip_h264_aac.mp4"}),
+            json!({"uri": "media://samples/video/clip.mkv", "threshold": 0.1, "max": 3}),
+        ],
+        "video_clip" => vec![
+            json!({"uri": "media://samples/video/clip_h264_aac.mp4", "start": 0, "duration": 1, "max_height": 120}),
+        ],
         other => panic!("no succeeding arguments for tool {other}: add them here"),
     }
 }
@@ -333,6 +349,22 @@ fn failing_calls(tool: &str) -> Vec<Value> {
         "image_tiles" => vec![
             json!({"uri": "media://samples/audio/tone.wav"}),
             json!({"uri": "media://samples/bad/bomb.png", "rows": 2}),
+        ],
+        "video_frames" => vec![
+            json!({"uri": "media://samples/audio/tone.wav"}),
+            json!({"uri": "media://samples/video/clip_h264_aac.mp4", "count": 17}),
+        ],
+        "video_storyboard" => vec![
+            json!({"uri": "media://samples/video/clip_h264_aac.mp4", "count": 65}),
+            json!({"uri": "media://samples/video/clip_h264_aac.mp4", "start": 30}),
+        ],
+        "video_scenes" => vec![
+            json!({"uri": "media://samples/images/photo.jpg"}),
+            json!({"uri": "media://samples/video/clip.mkv", "threshold": 2}),
+        ],
+        "video_clip" => vec![
+            json!({"uri": "media://samples/video/clip_h264_aac.mp4", "start": 5, "duration": 1}),
+            json!({"uri": "media://samples/video/clip_h264_aac.mp4", "start": 0, "duration": 0}),
         ],
         other => panic!("no failing arguments for tool {other}: add them here"),
     }
@@ -378,7 +410,11 @@ fn tools_match_their_output_schemas(version: &str, legacy: bool) -> usize {
             "image_tiles",
             "image_transform",
             "media_list",
-            "media_probe"
+            "media_probe",
+            "video_clip",
+            "video_frames",
+            "video_scenes",
+            "video_storyboard"
         ]
     );
     let mut errors = vec![];
