@@ -117,10 +117,11 @@ fn ctx(threads: usize) -> VideoCtx {
 fn frame_jpeg(input: &Path, t: f64, out: &Path) -> Result<Duration, String> {
     let start = Instant::now();
     let c = ctx(1);
-    let info = video::probe(input, &c).map_err(|e| e.to_string())?;
+    let vi = video::VideoInput::from_path(input).map_err(|e| e.to_string())?;
+    let info = video::probe(&vi, &c).map_err(|e| e.to_string())?;
     let mut frame = None;
     video::frames_at(
-        input,
+        &vi,
         &info,
         &[t],
         FrameHint {
@@ -152,7 +153,8 @@ fn frame_jpeg(input: &Path, t: f64, out: &Path) -> Result<Duration, String> {
 fn storyboard_jpeg(input: &Path, count: u32, out: &Path) -> Result<Duration, String> {
     let start = Instant::now();
     let c = ctx(2);
-    let info = video::probe(input, &c).map_err(|e| e.to_string())?;
+    let vi = video::VideoInput::from_path(input).map_err(|e| e.to_string())?;
+    let info = video::probe(&vi, &c).map_err(|e| e.to_string())?;
     let duration = info.duration.ok_or("no duration")?;
     let display = info
         .video
@@ -165,7 +167,7 @@ fn storyboard_jpeg(input: &Path, count: u32, out: &Path) -> Result<Duration, Str
         min_size: Some(grid.cell),
     };
     let frames =
-        storyboard::gather(input, &info, &times, hint, &c, &|| false).map_err(|e| e.to_string())?;
+        storyboard::gather(&vi, &info, &times, hint, &c, &|| false).map_err(|e| e.to_string())?;
     let canvas = storyboard::compose(&frames, grid.columns, grid.cell, true);
     let enc = storyboard::encode(canvas, Some(OutputFormat::Jpeg), Some(QUALITY), &|| false)
         .map_err(|e| e.to_string())?;
@@ -177,7 +179,8 @@ fn storyboard_jpeg(input: &Path, count: u32, out: &Path) -> Result<Duration, Str
 fn decode_all(input: &Path) -> Result<(Duration, usize), String> {
     let start = Instant::now();
     let c = ctx(1);
-    let info = video::probe(input, &c).map_err(|e| e.to_string())?;
+    let vi = video::VideoInput::from_path(input).map_err(|e| e.to_string())?;
+    let info = video::probe(&vi, &c).map_err(|e| e.to_string())?;
     let t = info.video.first().ok_or("no video track")?;
     let fps = t.frame_rate.ok_or("no frame rate")?;
     let duration = info.duration.ok_or("no duration")?;
@@ -185,7 +188,7 @@ fn decode_all(input: &Path) -> Result<(Duration, usize), String> {
     let times: Vec<f64> = (0..n).map(|k| k as f64 / fps).collect();
     let mut got = 0usize;
     video::frames_at(
-        input,
+        &vi,
         &info,
         &times,
         FrameHint::default(),
@@ -274,7 +277,12 @@ fn main() {
         let s = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/video/clip_1080p.mp4");
         (s.clone(), s)
     };
-    let probe = |p: &Path| video::probe(p, &ctx(1)).ok().and_then(|i| i.duration);
+    let probe = |p: &Path| {
+        video::VideoInput::from_path(p)
+            .ok()
+            .and_then(|v| video::probe(&v, &ctx(1)).ok())
+            .and_then(|i| i.duration)
+    };
     let (Some(ten_s), Some(long_s)) = (probe(&ten), probe(&long)) else {
         println!("video_vs_ffmpeg: our probe cannot read the inputs (not built yet?)");
         if full {

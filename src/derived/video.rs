@@ -12,7 +12,9 @@ use crate::cache::DerivedCache;
 use crate::derived::image::format_from_name;
 use crate::library::{Library, LibraryError, MediaKind, Resolved, SourceId};
 use crate::media::image::{ImageError, OutputFormat, TransformSpec, pipeline};
-use crate::media::video::{self, FrameHint, VideoCtx, VideoError, VideoInfo, VideoInput, storyboard};
+use crate::media::video::{
+    self, FrameHint, VideoCtx, VideoError, VideoInfo, VideoInput, storyboard,
+};
 use bytes::{Buf, BufMut, Bytes};
 use std::path::PathBuf;
 use thiserror::Error;
@@ -379,12 +381,13 @@ pub fn open_source(lib: &Library, r: &Resolved, ctx: &VideoCtx) -> Result<VideoS
         Some(id) => id,
         None => lib.identity(r)?,
     };
-    let input = VideoInput::new(file.into_inner(), &r.original, lib.read_deadline()).map_err(
-        |source| LibraryError::Io {
-            uri: r.original.clone(),
-            source,
-        },
-    )?;
+    let input =
+        VideoInput::new(file.into_inner(), &r.original, lib.read_deadline()).map_err(|source| {
+            LibraryError::Io {
+                uri: r.original.clone(),
+                source,
+            }
+        })?;
     let info = video::probe(&input, ctx)?;
     Ok(VideoSource { input, id, info })
 }

@@ -4,8 +4,8 @@
 //! with presentation times in seconds (0 = the first frame), and seeking to the keyframe at or
 //! before a time. Must not know about decoders or the image pipeline.
 
-use super::{VideoError, VideoLimits};
 use super::{InputReader as File, VideoInput};
+use super::{VideoError, VideoLimits};
 use std::io::{BufReader, Read, Seek, SeekFrom};
 
 /// Largest `moov` box read into memory (sample tables of many hours of video fit well below).

@@ -608,8 +608,8 @@ fn next_pts(
     }
 }
 
-/// The common head of an ffmpeg command line that decodes `path`'s first video track.
-fn decode_args(ctx: &VideoCtx, seek: &[OsString], input: &VideoInput) -> Vec<OsString> {
+/// The common head of an ffmpeg command line that decodes the input's first video track.
+fn decode_args(ctx: &VideoCtx, seek: &[OsString]) -> Vec<OsString> {
     let mut a = args([
         "-nostdin",
         "-hide_banner",
@@ -731,7 +731,6 @@ fn shown_at(
                     format!("{seek:.6}").into(),
                     "-copyts".into(),
                 ],
-                input,
             );
             output_args(&mut a, "", size, clock.bt709_untagged);
             let mut too_late = false;

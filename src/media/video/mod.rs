@@ -231,7 +231,8 @@ pub fn frames_at(
 }
 
 /// Calls `on_frame(i, frame)` with small frames (each fitting in `size`, aspect kept) sampled
-/// every `interval` seconds from `start` to `end` (the frame shown at each sample time), for
+/// at `start + i * interval` for every such time before `end` (the end excluded; the frame
+/// shown at each sample time), for
 /// scene detection. At most `limits.max_decoded_frames` are decoded.
 #[allow(clippy::too_many_arguments)]
 pub fn scan(

@@ -406,7 +406,7 @@ pub fn frames_at(
     walk(input, times, ctx, cancelled, &mut Ok, on_frame)
 }
 
-/// The sample times of a scan: `start`, `start + interval`, ... up to `end`.
+/// The sample times of a scan: `start`, `start + interval`, ... before `end`.
 pub fn scan_times(range: (f64, f64), interval: f64, max: u64) -> Result<Vec<f64>, VideoError> {
     let (start, end) = range;
     if !(interval.is_finite() && interval > 0.0) {
@@ -414,12 +414,14 @@ pub fn scan_times(range: (f64, f64), interval: f64, max: u64) -> Result<Vec<f64>
             "scan interval {interval} must be positive"
         )));
     }
-    if !(start.is_finite() && end.is_finite() && start >= 0.0 && end >= start) {
+    if !(start.is_finite() && end.is_finite() && start >= 0.0 && end > start) {
         return Err(VideoError::InvalidRequest(format!(
             "scan range {start}..{end} is empty or invalid"
         )));
     }
-    let n = ((end - start) / interval).floor() + 1.0;
+    // `start + k * interval` for every such time before `end` (the end itself excluded, as
+    // the ffmpeg engine does), within a microsecond of rounding.
+    let n = ((end - start) / interval - 1e-6).ceil().max(1.0);
     if n > max as f64 {
         return Err(VideoError::TooLarge(format!(
             "a scan of {n} frames (limit {max})"
@@ -494,8 +496,58 @@ pub fn decode_all(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::PathBuf;
+    use crate::media::video::VideoInput;
+    use std::path::{Path, PathBuf};
     use std::process::Command;
+
+    // The engine reads opened files; these open the test samples by path.
+    fn open(p: &Path) -> VideoInput {
+        VideoInput::from_path(p).unwrap()
+    }
+    fn frames_at(
+        p: &Path,
+        info: &VideoInfo,
+        times: &[f64],
+        hint: FrameHint,
+        ctx: &VideoCtx,
+        cancelled: &dyn Fn() -> bool,
+        on_frame: &mut dyn FnMut(usize, Frame) -> Result<(), VideoError>,
+    ) -> Result<(), VideoError> {
+        super::frames_at(&open(p), info, times, hint, ctx, cancelled, on_frame)
+    }
+    #[allow(clippy::too_many_arguments)]
+    fn scan(
+        p: &Path,
+        info: &VideoInfo,
+        range: (f64, f64),
+        interval: f64,
+        size: (u32, u32),
+        ctx: &VideoCtx,
+        cancelled: &dyn Fn() -> bool,
+        on_frame: &mut dyn FnMut(usize, Frame) -> Result<(), VideoError>,
+    ) -> Result<(), VideoError> {
+        super::scan(
+            &open(p),
+            info,
+            range,
+            interval,
+            size,
+            ctx,
+            cancelled,
+            on_frame,
+        )
+    }
+    fn decode_all(
+        p: &Path,
+        ctx: &VideoCtx,
+        cancelled: &dyn Fn() -> bool,
+        on_pts: &mut dyn FnMut(f64),
+    ) -> Result<u64, VideoError> {
+        super::decode_all(&open(p), ctx, cancelled, on_pts)
+    }
+    fn probe(p: &Path, ctx: &VideoCtx) -> Result<VideoInfo, VideoError> {
+        super::super::probe(&open(p), ctx)
+    }
 
     fn sample(name: &str) -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -512,7 +564,7 @@ mod tests {
     }
 
     fn info(path: &Path) -> VideoInfo {
-        super::super::probe(path, &ctx()).unwrap()
+        probe(path, &ctx()).unwrap()
     }
 
     /// Runs ffmpeg (installed here and in CI: the test oracle) with `args`.
@@ -820,7 +872,8 @@ mod tests {
             },
         )
         .unwrap();
-        assert_eq!(got.len(), 5);
+        // 0, 0.5, 1.0, 1.5: the end is excluded (the contract of `video::scan`).
+        assert_eq!(got.len(), 4);
         for (n, (k, pts, dims)) in got.iter().enumerate() {
             assert_eq!(*k, n);
             assert_eq!(*dims, (64, 48));
@@ -903,7 +956,7 @@ mod tests {
         let p = dir.path().join("x");
         std::fs::write(&p, bytes).unwrap();
         let c = ctx();
-        let i = super::super::probe(&p, &c)?;
+        let i = probe(&p, &c)?;
         frames_at(
             &p,
             &i,

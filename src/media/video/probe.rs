@@ -3,7 +3,9 @@
 //! the picture; header limits. Must not know about decoders' internals, tools or the cache.
 
 use super::demux::{Demuxer, VideoStream};
-use super::{AudioTrack, Engine, VideoCtx, VideoError, VideoInfo, VideoInput, VideoLimits, VideoTrack};
+use super::{
+    AudioTrack, Engine, VideoCtx, VideoError, VideoInfo, VideoInput, VideoLimits, VideoTrack,
+};
 
 /// Rejects coded sizes over the limits (before anything is allocated for them).
 pub fn check_dimensions(w: u32, h: u32, limits: &VideoLimits) -> Result<(), VideoError> {
@@ -127,7 +129,11 @@ pub fn probe(input: &VideoInput, ctx: &VideoCtx) -> Result<VideoInfo, VideoError
     native_info(input, demux, ctx)
 }
 
-fn native_info(input: &VideoInput, demux: Demuxer, ctx: &VideoCtx) -> Result<VideoInfo, VideoError> {
+fn native_info(
+    input: &VideoInput,
+    demux: Demuxer,
+    ctx: &VideoCtx,
+) -> Result<VideoInfo, VideoError> {
     let c = demux.info();
     let first = c.video.first();
     if let Some(v) = first {
@@ -193,7 +199,12 @@ fn native_info(input: &VideoInput, demux: Demuxer, ctx: &VideoCtx) -> Result<Vid
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::PathBuf;
+    use std::path::{Path, PathBuf};
+
+    // Probing reads an opened file; this opens the test samples by path.
+    fn probe(p: &Path, ctx: &VideoCtx) -> Result<VideoInfo, VideoError> {
+        super::probe(&VideoInput::from_path(p).unwrap(), ctx)
+    }
 
     fn sample(name: &str) -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -2,7 +2,78 @@
 //! Every test skips (saying so on stderr) when ffmpeg or ffprobe is not installed.
 
 use super::*;
-use crate::media::video::clip::clip;
+
+// The engine reads opened files; these open the test samples by path.
+fn open(p: &Path) -> VideoInput {
+    VideoInput::from_path(p).unwrap()
+}
+fn probe(p: &Path, ctx: &VideoCtx) -> Result<VideoInfo, VideoError> {
+    super::probe(&open(p), ctx)
+}
+fn frames_at(
+    p: &Path,
+    info: &VideoInfo,
+    times: &[f64],
+    hint: FrameHint,
+    ctx: &VideoCtx,
+    cancelled: &dyn Fn() -> bool,
+    on_frame: &mut dyn FnMut(usize, Frame) -> Result<(), VideoError>,
+) -> Result<(), VideoError> {
+    super::frames_at(&open(p), info, times, hint, ctx, cancelled, on_frame)
+}
+#[allow(clippy::too_many_arguments)]
+fn scan(
+    p: &Path,
+    info: &VideoInfo,
+    range: (f64, f64),
+    interval: f64,
+    size: (u32, u32),
+    ctx: &VideoCtx,
+    cancelled: &dyn Fn() -> bool,
+    on_frame: &mut dyn FnMut(usize, Frame) -> Result<(), VideoError>,
+) -> Result<(), VideoError> {
+    super::scan(
+        &open(p),
+        info,
+        range,
+        interval,
+        size,
+        ctx,
+        cancelled,
+        on_frame,
+    )
+}
+fn extract_audio(
+    p: &Path,
+    ctx: &VideoCtx,
+    cancelled: &dyn Fn() -> bool,
+) -> Result<(PrivateDir, PathBuf), VideoError> {
+    super::extract_audio(&open(p), ctx, cancelled)
+}
+#[allow(clippy::too_many_arguments)]
+fn clip(
+    p: &Path,
+    info: &VideoInfo,
+    start: f64,
+    duration: f64,
+    max_height: u32,
+    out: &Path,
+    ctx: &VideoCtx,
+    cancelled: &dyn Fn() -> bool,
+    progress: &mut dyn FnMut(f64),
+) -> Result<crate::media::video::ClipInfo, VideoError> {
+    crate::media::video::clip::clip(
+        &open(p),
+        info,
+        start,
+        duration,
+        max_height,
+        out,
+        ctx,
+        cancelled,
+        progress,
+    )
+}
 use std::process::{Command, Stdio};
 use std::sync::Mutex;
 
