@@ -8,7 +8,58 @@ use crate::cache::DerivedCache;
 use crate::library::{Library, LibraryError, MediaKind};
 use crate::media::audio::segment::{self, SegmentSpec};
 use crate::media::audio::{AudioError, MAX_CHUNK_SECONDS, decode, seekable};
+use crate::media::image::OutputFormat;
+use bytes::{BufMut, Bytes};
 use thiserror::Error;
+
+/// Appends an artifact's facts to the buffer the encoder wrote it into, then their length (u32)
+/// and a 4-byte `magic` naming the kind of entry, so one cache entry holds both and the artifact
+/// is sliced back out ([`split_trailer`]) without being copied.
+pub(crate) fn with_trailer(
+    mut data: Vec<u8>,
+    magic: &[u8; 4],
+    meta_len: usize,
+    write: impl FnOnce(&mut Vec<u8>),
+) -> Bytes {
+    let start = data.len();
+    data.reserve_exact(meta_len + 8);
+    write(&mut data);
+    data.put_u32(u32::try_from(data.len() - start).unwrap_or(u32::MAX));
+    data.put_slice(magic);
+    Bytes::from(data)
+}
+
+/// The artifact and its facts from an entry made by [`with_trailer`] with the same `magic`;
+/// `None` for anything else.
+pub(crate) fn split_trailer(entry: &Bytes, magic: &[u8; 4]) -> Option<(Bytes, Bytes)> {
+    let magic_at = entry.len().checked_sub(4)?;
+    if entry.get(magic_at..)? != magic {
+        return None;
+    }
+    let len_at = magic_at.checked_sub(4)?;
+    let len_bytes: [u8; 4] = entry.get(len_at..magic_at)?.try_into().ok()?;
+    let start = len_at.checked_sub(usize::try_from(u32::from_be_bytes(len_bytes)).ok()?)?;
+    Some((entry.slice(..start), entry.slice(start..len_at)))
+}
+
+/// One byte for an image format in a cache entry's facts.
+pub(crate) fn format_code(f: OutputFormat) -> u8 {
+    match f {
+        OutputFormat::Jpeg => 0,
+        OutputFormat::Png => 1,
+        OutputFormat::Webp => 2,
+    }
+}
+
+/// The format [`format_code`] wrote.
+pub(crate) fn format_of(code: u8) -> Option<OutputFormat> {
+    match code {
+        0 => Some(OutputFormat::Jpeg),
+        1 => Some(OutputFormat::Png),
+        2 => Some(OutputFormat::Webp),
+        _ => None,
+    }
+}
 
 pub mod image;
 pub mod video;

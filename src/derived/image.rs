@@ -4,7 +4,7 @@
 //! The same spec always gives the same bytes, so a tool's output and a `resources/read` of its
 //! URI are byte-identical. Must not know about the server or MCP wire.
 
-use super::DerivedError;
+use super::{DerivedError, format_code, format_of, split_trailer, with_trailer};
 use crate::cache::DerivedCache;
 use crate::library::{Library, MediaKind, Resolved};
 use crate::media::image::decode::DecodeOptions;
@@ -297,49 +297,29 @@ pub struct RenderedImage {
 /// out, so the image itself is never copied.
 const META_MAGIC: &[u8; 4] = b"MMI1";
 
-fn pack(meta: &ImageMeta, mut data: Vec<u8>) -> Bytes {
+fn pack(meta: &ImageMeta, data: Vec<u8>) -> Bytes {
     let steps = meta.steps.join("\n");
-    let start = data.len();
-    data.reserve_exact(1 + 1 + 16 + steps.len() + 8);
-    data.push(match meta.format {
-        OutputFormat::Jpeg => 0,
-        OutputFormat::Png => 1,
-        OutputFormat::Webp => 2,
-    });
-    data.push(meta.quality.unwrap_or(0));
-    for v in [
-        meta.width,
-        meta.height,
-        meta.source_width,
-        meta.source_height,
-    ] {
-        data.put_u32(v);
-    }
-    data.put_slice(steps.as_bytes());
-    data.put_u32(u32::try_from(data.len() - start).unwrap_or(u32::MAX));
-    data.put_slice(META_MAGIC);
-    Bytes::from(data)
+    with_trailer(data, META_MAGIC, 2 + 16 + steps.len(), |d| {
+        d.push(format_code(meta.format));
+        d.push(meta.quality.unwrap_or(0));
+        for v in [
+            meta.width,
+            meta.height,
+            meta.source_width,
+            meta.source_height,
+        ] {
+            d.put_u32(v);
+        }
+        d.put_slice(steps.as_bytes());
+    })
 }
 
 fn unpack(entry: &Bytes) -> Option<RenderedImage> {
-    let n = entry.len();
-    let magic_at = n.checked_sub(4)?;
-    if entry.get(magic_at..)? != META_MAGIC {
-        return None;
-    }
-    let len_at = magic_at.checked_sub(4)?;
-    let meta_len = usize::try_from(entry.slice(len_at..magic_at).get_u32()).ok()?;
-    let start = len_at.checked_sub(meta_len)?;
-    let mut m = entry.slice(start..len_at);
+    let (data, mut m) = split_trailer(entry, META_MAGIC)?;
     if m.remaining() < 2 + 16 {
         return None;
     }
-    let format = match m.get_u8() {
-        0 => OutputFormat::Jpeg,
-        1 => OutputFormat::Png,
-        2 => OutputFormat::Webp,
-        _ => return None,
-    };
+    let format = format_of(m.get_u8())?;
     let quality = Some(m.get_u8()).filter(|q| *q > 0);
     let (width, height, source_width, source_height) =
         (m.get_u32(), m.get_u32(), m.get_u32(), m.get_u32());
@@ -350,7 +330,7 @@ fn unpack(entry: &Bytes) -> Option<RenderedImage> {
         .map(str::to_owned)
         .collect();
     Some(RenderedImage {
-        data: entry.slice(..start),
+        data,
         meta: ImageMeta {
             format,
             width,

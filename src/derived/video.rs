@@ -10,6 +10,7 @@
 
 use crate::cache::DerivedCache;
 use crate::derived::image::format_from_name;
+use crate::derived::{format_code, format_of, split_trailer, with_trailer};
 use crate::library::{Library, LibraryError, MediaKind, Resolved, SourceId};
 use crate::media::image::{ImageError, OutputFormat, TransformSpec, pipeline};
 use crate::media::video::{
@@ -526,48 +527,29 @@ pub struct FrameMeta {
     pub height: u32,
 }
 
-/// Cache entries: the encoded image, then the meta (format, pts, width, height) and
-/// [`FRAME_MAGIC`]; the image is sliced back out, never copied.
+/// Cache entries of frames: the encoded image with its format, pts, width and height in a
+/// trailer ([`with_trailer`]) marked [`FRAME_MAGIC`].
 const FRAME_MAGIC: &[u8; 4] = b"MMV1";
-const FRAME_META_LEN: usize = 1 + 8 + 4 + 4 + 4;
+const FRAME_META_LEN: usize = 1 + 8 + 4 + 4;
 
-fn format_code(f: OutputFormat) -> u8 {
-    match f {
-        OutputFormat::Jpeg => 0,
-        OutputFormat::Png => 1,
-        OutputFormat::Webp => 2,
-    }
-}
-
-fn format_of(code: u8) -> Option<OutputFormat> {
-    match code {
-        0 => Some(OutputFormat::Jpeg),
-        1 => Some(OutputFormat::Png),
-        2 => Some(OutputFormat::Webp),
-        _ => None,
-    }
-}
-
-fn pack_frame(meta: &FrameMeta, mut data: Vec<u8>) -> Bytes {
-    data.reserve_exact(FRAME_META_LEN);
-    data.push(format_code(meta.format));
-    data.put_f64(meta.pts);
-    data.put_u32(meta.width);
-    data.put_u32(meta.height);
-    data.put_slice(FRAME_MAGIC);
-    Bytes::from(data)
+fn pack_frame(meta: &FrameMeta, data: Vec<u8>) -> Bytes {
+    with_trailer(data, FRAME_MAGIC, FRAME_META_LEN, |d| {
+        d.push(format_code(meta.format));
+        d.put_f64(meta.pts);
+        d.put_u32(meta.width);
+        d.put_u32(meta.height);
+    })
 }
 
 fn unpack_frame(entry: &Bytes) -> Option<RenderedFrame> {
-    let start = entry.len().checked_sub(FRAME_META_LEN)?;
-    if entry.get(entry.len() - 4..)? != FRAME_MAGIC {
+    let (data, mut m) = split_trailer(entry, FRAME_MAGIC)?;
+    if m.remaining() != FRAME_META_LEN {
         return None;
     }
-    let mut m = entry.slice(start..entry.len() - 4);
     let format = format_of(m.get_u8())?;
     let (pts, width, height) = (m.get_f64(), m.get_u32(), m.get_u32());
     Some(RenderedFrame {
-        data: entry.slice(..start),
+        data,
         meta: FrameMeta {
             pts,
             format,
@@ -701,35 +683,25 @@ pub struct StoryboardMeta {
     pub cells: Vec<(f64, f64)>,
 }
 
-/// Cache entries of storyboards: the image, then the meta, its length (u32) and
-/// [`STORYBOARD_MAGIC`].
+/// Cache entries of storyboards: the image with its format, grid and cells in a trailer
+/// ([`with_trailer`]) marked [`STORYBOARD_MAGIC`].
 const STORYBOARD_MAGIC: &[u8; 4] = b"MMS1";
 
-fn pack_storyboard(meta: &StoryboardMeta, mut data: Vec<u8>) -> Bytes {
-    let start = data.len();
-    data.reserve_exact(1 + 16 + 16 * meta.cells.len() + 8);
-    data.push(format_code(meta.format));
-    for v in [meta.width, meta.height, meta.columns, meta.rows] {
-        data.put_u32(v);
-    }
-    for (t, pts) in &meta.cells {
-        data.put_f64(*t);
-        data.put_f64(*pts);
-    }
-    data.put_u32(u32::try_from(data.len() - start).unwrap_or(u32::MAX));
-    data.put_slice(STORYBOARD_MAGIC);
-    Bytes::from(data)
+fn pack_storyboard(meta: &StoryboardMeta, data: Vec<u8>) -> Bytes {
+    with_trailer(data, STORYBOARD_MAGIC, 17 + 16 * meta.cells.len(), |d| {
+        d.push(format_code(meta.format));
+        for v in [meta.width, meta.height, meta.columns, meta.rows] {
+            d.put_u32(v);
+        }
+        for (t, pts) in &meta.cells {
+            d.put_f64(*t);
+            d.put_f64(*pts);
+        }
+    })
 }
 
 fn unpack_storyboard(entry: &Bytes) -> Option<RenderedStoryboard> {
-    let magic_at = entry.len().checked_sub(4)?;
-    if entry.get(magic_at..)? != STORYBOARD_MAGIC {
-        return None;
-    }
-    let len_at = magic_at.checked_sub(4)?;
-    let meta_len = usize::try_from(entry.slice(len_at..magic_at).get_u32()).ok()?;
-    let start = len_at.checked_sub(meta_len)?;
-    let mut m = entry.slice(start..len_at);
+    let (data, mut m) = split_trailer(entry, STORYBOARD_MAGIC)?;
     if m.remaining() < 17 || !(m.remaining() - 17).is_multiple_of(16) {
         return None;
     }
@@ -740,7 +712,7 @@ fn unpack_storyboard(entry: &Bytes) -> Option<RenderedStoryboard> {
         cells.push((m.get_f64(), m.get_f64()));
     }
     Some(RenderedStoryboard {
-        data: entry.slice(..start),
+        data,
         meta: StoryboardMeta {
             format,
             width,
@@ -848,37 +820,34 @@ pub struct RenderedClip {
     pub info: video::ClipInfo,
 }
 
-/// Cache entries of clips: the MP4, then width, height, duration, engine and [`CLIP_MAGIC`]
-/// (the MP4 is sliced back out, never copied).
+/// Cache entries of clips: the MP4 with its width, height, duration and engine in a trailer
+/// ([`with_trailer`]) marked [`CLIP_MAGIC`].
 const CLIP_MAGIC: &[u8; 4] = b"MMC1";
-const CLIP_META_LEN: usize = 4 + 4 + 8 + 1 + 4;
+const CLIP_META_LEN: usize = 4 + 4 + 8 + 1;
 
-fn pack_clip(info: &video::ClipInfo, mut data: Vec<u8>) -> Bytes {
-    data.reserve_exact(CLIP_META_LEN);
-    data.put_u32(info.width);
-    data.put_u32(info.height);
-    data.put_f64(info.duration);
-    data.push(match info.engine {
-        video::Engine::Native => 0,
-        video::Engine::Ffmpeg => 1,
-    });
-    data.put_slice(CLIP_MAGIC);
-    Bytes::from(data)
+fn pack_clip(info: &video::ClipInfo, data: Vec<u8>) -> Bytes {
+    with_trailer(data, CLIP_MAGIC, CLIP_META_LEN, |d| {
+        d.put_u32(info.width);
+        d.put_u32(info.height);
+        d.put_f64(info.duration);
+        d.push(match info.engine {
+            video::Engine::Native => 0,
+            video::Engine::Ffmpeg => 1,
+        });
+    })
 }
 
 fn unpack_clip(entry: &Bytes) -> Option<RenderedClip> {
-    let start = entry.len().checked_sub(CLIP_META_LEN)?;
-    if entry.get(entry.len() - 4..)? != CLIP_MAGIC {
+    let (data, mut m) = split_trailer(entry, CLIP_MAGIC)?;
+    if m.remaining() != CLIP_META_LEN {
         return None;
     }
-    let mut m = entry.slice(start..entry.len() - 4);
     let (width, height, duration) = (m.get_u32(), m.get_u32(), m.get_f64());
     let engine = match m.get_u8() {
         0 => video::Engine::Native,
         1 => video::Engine::Ffmpeg,
         _ => return None,
     };
-    let data = entry.slice(..start);
     Some(RenderedClip {
         info: video::ClipInfo {
             width,
