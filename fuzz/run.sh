@@ -14,7 +14,10 @@
 # Environment: FUZZ_SECONDS per target (default 25; 6 targets = about 2.5 minutes),
 # FUZZ_CORPUS_MAX (corpus files per target to start from; default 0 = all),
 # FUZZ_TARGETS (default: all), FUZZ_SANITIZER (address, the default, or none: faster build,
-# no ASan; libFuzzer's coverage guidance is the same), FUZZ_TIMEOUT (default 10 s per input).
+# no ASan; libFuzzer's coverage guidance is the same), FUZZ_TIMEOUT (default 10 s per input),
+# FUZZ_SEED (default 1: libFuzzer's mutations are then the same sequence on every run, so a CI
+# run is reproducible and a slower machine explores a prefix of what a faster one does in the
+# same time; 0 = a random seed each run, for campaigns hunting new findings).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CARGO_FUZZ_VERSION=0.13.1
@@ -29,6 +32,7 @@ case "${FUZZ_PROFILE:-release}" in
     *) echo "FUZZ_PROFILE must be release or dev" >&2; exit 2 ;;
 esac
 TIMEOUT=${FUZZ_TIMEOUT:-10}
+SEED=${FUZZ_SEED:-1}
 # At most this many corpus files per target start the run (the first in name order, i.e. a
 # fixed pseudo-random sample of the hash-named files); 0 = the whole corpus. Replaying a whole
 # audio corpus on an unoptimised build takes minutes; CI samples.
@@ -54,7 +58,7 @@ for t in $TARGETS; do
     fi
     [ -d "fuzz/regressions/$t" ] && dirs+=("fuzz/regressions/$t")
     cargo fuzz run "${PROFILE[@]}" --sanitizer "$SANITIZER" "$t" "${dirs[@]}" -- \
-        -max_total_time="$SECONDS_EACH" -timeout="$TIMEOUT" -rss_limit_mb=2048 \
+        -max_total_time="$SECONDS_EACH" -timeout="$TIMEOUT" -seed="$SEED" -rss_limit_mb=2048 \
         -print_final_stats=1
 done
 echo "fuzz: all targets ran clean" >&2
