@@ -143,10 +143,7 @@ fn fixtures() -> Vec<Fixture> {
             schema: no_args,
             run: |_, _| {
                 Ok(ToolResult {
-                    content: vec![Content::Image {
-                        data: PNG.clone(),
-                        mime_type: "image/png".into(),
-                    }],
+                    content: vec![Content::image(PNG.clone(), "image/png")],
                     ..Default::default()
                 }
                 .into())
@@ -158,10 +155,7 @@ fn fixtures() -> Vec<Fixture> {
             schema: no_args,
             run: |_, _| {
                 Ok(ToolResult {
-                    content: vec![Content::Audio {
-                        data: WAV.clone(),
-                        mime_type: "audio/wav".into(),
-                    }],
+                    content: vec![Content::audio(WAV.clone(), "audio/wav")],
                     ..Default::default()
                 }
                 .into())
@@ -191,10 +185,7 @@ fn fixtures() -> Vec<Fixture> {
                 Ok(ToolResult {
                     content: vec![
                         Content::text("Multiple content types test:"),
-                        Content::Image {
-                            data: PNG.clone(),
-                            mime_type: "image/png".into(),
-                        },
+                        Content::image(PNG.clone(), "image/png"),
                         Content::Embedded(ResourceContents {
                             uri: "test://mixed-content-resource".into(),
                             mime_type: Some("application/json".into()),
@@ -828,10 +819,7 @@ impl Fixtures {
                 ])
             }
             "test_prompt_with_image" => done(vec![
-                user(Content::Image {
-                    data: PNG.clone(),
-                    mime_type: "image/png".into(),
-                }),
+                user(Content::image(PNG.clone(), "image/png")),
                 user(Content::text("Please analyze the image above.")),
             ]),
             "test_input_required_result_prompt" => {

@@ -44,6 +44,14 @@ pub enum ResourceError {
         #[source]
         source: crate::media::image::ImageError,
     },
+    /// A derived video artifact (frame, storyboard, clip) whose parameters parse but which
+    /// cannot be made.
+    #[error("{uri}: {source}")]
+    Video {
+        uri: String,
+        #[source]
+        source: crate::media::video::VideoError,
+    },
 }
 
 /// Why a prompt request failed.

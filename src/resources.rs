@@ -456,10 +456,8 @@ fn derived_failure(uri: &str, e: DerivedError) -> ResourceError {
     }
 }
 
-/// Why a derived video artifact of `uri` failed, as a resource error. Interim, until
-/// `ResourceError` has a `Video` variant mapped in `server/error.rs`: the request's and the
-/// file's faults become an invalid URI (-32602, with the reason), ours (`Internal`, `Io`)
-/// an I/O error (-32603, logged).
+/// Why a derived video artifact of `uri` failed, as a resource error (mapped to the wire in
+/// `server/error.rs` like every other).
 fn video_failure(uri: &str, e: VideoDerivedError) -> ResourceError {
     match e {
         VideoDerivedError::Library(l) => ResourceError::Library(l),
@@ -467,16 +465,10 @@ fn video_failure(uri: &str, e: VideoDerivedError) -> ResourceError {
             uri: uri.into(),
             source,
         },
-        VideoDerivedError::Video(e @ (VideoError::Internal(_) | VideoError::Io(_))) => {
-            ResourceError::Library(LibraryError::Io {
-                uri: uri.into(),
-                source: std::io::Error::other(format!("rendering video: {e}")),
-            })
-        }
-        VideoDerivedError::Video(e) => ResourceError::Library(LibraryError::InvalidUri {
+        VideoDerivedError::Video(source) => ResourceError::Video {
             uri: uri.into(),
-            reason: format!("cannot render it: {e}"),
-        }),
+            source,
+        },
     }
 }
 

@@ -60,8 +60,17 @@ pub struct ResourceTemplate {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Content {
     Text(String),
-    Image { data: Bytes, mime_type: String },
-    Audio { data: Bytes, mime_type: String },
+    /// `annotations` say who the block is for (frames and storyboards: the assistant).
+    Image {
+        data: Bytes,
+        mime_type: String,
+        annotations: Option<Annotations>,
+    },
+    Audio {
+        data: Bytes,
+        mime_type: String,
+        annotations: Option<Annotations>,
+    },
     Link(ResourceInfo),
     Embedded(ResourceContents),
 }
@@ -69,6 +78,41 @@ pub enum Content {
 impl Content {
     pub fn text(s: impl Into<String>) -> Self {
         Content::Text(s.into())
+    }
+
+    /// An image block without annotations.
+    pub fn image(data: Bytes, mime_type: impl Into<String>) -> Self {
+        Content::Image {
+            data,
+            mime_type: mime_type.into(),
+            annotations: None,
+        }
+    }
+
+    /// An audio block without annotations.
+    pub fn audio(data: Bytes, mime_type: impl Into<String>) -> Self {
+        Content::Audio {
+            data,
+            mime_type: mime_type.into(),
+            annotations: None,
+        }
+    }
+
+    /// The same block marked for the given audience (`"user"`, `"assistant"`); text and
+    /// embedded blocks are returned unchanged, a link gets the audience on its resource.
+    pub fn for_audience(mut self, audience: &[&'static str]) -> Self {
+        let a = Annotations {
+            audience: audience.to_vec(),
+            ..Default::default()
+        };
+        match &mut self {
+            Content::Image { annotations, .. } | Content::Audio { annotations, .. } => {
+                *annotations = Some(a)
+            }
+            Content::Link(r) => r.annotations = Some(a),
+            Content::Text(_) | Content::Embedded(_) => {}
+        }
+        self
     }
 }
 
@@ -248,17 +292,42 @@ pub fn render_contents(c: &ResourceContents, blobs: &mut Blobs) -> Value {
     Value::Object(m)
 }
 
+/// Adds a content block's annotations, when it has any the revision can carry.
+fn with_annotations(v: ProtocolVersion, mut block: Value, a: &Option<Annotations>) -> Value {
+    if let Some(a) = a.as_ref().and_then(|a| render_annotations(v, a)) {
+        block
+            .as_object_mut()
+            .expect("a content block renders as an object")
+            .insert("annotations".into(), a);
+    }
+    block
+}
+
 /// Renders a content block; content the revision cannot carry degrades to the nearest form it
 /// can (a text block describing it), so older clients still learn what was produced.
 pub fn render_content(v: ProtocolVersion, c: &Content, blobs: &mut Blobs) -> Value {
     match c {
         Content::Text(t) => json!({"type": "text", "text": t}),
-        Content::Image { data, mime_type } => {
-            json!({"type": "image", "data": blobs.add(data.clone()), "mimeType": mime_type})
-        }
-        Content::Audio { data, mime_type } => {
+        Content::Image {
+            data,
+            mime_type,
+            annotations,
+        } => with_annotations(
+            v,
+            json!({"type": "image", "data": blobs.add(data.clone()), "mimeType": mime_type}),
+            annotations,
+        ),
+        Content::Audio {
+            data,
+            mime_type,
+            annotations,
+        } => {
             if v.has_audio_content() {
-                json!({"type": "audio", "data": blobs.add(data.clone()), "mimeType": mime_type})
+                with_annotations(
+                    v,
+                    json!({"type": "audio", "data": blobs.add(data.clone()), "mimeType": mime_type}),
+                    annotations,
+                )
             } else {
                 json!({"type": "text", "text": format!(
                     "[audio content ({mime_type}, {} bytes) omitted: protocol {v} has no audio content type]",
@@ -450,12 +519,24 @@ mod tests {
     #[test]
     fn audio_needs_2025_03_26() {
         let mut b = Blobs::new();
-        let a = Content::Audio {
-            data: Bytes::from_static(b"RIFF"),
-            mime_type: "audio/wav".into(),
-        };
+        let a = Content::audio(Bytes::from_static(b"RIFF"), "audio/wav");
         assert_eq!(render_content(V2024_11_05, &a, &mut b)["type"], "text");
         assert_eq!(render_content(V2025_03_26, &a, &mut b)["type"], "audio");
         assert_eq!(b.len(), 1);
+    }
+
+    #[test]
+    fn image_blocks_carry_their_audience_only_when_given() {
+        let mut b = Blobs::new();
+        let plain = Content::image(Bytes::from_static(b"\x89PNG"), "image/png");
+        assert!(
+            render_content(V2025_06_18, &plain, &mut b)
+                .get("annotations")
+                .is_none()
+        );
+        let marked = plain.for_audience(&["assistant"]);
+        let v = render_content(V2025_06_18, &marked, &mut b);
+        assert_eq!(v["annotations"], json!({"audience": ["assistant"]}));
+        assert_eq!(v["type"], "image");
     }
 }

@@ -189,6 +189,29 @@ impl From<ResourceError> for RpcError {
                     }
                 }
             }
+            ResourceError::Video { uri, source } => {
+                use crate::media::video::VideoError as E;
+                match source {
+                    // Ours, not the video's: logged with their cause.
+                    E::Internal(_) | E::Io(_) => {
+                        tracing::error!(%uri, error = %source, "video rendering failed");
+                        RpcError::Internal(format!("cannot render {uri}: {source}"))
+                    }
+                    E::Cancelled => {
+                        tracing::debug!(%uri, "video rendering cancelled");
+                        RpcError::Internal(format!("cannot render {uri}: {source}"))
+                    }
+                    // The request's or the file's: unsupported, too large, corrupt, ffmpeg
+                    // refusing the file.
+                    _ => {
+                        tracing::debug!(%uri, error = %source, "video variant refused");
+                        RpcError::InvalidParams {
+                            message: format!("cannot render {uri}: {source}"),
+                            data: Some(json!({"uri": uri})),
+                        }
+                    }
+                }
+            }
             ResourceError::Audio { uri, source } => {
                 tracing::debug!(%uri, error = %source, "audio segment failed");
                 RpcError::InvalidParams {

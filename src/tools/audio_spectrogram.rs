@@ -151,10 +151,7 @@ impl Tool for AudioSpectrogram {
         Ok(ToolResult {
             content: vec![
                 Content::text(structured.to_string()),
-                Content::Image {
-                    data: png,
-                    mime_type: "image/png".into(),
-                },
+                Content::image(png, "image/png"),
             ],
             structured: Some(structured),
             is_error: false,

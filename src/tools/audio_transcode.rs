@@ -281,10 +281,7 @@ impl Tool for AudioTranscode {
             );
             if inline {
                 inline_bytes += data.len();
-                content.push(Content::Audio {
-                    data,
-                    mime_type: format.mime().into(),
-                });
+                content.push(Content::audio(data, format.mime()));
             } else {
                 content.push(Content::Link(ResourceInfo {
                     uri: uri.clone(),

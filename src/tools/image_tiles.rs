@@ -153,10 +153,7 @@ impl Tool for ImageTiles {
                     entry["outputWidth"] = out.meta.width.into();
                     entry["outputHeight"] = out.meta.height.into();
                     entry["bytes"] = out.data.len().into();
-                    content.push(Content::Image {
-                        mime_type: out.meta.format.mime().into(),
-                        data: out.data,
-                    });
+                    content.push(Content::image(out.data, out.meta.format.mime()));
                     ctx.client.progress(
                         (i + 1) as f64,
                         Some(n as f64),

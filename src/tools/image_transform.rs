@@ -270,10 +270,7 @@ impl Tool for ImageTransform {
         }
         Ok(ToolResult {
             content: vec![
-                Content::Image {
-                    data: out.data,
-                    mime_type: m.format.mime().into(),
-                },
+                Content::image(out.data, m.format.mime()),
                 Content::text(structured.to_string()),
             ],
             structured: Some(structured),
@@ -323,10 +320,7 @@ impl ImageTransform {
         for (i, f) in frames.into_iter().enumerate() {
             list.push(json!({"index": i, "width": f.width, "height": f.height,
                 "format": f.format.as_str(), "bytes": f.bytes.len()}));
-            content.push(Content::Image {
-                mime_type: f.format.mime().into(),
-                data: f.bytes.into(),
-            });
+            content.push(Content::image(f.bytes.into(), f.format.mime()));
         }
         structured["frames"] = list.into();
         content.push(Content::text(structured.to_string()));

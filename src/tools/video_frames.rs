@@ -239,29 +239,26 @@ impl Tool for VideoFrames {
             }));
             if inline {
                 used += size;
-                content.push(Content::Image {
-                    mime_type: m.format.mime().into(),
-                    data: f.data,
-                });
+                content.push(Content::image(f.data, m.format.mime()).for_audience(&["assistant"]));
             } else {
-                content.push(Content::Link(ResourceInfo {
-                    uri,
-                    name: format!("{name} frame at {t} s"),
-                    title: None,
-                    description: Some(format!(
-                        "frame shown at {t} s (pts {:.3} s), {}x{} {}",
-                        m.pts,
-                        m.width,
-                        m.height,
-                        m.format.as_str()
-                    )),
-                    mime_type: Some(m.format.mime().into()),
-                    size: Some(size),
-                    annotations: Some(crate::protocol::types::Annotations {
-                        audience: vec!["assistant"],
-                        ..Default::default()
-                    }),
-                }));
+                content.push(
+                    Content::Link(ResourceInfo {
+                        uri,
+                        name: format!("{name} frame at {t} s"),
+                        title: None,
+                        description: Some(format!(
+                            "frame shown at {t} s (pts {:.3} s), {}x{} {}",
+                            m.pts,
+                            m.width,
+                            m.height,
+                            m.format.as_str()
+                        )),
+                        mime_type: Some(m.format.mime().into()),
+                        size: Some(size),
+                        annotations: None,
+                    })
+                    .for_audience(&["assistant"]),
+                );
             }
         }
         let mut structured = json!({"uri": base, "frames": list});

@@ -93,9 +93,26 @@ impl Tool for VideoScenes {
             max,
             ..Options::default()
         };
-        let found = scenes::detect(&src.input, &src.info, None, &opts, &self.0.video, &|| {
-            ctx.client.cancelled()
-        })?;
+        let mut last = -1.0f64;
+        let found = scenes::detect(
+            &src.input,
+            &src.info,
+            None,
+            &opts,
+            &self.0.video,
+            &|| ctx.client.cancelled(),
+            &mut |done, total| {
+                // One report per whole second of video scanned.
+                if done.floor() > last {
+                    last = done.floor();
+                    ctx.client.progress(
+                        (done * 1000.0).round() / 1000.0,
+                        Some((total * 1000.0).round() / 1000.0),
+                        Some(&format!("{done:.1} of {total:.1} s scanned")),
+                    );
+                }
+            },
+        )?;
         let base = r.uri.base();
         let list: Vec<Value> = found
             .iter()

@@ -113,10 +113,7 @@ impl Tool for VideoStoryboard {
         });
         Ok(ToolResult {
             content: vec![
-                Content::Image {
-                    mime_type: m.format.mime().into(),
-                    data: board.data,
-                },
+                Content::image(board.data, m.format.mime()).for_audience(&["assistant"]),
                 Content::text(structured.to_string()),
             ],
             structured: Some(structured),

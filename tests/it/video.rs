@@ -313,6 +313,10 @@ fn frames_beyond_the_result_budget_become_links_that_read_back() {
     let links = blocks(&res, "resource_link");
     assert!(!links.is_empty(), "some frames are links: {sc}");
     assert_eq!(images.len() + links.len(), 16);
+    // Frames are for the model: inline or linked, each says so.
+    for b in images.iter().chain(&links) {
+        assert_eq!(b["annotations"]["audience"], json!(["assistant"]), "{b}");
+    }
     let inline: usize = images
         .iter()
         .map(|i| b64(i["data"].as_str().unwrap()).len())
@@ -338,6 +342,7 @@ fn a_storyboard_is_one_image_within_the_budget_and_reads_back() {
     let sc = ok(&res).clone();
     let images = blocks(&res, "image");
     assert_eq!(images.len(), 1);
+    assert_eq!(images[0]["annotations"]["audience"], json!(["assistant"]));
     let bytes = b64(images[0]["data"].as_str().unwrap());
     assert!(bytes.len() <= 786_432, "{} bytes", bytes.len());
     let (w, h) = dims(&bytes);
@@ -400,12 +405,29 @@ fn scenes_are_found_at_the_cuts_of_a_clip() {
     );
     let root = dir.path().to_string_lossy().into_owned();
     let mut s = Server::spawn(&[&format!("cuts={root}")]);
-    let res = call(
-        &mut s,
-        1,
-        "video_scenes",
-        json!({"uri": "media://cuts/cuts.mp4"}),
+    let mut params = json!({"name": "video_scenes", "arguments": {"uri": "media://cuts/cuts.mp4"}});
+    let mut meta = modern_meta();
+    meta["progressToken"] = json!("scan");
+    params["_meta"] = meta;
+    s.send(&json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": params}));
+    let (answer, before) = s.wait_for(|m| m["id"] == 1);
+    // Progress per second of the 6 s scanned, rising, out of the whole.
+    let progress: Vec<f64> = before
+        .iter()
+        .filter(|m| m["method"] == "notifications/progress")
+        .map(|m| {
+            assert_eq!(m["params"]["progressToken"], "scan", "{m}");
+            assert_eq!(m["params"]["total"].as_f64(), Some(6.0), "{m}");
+            m["params"]["progress"].as_f64().unwrap()
+        })
+        .collect();
+    assert!(
+        progress.len() >= 5,
+        "about one report per second: {progress:?}"
     );
+    assert!(progress.windows(2).all(|w| w[0] < w[1]), "{progress:?}");
+    assert!(*progress.last().unwrap() >= 5.0, "{progress:?}");
+    let res = answer["result"].clone();
     let sc = ok(&res);
     let times: Vec<f64> = sc["scenes"]
         .as_array()
@@ -693,6 +715,16 @@ fn max_video_dimension_refuses_larger_videos() {
         json!({"uri": MP4, "count": 1}),
     ));
     assert!(text.contains("too large"), "{text}");
+    // A frame resource of it: the video's fault, so invalid params naming the URI.
+    let uri = format!("{MP4}?t=0");
+    let r = s.request(json!(2), "resources/read", modern(json!({"uri": uri})));
+    assert_eq!(r["error"]["code"], -32602, "{r}");
+    assert_eq!(r["error"]["data"]["uri"], uri.as_str(), "{r}");
+    let msg = r["error"]["message"].as_str().unwrap();
+    assert!(
+        msg.contains("cannot render") && msg.contains("too large"),
+        "{r}"
+    );
     let mut s = spawn(&[]);
     ok(&call(
         &mut s,

@@ -518,7 +518,16 @@ fn scene_cuts_of_a_real_file_are_found_within_one_sample() {
         interval: Some(interval),
         ..scenes::Options::default()
     };
-    let cuts = scenes::detect(&inp(&path), &info, None, &opts, &ctx, &|| false).unwrap();
+    let cuts = scenes::detect(
+        &inp(&path),
+        &info,
+        None,
+        &opts,
+        &ctx,
+        &|| false,
+        &mut |_, _| {},
+    )
+    .unwrap();
     let times: Vec<f64> = cuts.iter().map(|c| c.time).collect();
     assert_eq!(cuts.len(), 2, "{cuts:?}");
     for (got, want) in times.iter().zip([1.0, 2.5]) {
@@ -534,12 +543,29 @@ fn scene_cuts_of_a_real_file_are_found_within_one_sample() {
         ..opts
     };
     assert!(
-        scenes::detect(&inp(&path), &info, None, &none, &ctx, &|| false)
-            .unwrap()
-            .is_empty()
+        scenes::detect(
+            &inp(&path),
+            &info,
+            None,
+            &none,
+            &ctx,
+            &|| false,
+            &mut |_, _| {}
+        )
+        .unwrap()
+        .is_empty()
     );
     let one = scenes::Options { max: 1, ..opts };
-    let top = scenes::detect(&inp(&path), &info, None, &one, &ctx, &|| false).unwrap();
+    let top = scenes::detect(
+        &inp(&path),
+        &info,
+        None,
+        &one,
+        &ctx,
+        &|| false,
+        &mut |_, _| {},
+    )
+    .unwrap();
     let best = cuts.iter().map(|c| c.score).fold(0.0, f64::max);
     assert_eq!(top.len(), 1);
     assert_eq!(top[0].score, best);
@@ -575,7 +601,16 @@ fn dissolves_and_fades_of_a_real_file_are_not_cuts() {
         interval: Some(0.25),
         ..scenes::Options::default()
     };
-    let cuts = scenes::detect(&inp(&path), &info, None, &opts, &ctx, &|| false).unwrap();
+    let cuts = scenes::detect(
+        &inp(&path),
+        &info,
+        None,
+        &opts,
+        &ctx,
+        &|| false,
+        &mut |_, _| {},
+    )
+    .unwrap();
     assert!(cuts.is_empty(), "{cuts:?}");
 }
 

@@ -230,6 +230,8 @@ pub fn validate(opts: &Options) -> Result<(), VideoError> {
 
 /// The cuts of a video's first picture track over `range` (seconds; `None`: the whole
 /// video, which must then have a known duration), sampled by [`super::scan`].
+/// `on_progress(done, total)` hears the seconds of the range scanned so far, after each frame.
+#[allow(clippy::too_many_arguments)]
 pub fn detect(
     input: &VideoInput,
     info: &VideoInfo,
@@ -237,6 +239,7 @@ pub fn detect(
     opts: &Options,
     ctx: &VideoCtx,
     cancelled: &dyn Fn() -> bool,
+    on_progress: &mut dyn FnMut(f64, f64),
 ) -> Result<Vec<Scene>, VideoError> {
     validate(opts)?;
     let range = match range {
@@ -268,7 +271,9 @@ pub fn detect(
         ctx,
         cancelled,
         &mut |_, f| {
+            let done = (f.pts - range.0).clamp(0.0, range.1 - range.0);
             det.push(&f);
+            on_progress(done, range.1 - range.0);
             Ok(())
         },
     )?;
