@@ -418,17 +418,19 @@ fn unchanged(lib: &Library, r: &Resolved, id: SourceId) -> bool {
 
 /// What the audio pipeline reads for a file: the file itself, or, for a video whose container
 /// or audio codec symphonia cannot read (AVI, MPEG-TS, ...), its soundtrack as a WAV that
-/// ffmpeg extracted into a private temporary directory (removed when this drops).
+/// ffmpeg extracted (kept by [`SOUNDTRACKS`]).
 pub struct AudioInput {
     /// The extension to hint the audio probe with.
     pub ext: Option<String>,
-    extracted: Option<(PathBuf, Box<dyn std::any::Any + Send>)>,
+    /// The extracted soundtrack and the identity of the file it was extracted from.
+    extracted: Option<(VideoInput, SourceId)>,
 }
 
-/// A reader of an [`AudioInput`]: the library's file, or the extracted WAV.
+/// A reader of an [`AudioInput`]: the library's file, or the extracted WAV (positioned reads,
+/// its own cursor).
 pub enum AudioReader {
     File(crate::library::MediaFile),
-    Wav(std::fs::File),
+    Wav(crate::media::video::InputReader),
 }
 
 impl std::io::Read for AudioReader {
@@ -460,18 +462,46 @@ impl AudioInput {
                 let id = f.id();
                 Ok((AudioReader::File(f), id))
             }
-            Some((wav, _)) => {
-                let f = std::fs::File::open(wav).map_err(VideoError::Io)?;
-                Ok((AudioReader::Wav(f), Some(lib.identity(r)?)))
-            }
+            Some((wav, id)) => Ok((AudioReader::Wav(wav.reader()), Some(*id))),
         }
+    }
+}
+
+/// How many extracted soundtracks are kept (each at most
+/// [`video::ffmpeg::MAX_AUDIO_BYTES`] of temporary disk).
+pub const MAX_SOUNDTRACKS: usize = 3;
+
+/// Extracted soundtracks by the identity of their video, most recently used last, at most
+/// [`MAX_SOUNDTRACKS`]. Each is an open, already unlinked temporary file: the disk it takes is
+/// freed when the last reader of an evicted entry is done, and when the process ends however
+/// it ends (nothing is left in the temporary directory). Reading a long AVI's soundtrack chunk
+/// by chunk extracts it once, not once per chunk.
+static SOUNDTRACKS: std::sync::Mutex<Vec<(SourceId, VideoInput)>> =
+    std::sync::Mutex::new(Vec::new());
+
+fn cached_soundtrack(id: &SourceId) -> Option<VideoInput> {
+    let mut all = SOUNDTRACKS.lock().unwrap_or_else(|p| p.into_inner());
+    let i = all.iter().position(|(k, _)| k == id)?;
+    let hit = all.remove(i);
+    let wav = hit.1.clone();
+    all.push(hit);
+    Some(wav)
+}
+
+fn keep_soundtrack(id: SourceId, wav: &VideoInput) {
+    let mut all = SOUNDTRACKS.lock().unwrap_or_else(|p| p.into_inner());
+    all.retain(|(k, _)| *k != id);
+    all.push((id, wav.clone()));
+    while all.len() > MAX_SOUNDTRACKS {
+        all.remove(0);
     }
 }
 
 /// The audio input of a resolved file. Audio files, and videos whose soundtrack symphonia
 /// reads, are read as they are; for other videos (when `video` knows an ffmpeg) the soundtrack
-/// is extracted first. Without ffmpeg, such a video is read as it is and the audio pipeline's
-/// own error says what failed.
+/// is extracted first, once per version of the file while it stays among the
+/// [`MAX_SOUNDTRACKS`] most recently used. Without ffmpeg, such a video is read as it is and
+/// the audio pipeline's own error says what failed.
 pub fn audio_input(
     lib: &Library,
     r: &Resolved,
@@ -490,6 +520,14 @@ pub fn audio_input(
     if stat.sniffed.kind != MediaKind::Video {
         return Ok(native);
     }
+    let wav_input = |wav| AudioInput {
+        ext: Some("wav".into()),
+        extracted: Some(wav),
+    };
+    let current = lib.identity(r)?;
+    if let Some(wav) = cached_soundtrack(&current) {
+        return Ok(wav_input((wav, current)));
+    }
     let readable = match crate::media::audio::decode::probe(
         crate::media::audio::seekable(lib.open(r)?),
         ext.as_deref(),
@@ -504,11 +542,20 @@ pub fn audio_input(
         return Ok(native);
     }
     let src = open_source(lib, r, ctx)?;
-    let (guard, wav) = video::ffmpeg::extract_audio(&src.input, ctx, cancelled)?;
-    Ok(AudioInput {
-        ext: Some("wav".into()),
-        extracted: Some((wav, Box::new(guard))),
-    })
+    let (dir, path) = video::ffmpeg::extract_audio(&src.input, ctx, cancelled)?;
+    let file = std::fs::File::open(&path).map_err(VideoError::Io)?;
+    // Unlinked from here on: the open file is all that is left of it.
+    drop(dir);
+    let wav = VideoInput::new(
+        file,
+        &format!("soundtrack of {}", r.uri.base()),
+        lib.read_deadline(),
+    )
+    .map_err(VideoError::Io)?;
+    if src.id == current && unchanged(lib, r, src.id) {
+        keep_soundtrack(src.id, &wav);
+    }
+    Ok(wav_input((wav, src.id)))
 }
 
 /// A rendered frame and what it is.
@@ -979,6 +1026,73 @@ mod tests {
             VideoQuery::Storyboard(s) => s.to_query(),
             VideoQuery::Clip(c) => c.to_query(),
         }
+    }
+
+    /// The first `tool` on PATH.
+    fn on_path(tool: &str) -> Option<PathBuf> {
+        std::env::split_paths(&std::env::var_os("PATH")?)
+            .map(|d| d.join(tool))
+            .find(|p| p.is_file())
+    }
+
+    #[test]
+    fn a_soundtrack_is_extracted_once_and_leaves_no_temporary_file() {
+        use std::io::Read;
+        let (Some(ffmpeg), Some(ffprobe)) = (on_path("ffmpeg"), on_path("ffprobe")) else {
+            eprintln!("skipped: no ffmpeg on PATH");
+            return;
+        };
+        let tmp = tempfile::tempdir().unwrap();
+        // Its own copy: the identity (inode) is then this test's alone.
+        std::fs::copy(
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/samples/video/clip_mpeg4_mp3.avi"
+            ),
+            tmp.path().join("a.avi"),
+        )
+        .unwrap();
+        let lib = Library::new(
+            vec![("lib".into(), tmp.path().to_path_buf())],
+            crate::library::LibraryLimits::default(),
+        )
+        .unwrap();
+        let r = lib.resolve("media://lib/a.avi").unwrap();
+        let ctx = VideoCtx {
+            ffmpeg: Some(ffmpeg),
+            ffprobe: Some(ffprobe),
+            ..VideoCtx::default()
+        };
+        let read_all = |input: &AudioInput| {
+            let (mut reader, id) = input.open(&lib, &r).unwrap();
+            assert_eq!(id, Some(lib.identity(&r).unwrap()));
+            let mut bytes = vec![];
+            reader.read_to_end(&mut bytes).unwrap();
+            bytes
+        };
+        let first = audio_input(&lib, &r, Some(&ctx), &|| false).unwrap();
+        assert_eq!(first.ext.as_deref(), Some("wav"));
+        let wav = read_all(&first);
+        assert_eq!(&wav[..4], b"RIFF");
+        let Some((extracted, _)) = &first.extracted else {
+            panic!("extracted")
+        };
+        // Unlinked: nothing of it is left under the temporary directory's name.
+        let fd = std::os::fd::AsRawFd::as_raw_fd(extracted.handle());
+        let target = std::fs::read_link(format!("/proc/self/fd/{fd}")).unwrap();
+        assert!(
+            target.to_string_lossy().ends_with("(deleted)"),
+            "{target:?}"
+        );
+        let second = audio_input(&lib, &r, Some(&ctx), &|| false).unwrap();
+        // Two readers, each from the start: the same bytes, one extraction.
+        assert_eq!(read_all(&second), wav);
+        assert_eq!(read_all(&first), wav);
+        // The second is the first's extraction (the same open file), not a new one.
+        let Some((again, _)) = &second.extracted else {
+            panic!("extracted")
+        };
+        assert!(std::ptr::eq(extracted.handle(), again.handle()));
     }
 
     #[test]

@@ -12,6 +12,7 @@
 
 pub mod audio;
 pub mod image;
+pub mod parallel;
 pub mod process;
 pub mod video;
 

@@ -1,7 +1,9 @@
 //! Tool `audio_transcode`: plans a stretch of an audio file as chunks (each a self-contained
-//! WAV and a derived `media://...?start=..&duration=..` URI), renders them in order with a
-//! progress notification per chunk, and returns `resource_link`s (or, with `inline`, `audio`
-//! blocks within a byte budget). Must not know about the server or transports.
+//! WAV and a derived `media://...?start=..&duration=..` URI), renders them on every core (each
+//! chunk is a sample-exact slice of the whole, so the order does not matter: see
+//! `media::audio::segment::render`), hands them on in order with a progress notification per
+//! chunk, and returns `resource_link`s (or, with `inline`, `audio` blocks within a byte
+//! budget). Must not know about the server or transports.
 
 use crate::cache::DerivedCache;
 use crate::derived::{DerivedError, audio_uri, render_audio};
@@ -30,6 +32,8 @@ pub struct AudioTranscode {
     cache: Arc<DerivedCache>,
     /// ffmpeg for the soundtracks of videos symphonia cannot read.
     video: Option<Arc<crate::media::video::VideoCtx>>,
+    /// Threads rendering chunks at once for one call.
+    workers: usize,
 }
 
 impl AudioTranscode {
@@ -38,7 +42,15 @@ impl AudioTranscode {
             lib,
             cache,
             video: None,
+            workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
         }
+    }
+
+    /// Renders at most `workers` chunks at once (at least 1).
+    #[cfg(test)]
+    pub fn with_workers(mut self, workers: usize) -> Self {
+        self.workers = workers.max(1);
+        self
     }
 
     /// Reads the soundtracks of videos symphonia cannot read through `video`'s ffmpeg.
@@ -221,49 +233,89 @@ impl Tool for AudioTranscode {
         let mut inline_bytes = 0usize;
         let mut note = None;
         let mut corrupt = 0usize;
-        for i in 0..n {
+        // The plan: chunk i's start, duration and spec.
+        let plan: Vec<(f64, f64, SegmentSpec)> = (0..n)
+            .map(|i| {
+                let c_start = ((start + i as f64 * chunk) * 1000.0).round() / 1000.0;
+                let c_dur = (chunk.min(start + duration - c_start) * 1000.0).round() / 1000.0;
+                let spec = SegmentSpec {
+                    start: c_start,
+                    duration: Some(c_dur),
+                    format,
+                    rate: Some(rate),
+                    mono,
+                };
+                (c_start, c_dur, spec)
+            })
+            .take_while(|(_, d, _)| *d > 0.0)
+            .collect();
+        let render = |i: usize| {
             if ctx.client.cancelled() {
-                return Err(ToolError::Cancelled);
+                return Err(DerivedError::Audio(AudioError::Cancelled));
             }
-            let c_start = ((start + i as f64 * chunk) * 1000.0).round() / 1000.0;
-            let c_dur = (chunk.min(start + duration - c_start) * 1000.0).round() / 1000.0;
-            if c_dur <= 0.0 {
-                break;
-            }
-            let spec = SegmentSpec {
-                start: c_start,
-                duration: Some(c_dur),
-                format,
-                rate: Some(rate),
-                mono,
-            };
-            let uri = audio_uri(&base, &spec);
-            let rendered = match render_audio(
+            let spec = &plan
+                .get(i)
+                .ok_or(DerivedError::Audio(AudioError::NoAudio))?
+                .2;
+            render_audio(
                 &self.lib,
                 &self.cache,
                 &r,
-                &spec,
+                spec,
                 max_bytes,
                 self.video.as_deref(),
                 &cancelled,
-            ) {
+            )
+        };
+        let mut failed = None;
+        crate::media::parallel::ordered(plan.len(), self.workers, &render, &mut |i, made| {
+            let Some((c_start, c_dur, spec)) = plan.get(i) else {
+                return false;
+            };
+            let (c_start, c_dur) = (*c_start, *c_dur);
+            let uri = audio_uri(&base, spec);
+            let rendered = match made {
                 Ok(x) => x,
                 // A measured length can run a few milliseconds past what the container lets
                 // us seek to (e.g. Opus pre-skip in Matroska): there the data has ended.
                 Err(DerivedError::Audio(AudioError::Seek(..))) if measured && i > 0 => {
                     duration = c_start - start;
-                    break;
+                    return false;
                 }
-                Err(DerivedError::Library(l)) => return Err(ToolError::Library(l)),
-                Err(DerivedError::Audio(a)) => return Err(ToolError::from(a)),
-                Err(DerivedError::Image(i)) => return Err(ToolError::from(i)),
-                Err(DerivedError::Video(v)) => return Err(ToolError::from(v)),
+                Err(DerivedError::Audio(AudioError::Cancelled)) => {
+                    failed = Some(ToolError::Cancelled);
+                    return false;
+                }
+                Err(DerivedError::Library(l)) => {
+                    failed = Some(ToolError::Library(l));
+                    return false;
+                }
+                Err(DerivedError::Audio(a)) => {
+                    failed = Some(ToolError::from(a));
+                    return false;
+                }
+                Err(DerivedError::Image(e)) => {
+                    failed = Some(ToolError::from(e));
+                    return false;
+                }
+                Err(DerivedError::Video(v)) => {
+                    failed = Some(ToolError::from(v));
+                    return false;
+                }
             };
-            if self.lib.identity(&r)? != planned {
-                return Err(ToolError::Library(LibraryError::Changed {
-                    uri: r.original.clone(),
-                    how: format!("it changed while chunk {} of {n} was made", i + 1),
-                }));
+            match self.lib.identity(&r) {
+                Ok(now) if now == planned => {}
+                Ok(_) => {
+                    failed = Some(ToolError::Library(LibraryError::Changed {
+                        uri: r.original.clone(),
+                        how: format!("it changed while chunk {} of {n} was made", i + 1),
+                    }));
+                    return false;
+                }
+                Err(e) => {
+                    failed = Some(ToolError::Library(e));
+                    return false;
+                }
             }
             corrupt += rendered.corrupt_packets;
             let data = rendered.data;
@@ -271,7 +323,7 @@ impl Tool for AudioTranscode {
                 note = Some(format!(
                     "stopped after {i} of {n} chunks: inline audio is limited to {INLINE_BUDGET} bytes per result; call again with start={c_start} or without inline to get links"
                 ));
-                break;
+                return false;
             }
             chunks.push(json!({"index": i, "uri": uri, "start": c_start, "duration": c_dur, "size": data.len()}));
             ctx.client.progress(
@@ -297,6 +349,13 @@ impl Tool for AudioTranscode {
                     annotations: None,
                 }));
             }
+            true
+        });
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        if ctx.client.cancelled() {
+            return Err(ToolError::Cancelled);
         }
         if corrupt > 0 {
             // One line per request, however many chunks.
@@ -362,6 +421,82 @@ mod tests {
             Ok(())
         }
         fn list_changed(&self, _: ListKind) {}
+    }
+
+    /// A client that records its progress reports.
+    #[derive(Default)]
+    struct Recorder(std::sync::Mutex<Vec<f64>>);
+    impl ClientBridge for Recorder {
+        fn cancelled(&self) -> bool {
+            false
+        }
+        fn progress(&self, p: f64, _: Option<f64>, _: Option<&str>) {
+            self.0.lock().unwrap().push(p);
+        }
+        fn log(&self, _: LogLevel, _: Value) {}
+        fn request(&self, _: &str, _: Value) -> Result<Value, ToolError> {
+            unreachable!()
+        }
+        fn sleep(&self, _: Duration) -> Result<(), ToolError> {
+            Ok(())
+        }
+        fn list_changed(&self, _: ListKind) {}
+    }
+
+    #[test]
+    fn chunks_made_by_many_workers_are_those_one_makes_in_the_same_order() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("r");
+        std::fs::create_dir_all(&root).unwrap();
+        // 12 s of stereo 44.1 kHz: two tones and a little deterministic noise.
+        let mut seed = 7u32;
+        let samples: Vec<f32> = (0..44_100 * 12 * 2)
+            .map(|i| {
+                seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                let noise = (seed >> 8) as f32 / (1u32 << 24) as f32 - 0.5;
+                (i as f32 * 0.031).sin() * 0.3 + (i as f32 * 0.0021).cos() * 0.2 + noise * 0.05
+            })
+            .collect();
+        std::fs::write(
+            root.join("long.wav"),
+            crate::media::audio::wav::encode(&samples, 2, 44_100),
+        )
+        .unwrap();
+        let lib =
+            Arc::new(Library::new(vec![("r".into(), root)], LibraryLimits::default()).unwrap());
+        let args = json!({"uri": "media://r/long.wav", "chunk_seconds": 1.3, "sample_rate": 16000,
+            "channels": 1, "inline": true});
+        let run = |workers: usize| {
+            // Each run its own cache: nothing is served from the other's.
+            let tool = AudioTranscode::new(lib.clone(), Arc::new(DerivedCache::new(1 << 24)))
+                .with_workers(workers);
+            let client = Recorder::default();
+            let ctx = ToolCtx {
+                version: ProtocolVersion::LATEST,
+                client_caps: &Value::Null,
+                input_responses: None,
+                request_state: None,
+                client: &client,
+            };
+            let out = match tool.call(args.as_object().unwrap(), &ctx).unwrap() {
+                ToolOutcome::Complete(r) => r,
+                _ => panic!("complete"),
+            };
+            let progress = client.0.into_inner().unwrap();
+            (out.content, progress)
+        };
+        let (one, one_progress) = run(1);
+        let (four, four_progress) = run(4);
+        assert_eq!(one.len(), 1 + 10, "a summary and ten chunks");
+        assert_eq!(
+            one, four,
+            "four workers make the very same chunks, in order"
+        );
+        assert_eq!(one_progress, four_progress);
+        assert!(
+            one_progress.windows(2).all(|w| w[0] < w[1]),
+            "{one_progress:?}"
+        );
     }
 
     #[test]

@@ -168,6 +168,14 @@ pub struct Decoder {
     eof: bool,
     /// Corrupt packets skipped so far.
     pub corrupt_packets: usize,
+    /// Whether the track's time base is one frame: packets then say exactly where their
+    /// frames are.
+    one_frame: bool,
+    /// After [`Decoder::seek_frame`] in a one-frame time base: frames before this one are
+    /// dropped by their packets' timestamps.
+    drop_until: Option<u64>,
+    /// The frame index (from the stream's start) of the next frame [`Decoder::read`] returns.
+    position: u64,
 }
 
 impl Decoder {
@@ -207,6 +215,9 @@ impl Decoder {
             return Err(AudioError::TooManyChannels(channels));
         }
         let track_id = track.id;
+        let one_frame = track
+            .time_base
+            .is_some_and(|tb| tb.numer.get() == 1 && tb.denom.get() == rate);
         let mut d = Decoder {
             format,
             decoder,
@@ -218,6 +229,9 @@ impl Decoder {
             scratch: Vec::new(),
             eof: false,
             corrupt_packets: 0,
+            one_frame,
+            drop_until: None,
+            position: 0,
         };
         if d.channels == 0 {
             // Some containers do not say; learn it from the first decoded packet.
@@ -239,14 +253,7 @@ impl Decoder {
             .format
             .seek(SeekMode::Accurate, to)
             .map_err(|e| AudioError::Seek(secs, e.to_string()))?;
-        match &mut self.decoder {
-            Codec::Symphonia(d) => d.reset(),
-            Codec::Opus(d) => {
-                let _ = d.reset_state();
-            }
-        }
-        self.pending.clear();
-        self.eof = false;
+        self.reset_after_seek();
         let tb = self
             .format
             .tracks()
@@ -259,7 +266,61 @@ impl Decoder {
             gap_ts * f64::from(tb.numer.get()) / f64::from(tb.denom.get())
         });
         self.skip = (gap_secs * f64::from(self.rate)).round() as u64;
+        self.drop_until = None;
+        self.position = (secs * f64::from(self.rate)).round() as u64;
         Ok(())
+    }
+
+    /// Seeks so the next frame read is frame `frame` of the stream (counted at the native rate
+    /// from the stream's start). Exact when the track's time base is one frame: the frames
+    /// before it are dropped by their packets' timestamps, whatever the decoder makes of the
+    /// first packets (a Vorbis decoder restarted outputs nothing for its first one). Else by
+    /// time, as [`Decoder::seek`]. [`Decoder::position`] then says where reading resumes. The
+    /// first frames decoded after a seek are not those a decode from the start gives (MDCT
+    /// overlap, the MP3 bit reservoir): callers that need them identical seek earlier and drop
+    /// the difference.
+    pub fn seek_frame(&mut self, frame: u64) -> Result<(), AudioError> {
+        let secs = frame as f64 / f64::from(self.rate);
+        if frame == 0 || !self.one_frame {
+            self.seek(secs)?;
+            self.position = frame;
+            return Ok(());
+        }
+        let to = SeekTo::Timestamp {
+            ts: symphonia::core::units::Timestamp::new(i64::try_from(frame).unwrap_or(i64::MAX)),
+            track_id: self.track_id,
+        };
+        self.format
+            .seek(SeekMode::Accurate, to)
+            .map_err(|e| AudioError::Seek(secs, e.to_string()))?;
+        self.reset_after_seek();
+        self.skip = 0;
+        self.drop_until = Some(frame);
+        self.position = frame;
+        Ok(())
+    }
+
+    /// Whether [`Decoder::seek_frame`] lands exactly (the track's time base is one frame).
+    pub fn exact_seeks(&self) -> bool {
+        self.one_frame
+    }
+
+    /// The frame index (from the stream's start, at the native rate) of the next frame
+    /// [`Decoder::read`] returns: exact from the start and after [`Decoder::seek_frame`] in a
+    /// one-frame time base; after other seeks, where the seek was asked to go.
+    pub fn position(&self) -> u64 {
+        self.position
+    }
+
+    fn reset_after_seek(&mut self) {
+        match &mut self.decoder {
+            Codec::Symphonia(d) => d.reset(),
+            Codec::Opus(d) => {
+                let _ = d.reset_state();
+            }
+        }
+        self.pending.clear();
+        self.eof = false;
     }
 
     /// Decodes one more packet into `pending`; false at the end of the stream.
@@ -336,7 +397,23 @@ impl Decoder {
                         return Err(AudioError::PacketTooLarge(self.scratch.len()));
                     }
                     let mut samples = self.scratch.as_slice();
-                    if self.skip > 0 {
+                    if let Some(until) = self.drop_until {
+                        // The packet's frames start at its pts plus what the decoder trimmed.
+                        let n = (samples.len() / ch) as i64;
+                        let first = packet
+                            .pts
+                            .get()
+                            .saturating_add(packet.trim_start.get() as i64);
+                        let until = i64::try_from(until).unwrap_or(i64::MAX);
+                        let drop = until.saturating_sub(first).clamp(0, n);
+                        samples = samples.get(drop as usize * ch..).unwrap_or_default();
+                        if first.saturating_add(n) > until {
+                            self.drop_until = None;
+                            // Frames lost before `until` (none with enough pre-roll) move
+                            // the position on.
+                            self.position = u64::try_from(first.max(until)).unwrap_or(0);
+                        }
+                    } else if self.skip > 0 {
                         let drop = usize::try_from(self.skip)
                             .unwrap_or(usize::MAX)
                             .saturating_mul(ch)
@@ -374,6 +451,7 @@ impl Decoder {
         let ch = self.channels.max(1);
         let n = self.pending.len().min(want) / ch * ch;
         out.extend(self.pending.drain(..n));
+        self.position += (n / ch) as u64;
         Ok(n / ch)
     }
 

@@ -63,6 +63,28 @@ pub struct StreamResampler {
     pushed: usize,
     /// Output frames handed on so far.
     emitted: usize,
+    /// Output frames handed on beyond `ceil(ratio * pushed)`: the delay, when a stream is
+    /// joined mid-way and its delay is not trimmed ([`StreamResampler::aligned`]).
+    extra: usize,
+}
+
+/// Where a resampler joining a stream mid-way starts ([`StreamResampler::aligned`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Alignment {
+    /// The input frame (of the whole stream) to push first.
+    pub input_frame: u64,
+    /// The index, on the whole stream's output, of the first frame handed on.
+    pub output_frame: u64,
+}
+
+/// Input and output frames of one FFT unit of the resampler `StreamResampler::new` makes, as
+/// rubato 5's `Fft::new` sizes it.
+fn fft_unit(from: u32, to: u32) -> (u64, u64) {
+    let g = gcd(u64::from(from), u64::from(to));
+    let (block_in, block_out) = (u64::from(from) / g, u64::from(to) / g);
+    let sub_chunks = (CHUNK_FRAMES / 256).max(1) as u64;
+    let units = (CHUNK_FRAMES as u64 / sub_chunks).div_ceil(block_in).max(1);
+    (units * block_in, units * block_out)
 }
 
 fn rerr(e: impl std::fmt::Display) -> AudioError {
@@ -107,7 +129,61 @@ impl StreamResampler {
             state,
             pushed: 0,
             emitted: 0,
+            extra: 0,
         })
+    }
+
+    /// A resampler that joins a stream so that its output from `target` on (an index on the
+    /// whole stream's output, as a resampler fed from frame 0 numbers it) is identical, sample
+    /// for sample, to what that resampler makes: it starts on a boundary of the whole stream's
+    /// resampler chunks, `preroll_chunks` chunks before the one that makes `target`, and
+    /// hands on everything from there (the caller drops what precedes `target`). The FFT
+    /// resampler's state after a chunk depends only on the last chunks it read, so once the
+    /// pre-roll is through, both compute the same thing on the same numbers. With equal rates
+    /// the input frame is `target` itself.
+    pub fn aligned(
+        from: u32,
+        to: u32,
+        channels: usize,
+        target: u64,
+        preroll_chunks: u64,
+    ) -> Result<(Self, Alignment), AudioError> {
+        let mut r = Self::new(from, to, channels)?;
+        let Some(st) = r.state.as_mut() else {
+            return Ok((
+                r,
+                Alignment {
+                    input_frame: target,
+                    output_frame: target,
+                },
+            ));
+        };
+        // The FFT unit: input N and output M frames, processed in turn from the stream's
+        // start whatever the calls' sizes (rubato's `Fft::new`: sub-chunks of about
+        // CHUNK_FRAMES / 4 frames rounded up to the pair's block; the test below checks it).
+        let (n, m) = fft_unit(from, to);
+        let delay = st.r.output_delay() as u64;
+        let chunk = ((target + delay) / m.max(1)).saturating_sub(preroll_chunks);
+        if chunk == 0 || chunk * m < delay {
+            // From the start: this is the whole stream's resampler.
+            return Ok((
+                r,
+                Alignment {
+                    input_frame: 0,
+                    output_frame: 0,
+                },
+            ));
+        }
+        // Nothing trimmed: raw output k of chunk `chunk` on is output chunk * M - delay + k.
+        st.to_trim = 0;
+        r.extra = delay as usize;
+        Ok((
+            r,
+            Alignment {
+                input_frame: chunk * n,
+                output_frame: chunk * m - delay,
+            },
+        ))
     }
 
     /// Samples this resampler holds (capacity of its input and output buffers).
@@ -151,7 +227,7 @@ impl StreamResampler {
         let Some(st) = self.state.as_mut() else {
             return Ok(());
         };
-        let expected = (self.ratio * self.pushed as f64).ceil() as usize;
+        let expected = (self.ratio * self.pushed as f64).ceil() as usize + self.extra;
         let left = st.fifo.len() / ch;
         if left > 0 {
             let (_, made) = Self::process(st, ch, 0, Some(left))?;
@@ -262,6 +338,56 @@ mod tests {
                 })
                 .unwrap();
                 assert_eq!(got, expect, "{from} -> {to}, blocks of {block}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_stream_joined_mid_way_is_sample_exact_from_its_target_on() {
+        let ch = 2;
+        let input: Vec<f32> = (0..3 * 44_100 * ch)
+            .map(|i| ((i as f32) * 0.0071).sin() * 0.4 + ((i as f32) * 0.113).cos() * 0.1)
+            .collect();
+        for (from, to) in [
+            (44_100, 16_000),
+            (16_000, 48_000),
+            (48_000, 44_100),
+            (22_050, 22_050),
+        ] {
+            let expect = whole(&input, ch, from, to);
+            let expect = if from == to { input.clone() } else { expect };
+            for target in [0u64, 1, 777, 1024, 5000, 16_001, 40_000] {
+                let (mut r, at) = StreamResampler::aligned(from, to, ch, target, 2).unwrap();
+                assert!(
+                    at.output_frame <= target,
+                    "{from}->{to} at {target}: {at:?}"
+                );
+                let mut got = vec![];
+                let start = at.input_frame as usize * ch;
+                for piece in input[start.min(input.len())..].chunks(3000 * ch) {
+                    r.push(piece, &mut |o| {
+                        got.extend_from_slice(o);
+                        Ok(())
+                    })
+                    .unwrap();
+                }
+                r.finish(&mut |o| {
+                    got.extend_from_slice(o);
+                    Ok(())
+                })
+                .unwrap();
+                let skip = (target - at.output_frame) as usize * ch;
+                let from_target = &expect[(target as usize * ch).min(expect.len())..];
+                let got = got.get(skip..).unwrap_or_default();
+                let first_diff = got.iter().zip(from_target).position(|(a, b)| a != b);
+                assert!(
+                    got.len() == from_target.len() && first_diff.is_none(),
+                    "{from} -> {to} from output frame {target} (joined at input {}, output {}): lengths {} vs {}, first difference at sample {first_diff:?}",
+                    at.input_frame,
+                    at.output_frame,
+                    got.len(),
+                    from_target.len()
+                );
             }
         }
     }

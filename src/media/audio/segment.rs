@@ -5,7 +5,7 @@
 //! segment be a URI. Must not know about the library, caches or MCP.
 
 use super::decode::{Decoder, downmix_mono_into, sanitize};
-use super::resample::StreamResampler;
+use super::resample::{Alignment, StreamResampler};
 use super::{
     AudioError, MAX_BUFFERED_SAMPLES, MAX_CHUNK_SECONDS, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, wav,
 };
@@ -347,8 +347,38 @@ fn block_frames(channels: usize) -> usize {
     (BLOCK_SAMPLES / channels.max(1)).clamp(1, STEP_FRAMES)
 }
 
+/// Decoded audio dropped before a segment's first needed frame: a decoder restarted by a seek
+/// gives, for its first packets, other samples than a decode running from the start (MDCT
+/// overlap, the MP3 bit reservoir, Opus's decaying filter states); after this much they are
+/// the same, bit for bit (measured on the samples: MP3 and Vorbis after 0.25 s, Opus only
+/// after about 0.5 s; `tests/it/audio.rs` checks every codec). Not AAC with noise
+/// substitution: its noise comes from a generator whose state is everything decoded before.
+/// About 2 % more decoding for 30 s chunks.
+pub const DECODER_PREROLL_SECONDS: f64 = 0.6;
+
+/// Resampler chunks (about 1,024 input frames each) run before a segment's first output frame,
+/// so the resampler's state there is the whole stream's.
+const RESAMPLER_PREROLL_CHUNKS: u64 = 2;
+
+/// A segment's frames on the output grid of the whole stream: `[first, end)` at the output
+/// rate, from the start and duration in whole milliseconds (as its URI states them). The
+/// segments of a chunked transcode tile it: each ends where the next starts.
+fn output_range(spec: &SegmentSpec, out_rate: u32) -> (u64, u64) {
+    let ms = |s: f64| (s * 1000.0).round().max(0.0) as u64;
+    let start = ms(spec.start);
+    let end = start + ms(spec.duration.unwrap_or(MAX_CHUNK_SECONDS)).max(1);
+    let at = |ms: u64| (ms * u64::from(out_rate) + 500) / 1000;
+    (at(start), at(end))
+}
+
 /// Renders `spec` from `source`. `cancelled` is polled once per block (about a second of audio
 /// or less).
+///
+/// Sample-exact: the segment is frames `[first, end)` of what one continuous decode and
+/// resample of the whole stream gives ([`output_range`]), so consecutive chunks of a transcode
+/// concatenate to exactly the render of their union, and can be rendered in any order or in
+/// parallel. It starts decoding [`DECODER_PREROLL_SECONDS`] before a resampler chunk boundary
+/// [`RESAMPLER_PREROLL_CHUNKS`] chunks ahead of the first frame, and drops what precedes it.
 pub fn render(
     source: Box<dyn MediaSource>,
     ext: Option<&str>,
@@ -364,12 +394,29 @@ pub fn render(
         return Err(AudioError::OpusChannels(out_ch));
     }
     let out_rate = spec.format.rate(spec.rate, in_rate);
-    let mut resampler = StreamResampler::new(in_rate, out_rate, out_ch)?;
-    dec.seek(spec.start)?;
-    let seconds = spec.duration.unwrap_or(MAX_CHUNK_SECONDS);
-    let want = (seconds * f64::from(in_rate)).round() as usize;
+    let (first, end) = output_range(spec, out_rate);
+    let (mut resampler, at, decode_from) = if dec.exact_seeks() {
+        let (r, at) =
+            StreamResampler::aligned(in_rate, out_rate, out_ch, first, RESAMPLER_PREROLL_CHUNKS)?;
+        // Decoding starts the pre-roll before the resampler's first input frame.
+        let preroll = (DECODER_PREROLL_SECONDS * f64::from(in_rate)).round() as u64;
+        (r, at, at.input_frame.saturating_sub(preroll))
+    } else {
+        // A container whose timestamps are coarser than a frame (Matroska, WebM: 1 ms) cannot
+        // say exactly where a seek lands: the segment starts where the seek does, with a
+        // resampler of its own (not sample-exact with its neighbours; within a frame or so).
+        let input = (first as f64 * f64::from(in_rate) / f64::from(out_rate)).round() as u64;
+        let at = Alignment {
+            input_frame: input,
+            output_frame: first,
+        };
+        (StreamResampler::new(in_rate, out_rate, out_ch)?, at, input)
+    };
+    if decode_from > 0 {
+        dec.seek_frame(decode_from)?;
+    }
     // Never more frames than the size estimate allows for.
-    let max_out = (seconds * f64::from(out_rate)).ceil() as usize;
+    let max_out = usize::try_from(end - first).unwrap_or(usize::MAX);
     let mut sink = match spec.format {
         Format::Wav => Sink::Wav(wav::WavWriter::new(
             out_ch as u16,
@@ -381,26 +428,56 @@ pub fn render(
     let block = block_frames(ch);
     let mut pcm = Vec::with_capacity(block * ch);
     let mut mixed = Vec::new();
-    let mut got = 0;
+    // The output index of the next frame the resampler hands on, and the frames written.
+    let next = std::cell::Cell::new(at.output_frame);
+    let mut written = 0usize;
+    let mut emit = |out: &[f32]| -> Result<(), AudioError> {
+        let n = (out.len() / out_ch) as u64;
+        let base = next.get();
+        next.set(base + n);
+        let (lo, hi) = (base.max(first), (base + n).min(end));
+        if lo >= hi {
+            return Ok(());
+        }
+        let (a, b) = ((lo - base) as usize, (hi - base) as usize);
+        let Some(part) = out.get(a * out_ch..b * out_ch) else {
+            return Err(AudioError::Resample(
+                "output block shorter than it says".into(),
+            ));
+        };
+        written += b - a;
+        sink.push(part)
+    };
+    // Input frames pushed into the resampler, from `at.input_frame`.
+    let mut pushed = 0u64;
     let mut peak = 0;
-    while got < want {
+    let mut ended = false;
+    while next.get() < end {
         if cancelled() {
             return Err(AudioError::Cancelled);
         }
         pcm.clear();
-        let n = dec.read(block.min(want - got), &mut pcm)?;
+        // The pre-roll: what precedes the resampler's first input frame is dropped.
+        let pos = dec.position();
+        let n = dec.read(block, &mut pcm)?;
         if n == 0 {
+            ended = true;
             break;
         }
-        got += n;
         sanitize(&mut pcm);
+        let d = at.input_frame.saturating_sub(pos).min(n as u64) as usize;
+        let frames = pcm.get(d * ch..).unwrap_or_default();
+        if frames.is_empty() {
+            continue;
+        }
+        pushed += (frames.len() / ch) as u64;
         let input = if out_ch < ch {
-            downmix_mono_into(&pcm, ch, &mut mixed);
-            &mixed
+            downmix_mono_into(frames, ch, &mut mixed);
+            &mixed[..]
         } else {
-            &pcm
+            frames
         };
-        resampler.push(input, &mut |out| sink.push(out))?;
+        resampler.push(input, &mut emit)?;
         peak = peak.max(
             pcm.capacity()
                 + mixed.capacity()
@@ -408,15 +485,21 @@ pub fn render(
                 + resampler.buffered_samples(),
         );
     }
-    resampler.finish(&mut |out| sink.push(out))?;
-    // The resampler's output length is rounded up: trim to the exact duration.
-    let exact = ((got as f64) * f64::from(out_rate) / f64::from(in_rate)).round() as usize;
-    let data = sink.finish(exact.min(max_out))?;
+    if ended {
+        // The stream's end: flush as the whole stream's resampler does, then trim to the
+        // stream's exact length (its resampler rounds the output up).
+        resampler.finish(&mut emit)?;
+        let input_end = at.input_frame + pushed;
+        let exact = ((input_end as f64) * f64::from(out_rate) / f64::from(in_rate)).round() as u64;
+        let keep = exact.saturating_sub(first).min(written as u64) as usize;
+        written = keep;
+    }
+    let data = sink.finish(written.min(max_out))?;
     Ok(Segment {
         data,
         rate: out_rate,
         channels: out_ch as u16,
-        seconds: got as f64 / f64::from(in_rate),
+        seconds: written as f64 / f64::from(out_rate),
         corrupt_packets: dec.corrupt_packets,
         peak_buffered_samples: peak,
     })
