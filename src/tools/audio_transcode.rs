@@ -274,6 +274,15 @@ impl Tool for AudioTranscode {
             };
             let (c_start, c_dur) = (*c_start, *c_dur);
             let uri = audio_uri(&base, spec);
+            // A chunk that failed because the file changed under it (a worker ahead of this
+            // one can meet the change first) says that, not how the read went wrong.
+            if made.is_err() && self.lib.identity(&r).ok() != Some(planned) {
+                failed = Some(ToolError::Library(LibraryError::Changed {
+                    uri: r.original.clone(),
+                    how: format!("it changed while chunk {} of {n} was made", i + 1),
+                }));
+                return false;
+            }
             let rendered = match made {
                 Ok(x) => x,
                 // A measured length can run a few milliseconds past what the container lets
