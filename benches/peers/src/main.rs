@@ -334,27 +334,30 @@ fn run(args: &[String]) -> anyhow::Result<()> {
 
 fn peers(o: &Opts, lib: &Path) -> Vec<Peer> {
     let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
-    let libs = lib.display().to_string();
-    let ours = o.mcp_media.display().to_string();
-    let me = o.me.display().to_string();
-    let limit = (64u64 << 20).to_string();
+    let (libs, ours, me, limit) = (
+        lib.display().to_string(),
+        o.mcp_media.display().to_string(),
+        o.me.display().to_string(),
+        (64u64 << 20).to_string(),
+    );
+    let (libs, ours, me, limit) = (libs.as_str(), ours.as_str(), me.as_str(), limit.as_str());
     let resource = |f: &str, _: &Path| Read::Resource(format!("media://lib/{f}"));
     let mut v = vec![
         Peer {
             name: "mcp-media",
             stdio: Some(Launch {
-                argv: s(&[&ours, "serve", "--stdio", &libs, "--inline-limit", &limit]),
+                argv: s(&[ours, "serve", "--stdio", libs, "--inline-limit", limit]),
                 nginx: false,
             }),
             http: Some(Launch {
                 argv: s(&[
-                    &ours,
+                    ours,
                     "serve",
                     "--listen",
                     "127.0.0.1:{port}",
-                    &libs,
+                    libs,
                     "--inline-limit",
-                    &limit,
+                    limit,
                 ]),
                 nginx: false,
             }),
@@ -363,11 +366,11 @@ fn peers(o: &Opts, lib: &Path) -> Vec<Peer> {
         Peer {
             name: "rmcp",
             stdio: Some(Launch {
-                argv: s(&[&me, "rmcp", "--stdio", &libs]),
+                argv: s(&[me, "rmcp", "--stdio", libs]),
                 nginx: false,
             }),
             http: Some(Launch {
-                argv: s(&[&me, "rmcp", "--listen", "127.0.0.1:{port}", &libs]),
+                argv: s(&[me, "rmcp", "--listen", "127.0.0.1:{port}", libs]),
                 nginx: false,
             }),
             read: resource,
@@ -375,7 +378,7 @@ fn peers(o: &Opts, lib: &Path) -> Vec<Peer> {
         Peer {
             name: "ceiling",
             stdio: Some(Launch {
-                argv: s(&[&me, "ceiling"]),
+                argv: s(&[me, "ceiling"]),
                 nginx: false,
             }),
             http: None,
@@ -397,11 +400,11 @@ fn peers(o: &Opts, lib: &Path) -> Vec<Peer> {
         v.push(Peer {
             name: "python-sdk",
             stdio: Some(Launch {
-                argv: s(&[&py, &script, &libs, "stdio"]),
+                argv: s(&[py.as_str(), script.as_str(), libs, "stdio"]),
                 nginx: false,
             }),
             http: Some(Launch {
-                argv: s(&[&py, &script, &libs, "http", "{port}"]),
+                argv: s(&[py.as_str(), script.as_str(), libs, "http", "{port}"]),
                 nginx: false,
             }),
             read: |f, _| Read::Tool {
@@ -411,10 +414,11 @@ fn peers(o: &Opts, lib: &Path) -> Vec<Peer> {
         });
     }
     if let Some(fs) = &o.fs_server {
+        let fs = fs.display().to_string();
         v.push(Peer {
             name: "server-filesystem",
             stdio: Some(Launch {
-                argv: s(&["node", &fs.display().to_string(), &libs]),
+                argv: s(&["node", fs.as_str(), libs]),
                 nginx: false,
             }),
             http: None,
@@ -548,7 +552,7 @@ where
         let (_, cpu0) = proc_facts(pid);
         let m = f(port, "/mcp".to_string()).await?;
         let (rss_mib, cpu1) = proc_facts(pid);
-        Ok(Outcome {
+        anyhow::Ok(Outcome {
             m,
             rss_mib,
             cpu_secs: cpu1 - cpu0,

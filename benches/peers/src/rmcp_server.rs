@@ -29,6 +29,8 @@ pub struct ReadFile {
     pub path: String,
 }
 
+// The fields shape the tool's input schema; the peer does not use them.
+#[allow(dead_code)]
 #[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
 pub struct MediaList {
     /// Only this kind of media: audio, image or video.
@@ -47,6 +49,7 @@ pub struct MediaProbe {
     pub uri: String,
 }
 
+#[allow(dead_code)]
 #[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
 pub struct ImageTransform {
     /// The media:// URI of the image.
