@@ -23,7 +23,7 @@ fn panel(
             keys.push(k);
         }
     }
-    let top = rows.iter().filter_map(|r| value(r)).fold(1.0f64, f64::max) * 1.1;
+    let top = rows.iter().filter_map(|r| value(r)).fold(1.0f64, f64::max) * 1.4; // room for the legend
     let n = keys.len().max(1) as f64;
     let mut chart = ChartBuilder::on(area)
         .caption(title, ("sans-serif", 18))
@@ -35,6 +35,7 @@ fn panel(
     chart
         .configure_mesh()
         .disable_x_mesh()
+        .light_line_style(TRANSPARENT)
         .x_labels(keys.len() * 2 + 1)
         .x_label_formatter(&|x| {
             let i = x.floor();

@@ -218,6 +218,9 @@ pub async fn serve_http(root: PathBuf, addr: &str) -> anyhow::Result<()> {
         .with_context(|| format!("bind {addr}"))?;
     loop {
         let (stream, _) = listener.accept().await?;
+        // As any HTTP server should for request/response traffic (without it, small SSE
+        // writes wait on delayed ACKs: 40 ms per tools/list at one connection).
+        stream.set_nodelay(true)?;
         let svc = svc.clone();
         tokio::spawn(async move {
             // The endpoint is /mcp; rmcp's service answers any path, as a nested router would.
