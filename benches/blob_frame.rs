@@ -32,7 +32,7 @@ fn read_response(data: &Bytes) -> Outgoing {
     let contents = ResourceContents {
         uri: "media://samples/video/clip_h264_aac.mp4".into(),
         mime_type: Some("video/mp4".into()),
-        body: ResourceBody::Blob(data.clone()),
+        body: ResourceBody::Blob(data.clone().into()),
     };
     let item = render_contents(&contents, &mut blobs);
     let result = json!({"contents": [item], "resultType": "complete", "ttlMs": 60000, "cacheScope": "public",

@@ -108,6 +108,84 @@ impl<R: Seek> Seek for MediaFile<R> {
     }
 }
 
+/// An opened regular file read by position (`pread`), shared by every reader of an answer
+/// being streamed (a blob read only when its answer is written). Each read must finish within
+/// the read deadline, and the file must still be as it was opened: a read past its current end
+/// or after its size or modification time changed (checked with `fstat` after each read) fails
+/// with [`LibraryError::Changed`] instead of returning bytes of another version.
+#[derive(Debug)]
+pub struct PositionedFile {
+    file: std::fs::File,
+    uri: String,
+    id: SourceId,
+    deadline: Duration,
+}
+
+impl PositionedFile {
+    pub(crate) fn new(file: std::fs::File, uri: &str, id: SourceId, deadline: Duration) -> Self {
+        PositionedFile {
+            file,
+            uri: uri.into(),
+            id,
+            deadline,
+        }
+    }
+
+    /// The file's size when it was opened.
+    pub fn size(&self) -> u64 {
+        self.id.size
+    }
+
+    /// Fills `buf` with the bytes at `offset`, or fails (see the type's doc).
+    pub fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> Result<(), LibraryError> {
+        use std::os::unix::fs::FileExt as _;
+        let started = Instant::now();
+        let mut done = 0usize;
+        while done < buf.len() {
+            let at = offset + done as u64;
+            let Some(dst) = buf.get_mut(done..) else {
+                break;
+            };
+            match self.file.read_at(dst, at) {
+                Ok(0) => return Err(LibraryError::shrank(&self.uri, at, self.id.size)),
+                Ok(n) => done += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    return Err(LibraryError::Io {
+                        uri: self.uri.clone(),
+                        source: e,
+                    });
+                }
+            }
+            if started.elapsed() > self.deadline {
+                return Err(LibraryError::ReadTimeout {
+                    uri: self.uri.clone(),
+                    limit: self.deadline,
+                });
+            }
+        }
+        let now = self.file.metadata().map_err(|e| LibraryError::Io {
+            uri: self.uri.clone(),
+            source: e,
+        })?;
+        let id = SourceId::of(&now);
+        if id != self.id {
+            return Err(LibraryError::Changed {
+                uri: self.uri.clone(),
+                how: if id.size < self.id.size {
+                    format!(
+                        "it has {} bytes now, it had {} when opened",
+                        id.size, self.id.size
+                    )
+                } else {
+                    "it was modified while it was being sent".into()
+                },
+            });
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

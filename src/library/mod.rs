@@ -25,7 +25,7 @@ pub mod sniff;
 pub mod uri;
 pub mod watch;
 
-pub use file::MediaFile;
+pub use file::{MediaFile, PositionedFile};
 
 pub use sniff::{MediaKind, Sniffed};
 
@@ -230,7 +230,7 @@ pub struct SourceId {
 }
 
 impl SourceId {
-    fn of(meta: &std::fs::Metadata) -> Self {
+    pub(crate) fn of(meta: &std::fs::Metadata) -> Self {
         use std::os::unix::fs::MetadataExt;
         Self::new(
             meta.dev(),
@@ -557,6 +557,18 @@ impl Library {
     /// Opens a resolved media file for reading (confined to its root; regular files only).
     pub fn open(&self, r: &Resolved) -> Result<MediaFile, LibraryError> {
         self.open_rel(r.root, &r.rel, &r.original).map(|(f, _)| f)
+    }
+
+    /// Opens a resolved media file for positioned reads while an answer is streamed (confined
+    /// and checked like [`Library::open`]).
+    pub fn open_positioned(&self, r: &Resolved) -> Result<PositionedFile, LibraryError> {
+        let (file, meta) = self.open_rel(r.root, &r.rel, &r.original)?;
+        Ok(PositionedFile::new(
+            file.into_inner(),
+            &r.original,
+            SourceId::of(&meta),
+            self.limits.read_deadline,
+        ))
     }
 
     /// The identity of a resolved file, by one `stat` (links followed inside the root; nothing

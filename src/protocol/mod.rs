@@ -4,6 +4,7 @@
 //! Knows nothing of tokio, hyper, media, the server or transports: everything here is plain,
 //! synchronous and testable on byte buffers.
 
+pub mod blob;
 pub mod codec;
 pub mod cursor;
 pub mod frame;
@@ -12,7 +13,8 @@ pub mod sse;
 pub mod types;
 pub mod version;
 
-pub use frame::{Blobs, Framing, Outgoing};
+pub use blob::{Blob, BlobError, BlobSource};
+pub use frame::{Blobs, Frame, Framing, Outgoing};
 pub use jsonrpc::{Message, RequestId};
 pub use version::ProtocolVersion;
 

@@ -7,9 +7,8 @@
 
 use super::{Connection, Server, Sink};
 use crate::protocol::Outgoing;
-use crate::protocol::frame::{self, Framing};
+use crate::protocol::frame::{self, Frame, Framing};
 use crate::protocol::jsonrpc::{Message, WireError, code};
-use bytes::Bytes;
 use std::sync::Arc;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
@@ -30,14 +29,14 @@ pub(super) fn budget(bytes: usize) -> Arc<Semaphore> {
 /// One answer of a batch, framed bare, and its share of the server-wide budget: keep it until
 /// the bytes are written out (dropping it returns them to the budget).
 pub struct BatchPart {
-    pub bytes: Bytes,
+    pub bytes: Frame,
     pub held: Option<OwnedSemaphorePermit>,
 }
 
 /// All the answers of a batch, for a transport that must write them as one array (stdio: one
 /// line, which nothing may interleave), with their budget shares.
 pub struct BatchAnswer {
-    pub parts: Vec<Bytes>,
+    pub parts: Vec<Frame>,
     pub held: Vec<OwnedSemaphorePermit>,
 }
 
