@@ -267,7 +267,7 @@ impl Resources {
             }
             (off, len)
         };
-        let data = self.file_blob(&r, off, len)?;
+        let data = self.file_blob(&r, off, len, cancelled)?;
         let mime = if offset.is_some() || length.is_some() {
             // A slice of a container is not a playable file of that type.
             "application/octet-stream".to_string()
@@ -283,12 +283,16 @@ impl Resources {
 
     /// `len` bytes of a file from `off` (clamped to its end): read now when small, otherwise
     /// the opened file itself, read block by block when the answer is written (so no answer
-    /// holds a whole file: see `protocol::blob`).
+    /// holds a whole file: see `protocol::blob`). The range is read through once here first
+    /// (into a small buffer, see `PositionedFile::check_readable`), so a file that cannot be
+    /// read answers the same error as before streaming, before any of the answer is sent;
+    /// only a change in the moment between that check and the sending ends the answer midway.
     fn file_blob(
         &self,
         r: &crate::library::Resolved,
         off: u64,
         len: u64,
+        cancelled: &dyn Fn() -> bool,
     ) -> Result<Blob, ResourceError> {
         if len <= INLINE_BLOB_MAX as u64 {
             return Ok(self.lib.read_range(r, off, len)?.into());
@@ -303,6 +307,7 @@ impl Resources {
             .into());
         }
         let n = len.min(size - off);
+        file.check_readable(off, n, cancelled)?;
         Ok(Blob::from_source(Arc::new(FileBlob(file)), off, n))
     }
 

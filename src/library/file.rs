@@ -136,6 +136,42 @@ impl PositionedFile {
         self.id.size
     }
 
+    /// Reads `len` bytes from `offset` once, block by block into a small buffer, and drops them:
+    /// a file that cannot be read (an I/O error, storage slower than the read deadline for
+    /// the whole range, a file cut short or changed) fails here, before anything of the answer
+    /// is sent, with the same errors as a read into memory; and the bytes are in the page cache
+    /// for the sending. Stops early, without an error, once `cancelled()` says so (the answer
+    /// of a cancelled request is not sent).
+    pub fn check_readable(
+        &self,
+        offset: u64,
+        len: u64,
+        cancelled: &dyn Fn() -> bool,
+    ) -> Result<(), LibraryError> {
+        const CHECK_BLOCK: usize = 256 * 1024;
+        let started = Instant::now();
+        let mut buf = vec![0u8; usize::try_from(len).unwrap_or(CHECK_BLOCK).min(CHECK_BLOCK)];
+        let mut done = 0u64;
+        while done < len {
+            if cancelled() {
+                return Ok(());
+            }
+            let n = usize::try_from(len - done)
+                .unwrap_or(usize::MAX)
+                .min(buf.len());
+            let dst = buf.get_mut(..n).unwrap_or_default();
+            self.read_exact_at(offset + done, dst)?;
+            done += n as u64;
+            if started.elapsed() > self.deadline {
+                return Err(LibraryError::ReadTimeout {
+                    uri: self.uri.clone(),
+                    limit: self.deadline,
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// Fills `buf` with the bytes at `offset`, or fails (see the type's doc).
     pub fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> Result<(), LibraryError> {
         use std::os::unix::fs::FileExt as _;

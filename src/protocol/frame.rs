@@ -183,6 +183,18 @@ impl Frame {
     pub fn is_streamed(&self) -> bool {
         self.segs.iter().any(|s| matches!(s, Segment::Base64(_)))
     }
+    /// Bytes it holds in memory: its text and its in-memory blobs (raw), not what streamed
+    /// blobs will read from their files.
+    pub fn held_bytes(&self) -> usize {
+        self.segs
+            .iter()
+            .map(|s| match s {
+                Segment::Text(t) => t.len(),
+                Segment::Base64(Blob::Bytes(b)) => b.len(),
+                Segment::Base64(Blob::Source { .. }) => 0,
+            })
+            .sum()
+    }
     /// Its bytes, piece by piece (see [`Pieces`]).
     pub fn into_pieces(self) -> Pieces {
         Pieces::new(self.segs)

@@ -26,8 +26,9 @@ pub(super) fn budget(bytes: usize) -> Arc<Semaphore> {
     ))
 }
 
-/// One answer of a batch, framed bare, and its share of the server-wide budget: keep it until
-/// the bytes are written out (dropping it returns them to the budget).
+/// One answer of a batch, framed bare, and its share of the server-wide budget (the bytes it
+/// holds in memory: a blob streamed from a file counts nothing): keep it until the bytes are
+/// written out (dropping it returns them to the budget).
 pub struct BatchPart {
     pub bytes: Frame,
     pub held: Option<OwnedSemaphorePermit>,
@@ -135,7 +136,8 @@ impl Server {
             let id = o.json.get("id").cloned();
             let mut f = frame::encode(&o, Framing::Bare);
             drop(o);
-            let kib = u32::try_from(f.len().div_ceil(1024)).unwrap_or(u32::MAX);
+            // The budget bounds memory: a blob streamed from a file holds none of its bytes.
+            let kib = u32::try_from(f.held_bytes().div_ceil(1024)).unwrap_or(u32::MAX);
             let held = match self.batch_bytes.clone().try_acquire_many_owned(kib) {
                 Ok(p) => Some(p),
                 Err(_) => {
