@@ -232,3 +232,50 @@ fn truncate(path: &Path, len: u64) {
         .set_len(len)
         .unwrap();
 }
+
+#[test]
+fn a_file_cut_short_while_it_is_sent_over_stdio_ends_its_line_and_the_next_answer_reads() {
+    use std::process::{Command, Stdio};
+    let (_t, root, _want) = big_root();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mcp-media"))
+        .args(["serve", "--stdio", &root.to_string_lossy(), LIMIT])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn mcp-media");
+    let mut stdin = child.stdin.take().unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let ask = |stdin: &mut std::process::ChildStdin, id: u32| {
+        let mut line = serde_json::to_vec(&json!({"jsonrpc": "2.0", "id": id,
+            "method": "resources/read",
+            "params": modern(json!({"uri": "media://big/noise.wav"}))}))
+        .unwrap();
+        line.push(b'\n');
+        stdin.write_all(&line).unwrap();
+        stdin.flush().unwrap();
+    };
+    ask(&mut stdin, 1);
+    // The head of the answer and a little of its blob; the pipe holds back the rest.
+    let mut first = vec![0u8; 4096];
+    out.read_exact(&mut first).unwrap();
+    truncate(&root.join("noise.wav"), MIB);
+    let mut line = first;
+    out.read_until(b'\n', &mut line).unwrap();
+    assert_eq!(line.last(), Some(&b'\n'), "the line is ended");
+    // Whole, the answer would be about 21.3 MiB of base64.
+    assert!(line.len() < 21 * MIB as usize, "{} bytes", line.len());
+    assert!(
+        serde_json::from_slice::<Value>(&line).is_err(),
+        "a cut answer must not parse as a complete message"
+    );
+    // The connection goes on: the next read answers the file as it is now.
+    ask(&mut stdin, 2);
+    let mut next = Vec::new();
+    out.read_until(b'\n', &mut next).unwrap();
+    let v: Value = serde_json::from_slice(&next).expect("the next line is a whole message");
+    assert_eq!(v["id"], 2);
+    assert_eq!(blob_of(&v["result"]).len() as u64, MIB);
+    drop(stdin);
+    let _ = child.wait();
+}
