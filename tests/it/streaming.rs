@@ -4,7 +4,7 @@
 //! that stops reading does not make the server hold its answer; a file cut short while it is
 //! being sent ends the HTTP body early instead of completing it with made-up bytes.
 
-use crate::http::HttpServer;
+use crate::http::{HttpServer, initialize};
 use crate::util::{MODERN, Server, modern};
 use base64::Engine as _;
 use serde_json::{Value, json};
@@ -278,4 +278,81 @@ fn a_file_cut_short_while_it_is_sent_over_stdio_ends_its_line_and_the_next_answe
     assert_eq!(blob_of(&v["result"]).len() as u64, MIB);
     drop(stdin);
     let _ = child.wait();
+}
+
+#[test]
+fn sse_answers_stream_the_same_way_and_replay_from_the_file() {
+    let (_t, root, want) = big_root();
+    let s = HttpServer::spawn(&[&root.to_string_lossy(), LIMIT]);
+    let sid = initialize(&s, "2025-03-26");
+    // A 2025-03-26 batch that asks for progress is answered as SSE from the start.
+    let batch = |id: u32| {
+        json!([{"jsonrpc": "2.0", "id": id, "method": "resources/read",
+            "params": {"uri": "media://big/noise.wav", "_meta": {"progressToken": id}}}])
+    };
+    let answers: Vec<(String, Vec<u8>)> = std::thread::scope(|sc| {
+        let hs: Vec<_> = (0..4)
+            .map(|i| {
+                let (s, sid, batch) = (&s, &sid, &batch);
+                sc.spawn(move || {
+                    let r = s.post(&[("Mcp-Session-Id", sid)], &batch(i));
+                    assert_eq!(r.status, 200);
+                    assert_eq!(r.header("content-type"), Some("text/event-stream"));
+                    answer_event(&r.body)
+                })
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for (i, (_, got)) in answers.iter().enumerate() {
+        assert!(*got == want, "client {i}: bytes differ");
+    }
+    let peak = s.peak_rss();
+    eprintln!(
+        "http: server peak RSS, 4 concurrent 16 MiB reads as SSE: {} MiB",
+        peak / MIB
+    );
+    // Whole in memory, each answer would take 16 MiB of file and 21.3 MiB of event.
+    assert!(peak < 100 * MIB, "peak RSS {} MiB", peak / MIB);
+    // The replay log kept the event (its file, not its bytes): resuming from just before it
+    // sends it again, whole.
+    let (stream, seq) = answers[0].0.split_once('-').unwrap();
+    let seq: u64 = seq.parse().unwrap();
+    let before = format!("{stream}-{}", seq - 1);
+    let mut replay = s.send(
+        "GET",
+        "/mcp",
+        &[
+            ("Mcp-Session-Id", &sid),
+            ("Accept", "text/event-stream"),
+            ("Last-Event-ID", &before),
+        ],
+        b"",
+    );
+    assert_eq!(replay.status, 200);
+    let (id, got) = answer_event(&replay.into_resp().body);
+    assert_eq!(id, answers[0].0, "the same event");
+    assert!(got == want, "replayed bytes differ");
+}
+
+/// The id and decoded blob of the SSE event in `body` that carries a result (the events are
+/// split here in one pass: the test helper's event parser rescans its buffer per chunk).
+fn answer_event(body: &[u8]) -> (String, Vec<u8>) {
+    let text = std::str::from_utf8(body).expect("SSE is UTF-8");
+    for event in text.split("\n\n") {
+        let mut id = None;
+        let mut data = None;
+        for line in event.lines() {
+            if let Some(v) = line.strip_prefix("id: ") {
+                id = Some(v.to_string());
+            } else if let Some(v) = line.strip_prefix("data: ") {
+                data = Some(v);
+            }
+        }
+        if let Some(d) = data.filter(|d| d.contains("\"result\"")) {
+            let v: Value = serde_json::from_str(d).expect("the event's data is JSON");
+            return (id.expect("an event id"), blob_of(&v["result"]));
+        }
+    }
+    panic!("no answer event in {:.300}", text);
 }
