@@ -319,7 +319,7 @@ fn sse_answers_stream_the_same_way_and_replay_from_the_file() {
     let (stream, seq) = answers[0].0.split_once('-').unwrap();
     let seq: u64 = seq.parse().unwrap();
     let before = format!("{stream}-{}", seq - 1);
-    let mut replay = s.send(
+    let replay = s.send(
         "GET",
         "/mcp",
         &[
