@@ -3,7 +3,9 @@
 //! (progress, logs, server-to-client requests). Dropping a stateless request's body (the
 //! client closed the stream) cancels it. Legacy streams are resumable: every event gets an id
 //! (chained in front of the event, never copied into it) and is kept in a bounded replay log;
-//! `Last-Event-ID` on a GET replays and follows. Also the legacy standalone GET stream.
+//! `Last-Event-ID` on a GET replays and follows. Also the legacy standalone GET stream. Bodies
+//! carry frames: an answer with a large blob is produced block by block as hyper takes it
+//! (`body.rs`), in a JSON body with its `Content-Length` as in an SSE event.
 //! Never touches media or tools.
 
 use super::routes::{empty, error_code, modern_status, rpc_error, session_not_found};
@@ -271,7 +273,7 @@ pub(super) async fn run(
 
 /// A batch answered as one JSON array written element by element as the answers are made
 /// (chunked: its length is not known in advance). Each answer keeps its budget share until
-/// hyper takes it; the batch waits while [`BODY_QUEUE`] pieces are unwritten, so a slow client
+/// hyper takes its last piece; the batch waits while [`BODY_QUEUE`] pieces are unwritten, so a slow client
 /// slows the batch. Notifications its later elements send have no place in a JSON body and
 /// are dropped (a batch that asks for progress is answered as SSE instead); a client that goes
 /// away stops the batch after the element running.
