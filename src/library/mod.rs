@@ -702,6 +702,48 @@ mod tests {
     }
 
     #[test]
+    fn a_positioned_file_reads_as_opened_and_refuses_a_changed_file() {
+        let mut data = PNG.to_vec();
+        data.extend((0..100_000u32).map(|i| (i % 251) as u8));
+        let (tmp, lib) = lib_with(&[("a.png", &data)]);
+        let r = lib.resolve("media://lib/a.png").unwrap();
+        let f = lib.open_positioned(&r).unwrap();
+        assert_eq!(f.size(), data.len() as u64);
+        let mut buf = vec![0u8; 1000];
+        f.read_exact_at(50_000, &mut buf).unwrap();
+        assert_eq!(buf, data[50_000..51_000]);
+        f.check_readable(0, data.len() as u64, &|| false).unwrap();
+        // Past the end as opened: the file "ended" there.
+        let err = f
+            .read_exact_at(data.len() as u64 - 10, &mut buf)
+            .unwrap_err();
+        assert!(matches!(err, LibraryError::Changed { .. }), "{err}");
+        // Cut short after opening: both the check and a read say it changed.
+        let path = tmp.path().join("lib/a.png");
+        fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(60_000)
+            .unwrap();
+        let err = f.read_exact_at(70_000, &mut buf).unwrap_err();
+        assert!(
+            matches!(err, LibraryError::Changed { ref how, .. } if how.contains("ended at byte 70000")),
+            "{err}"
+        );
+        let err = f
+            .check_readable(0, data.len() as u64, &|| false)
+            .unwrap_err();
+        assert!(matches!(err, LibraryError::Changed { .. }), "{err}");
+        // Bytes still there, but the file is no longer what was opened (its size changed).
+        let err = f.read_exact_at(0, &mut buf).unwrap_err();
+        assert!(
+            matches!(err, LibraryError::Changed { ref how, .. } if how.contains("60000 bytes now")),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn scan_classifies_by_content_and_skips_hidden() {
         let (_t, lib) = lib_with(&[
             ("b/pic.wav", PNG),
