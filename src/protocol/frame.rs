@@ -455,7 +455,7 @@ fn splice_blobs(envelope: &[u8], blobs: &[Blob], raw: &[Bytes], out: &mut impl O
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::blob::{BLOCK_RAW, BlobSource};
+    use crate::protocol::blob::{BLOCK_RAW, BlobSource, INLINE_BLOB_MAX};
     use std::sync::Arc;
 
     /// The streamed frame, gathered.
@@ -567,7 +567,7 @@ mod tests {
     #[test]
     fn streamed_frames_equal_the_contiguous_encoding_byte_for_byte() {
         let mut sizes = vec![0, 1, 2, 3, 4, 5, 100];
-        for base in [BLOCK_RAW, 2 * BLOCK_RAW] {
+        for base in [BLOCK_RAW, 2 * BLOCK_RAW, INLINE_BLOB_MAX] {
             sizes.extend([base - 2, base - 1, base, base + 1, base + 2, base + 3]);
         }
         sizes.push(3 * BLOCK_RAW + 12_345);
@@ -612,6 +612,15 @@ mod tests {
                 assert_eq!(total, reference.len());
                 assert!(streamed.is_streamed(), "size {n}: a file blob is streamed");
             }
+        }
+        // In memory, a blob up to INLINE_BLOB_MAX is written at once; one byte more streams.
+        for (n, streamed) in [(INLINE_BLOB_MAX, false), (INLINE_BLOB_MAX + 1, true)] {
+            let mut blobs = Blobs::new();
+            let b = blobs.add(Bytes::from(noise(n, 3)));
+            let msg = Outgoing::response(&RequestId::Num(2), json!([b]), blobs);
+            let f = encode(&msg, Framing::Line);
+            assert_eq!(f.is_streamed(), streamed, "size {n}");
+            assert!(f.to_bytes().unwrap() == encode_contiguous(&msg, Framing::Line).unwrap());
         }
         // A small message with only small blobs stays one buffer.
         let mut blobs = Blobs::new();

@@ -181,7 +181,7 @@ fn a_huge_batch_is_bounded_by_count_and_answer_bytes() {
 
 #[test]
 fn max_batch_bytes_total_bounds_batch_answers_server_wide() {
-    // Four reads of a 520 KB file answer about 700 KB each (streamed from the file).
+    // Four reads of a 520 KB file answer about 700 KB each (read into memory).
     let batch_of = |uri: &str| {
         serde_json::Value::Array(
             (0..4)
@@ -214,9 +214,10 @@ fn max_batch_bytes_total_bounds_batch_answers_server_wide() {
         some.iter().all(|a| a.get("result").is_some()),
         "{some:.300?}"
     );
-    // The budget bounds memory: a blob streamed from its file holds none of its bytes, so a
-    // budget below one answer still serves file reads...
-    let streamed = results(&files, &["--max-batch-bytes-total", "500000", &samples]);
+    // The budget bounds memory: a blob streamed from its file (reads over 1 MiB are) holds
+    // none of its bytes, so a budget below one answer still serves such reads...
+    let big_files = batch_of("media://samples/images/phone.jpg");
+    let streamed = results(&big_files, &["--max-batch-bytes-total", "500000", &samples]);
     assert!(
         streamed.iter().all(|a| a.get("result").is_some()),
         "{streamed:.300?}"
