@@ -3,7 +3,8 @@
 //! Reports requests/s and p50/p99 latency for `tools/list`, MiB/s for 1 MiB and 16 MiB
 //! `resources/read`, and the server's peak RSS (VmHWM). Bounded in count and time; loopback only.
 //!
-//! Run: `cargo bench --bench http_load` (env: LOAD_CONNS, LOAD_SECS).
+//! Run: `cargo bench --bench http_load` (env: LOAD_CONNS, LOAD_SECS; LOAD_BIG_CONNS, default 4,
+//! connections reading the 16 MiB file).
 #![allow(clippy::print_stdout)] // a benchmark reports on stdout; no protocol runs there
 
 use std::io::Write as _;
@@ -116,6 +117,10 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(if short { 0.3 } else { 5.0 });
+    let big_conns: usize = std::env::var("LOAD_BIG_CONNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(conns.min(4));
     let dir = tempfile::tempdir().unwrap();
     let lib = dir.path().join("lib");
     std::fs::create_dir_all(&lib).unwrap();
@@ -173,7 +178,7 @@ fn main() {
             pct(&lat, 0.5),
             pct(&lat, 0.99)
         );
-        for (name, c) in [("one.wav", conns.min(8)), ("sixteen.wav", conns.min(4))] {
+        for (name, c) in [("one.wav", conns.min(8)), ("sixteen.wav", big_conns)] {
             let uri = format!("media://lib/{name}");
             let req = request(port, "resources/read", Some(&uri), &format!(r#"{{"uri":"{uri}","_meta":{META}}}"#));
             let (n, bytes, lat, el) = load(port, c, secs, req).await;

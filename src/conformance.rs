@@ -702,7 +702,7 @@ impl Fixtures {
             "test://static-binary" => ResourceContents {
                 uri: uri.into(),
                 mime_type: Some("image/png".into()),
-                body: ResourceBody::Blob(PNG.clone()),
+                body: ResourceBody::Blob(PNG.clone().into()),
             },
             "test://watched-resource" => {
                 text_resource(uri, "text/plain", "Watched resource content".into())

@@ -11,7 +11,7 @@ use crate::media::audio::segment::{self, Format, SegmentSpec};
 use crate::media::audio::{Decoder, decode};
 use crate::media::image as img;
 use crate::protocol::codec::{Line, LineDecoder};
-use crate::protocol::frame::{self, Framing, Outgoing};
+use crate::protocol::frame::{self, Frame, Framing, Outgoing};
 use crate::protocol::jsonrpc::{self, Incoming, Message, WireError};
 use crate::protocol::{cursor, sse};
 use bytes::{Bytes, BytesMut};
@@ -94,15 +94,16 @@ fn answer(e: &WireError) -> Option<Outgoing> {
         .then(|| Outgoing::error(e.id.as_ref(), e.code, &e.message, None))
 }
 
-fn assert_frames_json(msg: &Outgoing) -> Bytes {
-    let line = frame::encode(msg, Framing::Line);
+fn assert_frames_json(msg: &Outgoing) -> Frame {
+    let line = frame::encode_contiguous(msg, Framing::Line).expect("no file blobs here");
     assert_eq!(line.last(), Some(&b'\n'));
     assert!(
         !line[..line.len() - 1].contains(&b'\n'),
         "a newline inside a frame"
     );
     let bare = frame::encode(msg, Framing::Bare);
-    serde_json::from_slice::<serde_json::Value>(&bare).expect("an answer is valid JSON");
+    let bytes = bare.to_bytes().expect("no file blobs here");
+    serde_json::from_slice::<serde_json::Value>(&bytes).expect("an answer is valid JSON");
     let _ = frame::encode(msg, Framing::Sse);
     bare
 }
@@ -154,7 +155,9 @@ pub fn protocol_message(data: &[u8]) {
                     Err(e) => parts.extend(answer(e).map(|o| assert_frames_json(&o))),
                 }
             }
-            let batch = frame::encode_batch(&parts, Framing::Line);
+            let batch = frame::encode_batch(&parts, Framing::Line)
+                .to_bytes()
+                .expect("no file blobs here");
             serde_json::from_slice::<serde_json::Value>(&batch).expect("a batch answer is JSON");
         }
     }

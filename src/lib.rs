@@ -7,7 +7,8 @@
 //! media. The composition root ([`build`]) is the only place that assembles them.
 //!
 //! - [`protocol`]: the wire only: JSON-RPC messages, revisions, MCP types rendered per
-//!   revision, NDJSON and SSE framing, zero-copy blob framing. No tokio, no media.
+//!   revision, NDJSON and SSE framing, zero-copy blob framing (large blobs streamed block by
+//!   block from their files, `protocol::blob`). No tokio, no media.
 //! - [`server`]: transport-agnostic: a request's context worked out once, a method table with
 //!   one handler module per method family, blocking jobs with their permits and cancellation,
 //!   batches, and the one place errors become wire errors. Holds providers behind traits.

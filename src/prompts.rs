@@ -136,7 +136,7 @@ impl Prompts {
                     content: Content::Embedded(ResourceContents {
                         uri: r.uri.base(),
                         mime_type: Some(info.sniffed.mime.to_string()),
-                        body: ResourceBody::Blob(data),
+                        body: ResourceBody::Blob(data.into()),
                     }),
                 });
             }

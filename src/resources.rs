@@ -15,6 +15,7 @@ use crate::media::audio::segment::{self, SegmentSpec};
 use crate::media::image::decode::DecodeOptions;
 use crate::media::video::{VideoCtx, VideoError};
 use crate::protocol::ProtocolVersion;
+use crate::protocol::blob::{Blob, BlobSource, INLINE_BLOB_MAX};
 use crate::protocol::cursor;
 use crate::protocol::types::render_resource;
 use crate::protocol::types::{ResourceBody, ResourceContents, ResourceInfo, ResourceTemplate};
@@ -240,7 +241,7 @@ impl Resources {
             }
         }
         let info = self.lib.stat(&r)?;
-        let data = if offset.is_none() && length.is_none() {
+        let (off, len) = if offset.is_none() && length.is_none() {
             if info.size > self.inline_limit {
                 return Err(LibraryError::TooLarge {
                     uri: r.uri.base(),
@@ -249,7 +250,7 @@ impl Resources {
                 }
                 .into());
             }
-            self.lib.read_range(&r, 0, info.size)?
+            (0, info.size)
         } else {
             let off = offset.unwrap_or(0);
             let len =
@@ -264,8 +265,9 @@ impl Resources {
                 }
                 .into());
             }
-            self.lib.read_range(&r, off, len)?
+            (off, len)
         };
+        let data = self.file_blob(&r, off, len, cancelled)?;
         let mime = if offset.is_some() || length.is_some() {
             // A slice of a container is not a playable file of that type.
             "application/octet-stream".to_string()
@@ -277,6 +279,36 @@ impl Resources {
             mime_type: Some(mime),
             body: ResourceBody::Blob(data),
         }])
+    }
+
+    /// `len` bytes of a file from `off` (clamped to its end): read now when small, otherwise
+    /// the opened file itself, read block by block when the answer is written (so no answer
+    /// holds a whole file: see `protocol::blob`). The range is read through once here first
+    /// (into a small buffer, see `PositionedFile::check_readable`), so a file that cannot be
+    /// read answers the same error as before streaming, before any of the answer is sent;
+    /// only a change in the moment between that check and the sending ends the answer midway.
+    fn file_blob(
+        &self,
+        r: &crate::library::Resolved,
+        off: u64,
+        len: u64,
+        cancelled: &dyn Fn() -> bool,
+    ) -> Result<Blob, ResourceError> {
+        if len <= INLINE_BLOB_MAX as u64 {
+            return Ok(self.lib.read_range(r, off, len)?.into());
+        }
+        let file = self.lib.open_positioned(r)?;
+        let size = file.size();
+        if off > size {
+            return Err(LibraryError::InvalidRange {
+                uri: r.original.clone(),
+                reason: format!("offset {off} is past the end of the file ({size} bytes)"),
+            }
+            .into());
+        }
+        let n = len.min(size - off);
+        file.check_readable(off, n, cancelled)?;
+        Ok(Blob::from_source(Arc::new(FileBlob(file)), off, n))
     }
 
     /// Renders (or fetches from the cache) a derived image variant.
@@ -300,7 +332,7 @@ impl Resources {
         Ok(vec![ResourceContents {
             uri: uri.into(),
             mime_type: Some(out.meta.format.mime().into()),
-            body: ResourceBody::Blob(out.data),
+            body: ResourceBody::Blob(out.data.into()),
         }])
     }
 
@@ -363,7 +395,7 @@ impl Resources {
         Ok(vec![ResourceContents {
             uri: uri.into(),
             mime_type: Some(mime.into()),
-            body: ResourceBody::Blob(data),
+            body: ResourceBody::Blob(data.into()),
         }])
     }
 
@@ -391,7 +423,7 @@ impl Resources {
         Ok(vec![ResourceContents {
             uri: uri.into(),
             mime_type: Some(spec.format.mime().into()),
-            body: ResourceBody::Blob(data.data),
+            body: ResourceBody::Blob(data.data.into()),
         }])
     }
 
@@ -527,6 +559,18 @@ impl ResourceProvider for Resources {
             let root = context.get("root").and_then(Value::as_str);
             Resources::complete(self, arg, value, root)
         })
+    }
+}
+
+/// A library file as a blob source: read by position when its answer is written.
+#[derive(Debug)]
+struct FileBlob(crate::library::PositionedFile);
+
+impl BlobSource for FileBlob {
+    fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<()> {
+        self.0
+            .read_exact_at(offset, buf)
+            .map_err(std::io::Error::other)
     }
 }
 

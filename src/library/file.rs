@@ -108,6 +108,120 @@ impl<R: Seek> Seek for MediaFile<R> {
     }
 }
 
+/// An opened regular file read by position (`pread`), shared by every reader of an answer
+/// being streamed (a blob read only when its answer is written). Each read must finish within
+/// the read deadline, and the file must still be as it was opened: a read past its current end
+/// or after its size or modification time changed (checked with `fstat` after each read) fails
+/// with [`LibraryError::Changed`] instead of returning bytes of another version.
+#[derive(Debug)]
+pub struct PositionedFile {
+    file: std::fs::File,
+    uri: String,
+    id: SourceId,
+    deadline: Duration,
+}
+
+impl PositionedFile {
+    pub(crate) fn new(file: std::fs::File, uri: &str, id: SourceId, deadline: Duration) -> Self {
+        PositionedFile {
+            file,
+            uri: uri.into(),
+            id,
+            deadline,
+        }
+    }
+
+    /// The file's size when it was opened.
+    pub fn size(&self) -> u64 {
+        self.id.size
+    }
+
+    /// Reads `len` bytes from `offset` once, block by block into a small buffer, and drops them:
+    /// a file that cannot be read (an I/O error, storage slower than the read deadline for
+    /// the whole range, a file cut short or changed) fails here, before anything of the answer
+    /// is sent, with the same errors as a read into memory; and the bytes are in the page cache
+    /// for the sending. Stops early, without an error, once `cancelled()` says so (the answer
+    /// of a cancelled request is not sent).
+    pub fn check_readable(
+        &self,
+        offset: u64,
+        len: u64,
+        cancelled: &dyn Fn() -> bool,
+    ) -> Result<(), LibraryError> {
+        const CHECK_BLOCK: usize = 256 * 1024;
+        let started = Instant::now();
+        let mut buf = vec![0u8; usize::try_from(len).unwrap_or(CHECK_BLOCK).min(CHECK_BLOCK)];
+        let mut done = 0u64;
+        while done < len {
+            if cancelled() {
+                return Ok(());
+            }
+            let n = usize::try_from(len - done)
+                .unwrap_or(usize::MAX)
+                .min(buf.len());
+            let dst = buf.get_mut(..n).unwrap_or_default();
+            self.read_exact_at(offset + done, dst)?;
+            done += n as u64;
+            if started.elapsed() > self.deadline {
+                return Err(LibraryError::ReadTimeout {
+                    uri: self.uri.clone(),
+                    limit: self.deadline,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Fills `buf` with the bytes at `offset`, or fails (see the type's doc).
+    pub fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> Result<(), LibraryError> {
+        use std::os::unix::fs::FileExt as _;
+        let started = Instant::now();
+        let mut done = 0usize;
+        while done < buf.len() {
+            let at = offset + done as u64;
+            let Some(dst) = buf.get_mut(done..) else {
+                break;
+            };
+            match self.file.read_at(dst, at) {
+                Ok(0) => return Err(LibraryError::shrank(&self.uri, at, self.id.size)),
+                Ok(n) => done += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    return Err(LibraryError::Io {
+                        uri: self.uri.clone(),
+                        source: e,
+                    });
+                }
+            }
+            if started.elapsed() > self.deadline {
+                return Err(LibraryError::ReadTimeout {
+                    uri: self.uri.clone(),
+                    limit: self.deadline,
+                });
+            }
+        }
+        let now = self.file.metadata().map_err(|e| LibraryError::Io {
+            uri: self.uri.clone(),
+            source: e,
+        })?;
+        let id = SourceId::of(&now);
+        if id != self.id {
+            return Err(LibraryError::Changed {
+                uri: self.uri.clone(),
+                how: if id.size < self.id.size {
+                    format!(
+                        "it has {} bytes now, it had {} when opened",
+                        id.size, self.id.size
+                    )
+                } else {
+                    "it was modified while it was being sent".into()
+                },
+            });
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -25,7 +25,7 @@ pub mod sniff;
 pub mod uri;
 pub mod watch;
 
-pub use file::MediaFile;
+pub use file::{MediaFile, PositionedFile};
 
 pub use sniff::{MediaKind, Sniffed};
 
@@ -230,7 +230,7 @@ pub struct SourceId {
 }
 
 impl SourceId {
-    fn of(meta: &std::fs::Metadata) -> Self {
+    pub(crate) fn of(meta: &std::fs::Metadata) -> Self {
         use std::os::unix::fs::MetadataExt;
         Self::new(
             meta.dev(),
@@ -559,6 +559,18 @@ impl Library {
         self.open_rel(r.root, &r.rel, &r.original).map(|(f, _)| f)
     }
 
+    /// Opens a resolved media file for positioned reads while an answer is streamed (confined
+    /// and checked like [`Library::open`]).
+    pub fn open_positioned(&self, r: &Resolved) -> Result<PositionedFile, LibraryError> {
+        let (file, meta) = self.open_rel(r.root, &r.rel, &r.original)?;
+        Ok(PositionedFile::new(
+            file.into_inner(),
+            &r.original,
+            SourceId::of(&meta),
+            self.limits.read_deadline,
+        ))
+    }
+
     /// The identity of a resolved file, by one `stat` (links followed inside the root; nothing
     /// opened): cheap enough to check on every read of something derived from it.
     pub fn identity(&self, r: &Resolved) -> Result<SourceId, LibraryError> {
@@ -687,6 +699,48 @@ mod tests {
         fs::create_dir_all(&root).unwrap();
         let lib = Library::new(vec![("lib".into(), root)], LibraryLimits::default()).unwrap();
         (tmp, lib)
+    }
+
+    #[test]
+    fn a_positioned_file_reads_as_opened_and_refuses_a_changed_file() {
+        let mut data = PNG.to_vec();
+        data.extend((0..100_000u32).map(|i| (i % 251) as u8));
+        let (tmp, lib) = lib_with(&[("a.png", &data)]);
+        let r = lib.resolve("media://lib/a.png").unwrap();
+        let f = lib.open_positioned(&r).unwrap();
+        assert_eq!(f.size(), data.len() as u64);
+        let mut buf = vec![0u8; 1000];
+        f.read_exact_at(50_000, &mut buf).unwrap();
+        assert_eq!(buf, data[50_000..51_000]);
+        f.check_readable(0, data.len() as u64, &|| false).unwrap();
+        // Past the end as opened: the file "ended" there.
+        let err = f
+            .read_exact_at(data.len() as u64 - 10, &mut buf)
+            .unwrap_err();
+        assert!(matches!(err, LibraryError::Changed { .. }), "{err}");
+        // Cut short after opening: both the check and a read say it changed.
+        let path = tmp.path().join("lib/a.png");
+        fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(60_000)
+            .unwrap();
+        let err = f.read_exact_at(70_000, &mut buf).unwrap_err();
+        assert!(
+            matches!(err, LibraryError::Changed { ref how, .. } if how.contains("ended at byte 70000")),
+            "{err}"
+        );
+        let err = f
+            .check_readable(0, data.len() as u64, &|| false)
+            .unwrap_err();
+        assert!(matches!(err, LibraryError::Changed { .. }), "{err}");
+        // Bytes still there, but the file is no longer what was opened (its size changed).
+        let err = f.read_exact_at(0, &mut buf).unwrap_err();
+        assert!(
+            matches!(err, LibraryError::Changed { ref how, .. } if how.contains("60000 bytes now")),
+            "{err}"
+        );
     }
 
     #[test]

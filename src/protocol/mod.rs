@@ -1,9 +1,11 @@
 //! The MCP wire: JSON-RPC 2.0 messages, protocol revisions, MCP types rendered per revision,
-//! NDJSON line framing, SSE event framing and the zero-copy blob framing of outgoing messages.
+//! NDJSON line framing, SSE event framing and the zero-copy blob framing of outgoing messages
+//! (large blobs produced block by block as they are written, from a `BlobSource`).
 //!
-//! Knows nothing of tokio, hyper, media, the server or transports: everything here is plain,
-//! synchronous and testable on byte buffers.
+//! Knows nothing of tokio, hyper, media, the server or transports (nor files: a blob source is
+//! a trait): everything here is plain, synchronous and testable on byte buffers.
 
+pub mod blob;
 pub mod codec;
 pub mod cursor;
 pub mod frame;
@@ -12,7 +14,8 @@ pub mod sse;
 pub mod types;
 pub mod version;
 
-pub use frame::{Blobs, Framing, Outgoing};
+pub use blob::{Blob, BlobError, BlobSource};
+pub use frame::{Blobs, Frame, Framing, Outgoing};
 pub use jsonrpc::{Message, RequestId};
 pub use version::ProtocolVersion;
 

@@ -36,7 +36,8 @@ pub struct ResourceInfo {
 #[derive(Clone, Debug, PartialEq)]
 pub enum ResourceBody {
     Text(String),
-    Blob(Bytes),
+    /// Bytes in memory, or a slice of an opened file streamed when the answer is written.
+    Blob(crate::protocol::blob::Blob),
 }
 
 /// One item of `resources/read` contents (also embedded in tool results and prompts).

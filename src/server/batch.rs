@@ -7,9 +7,8 @@
 
 use super::{Connection, Server, Sink};
 use crate::protocol::Outgoing;
-use crate::protocol::frame::{self, Framing};
+use crate::protocol::frame::{self, Frame, Framing};
 use crate::protocol::jsonrpc::{Message, WireError, code};
-use bytes::Bytes;
 use std::sync::Arc;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
@@ -27,17 +26,18 @@ pub(super) fn budget(bytes: usize) -> Arc<Semaphore> {
     ))
 }
 
-/// One answer of a batch, framed bare, and its share of the server-wide budget: keep it until
-/// the bytes are written out (dropping it returns them to the budget).
+/// One answer of a batch, framed bare, and its share of the server-wide budget (the bytes it
+/// holds in memory: a blob streamed from a file counts nothing): keep it until the bytes are
+/// written out (dropping it returns them to the budget).
 pub struct BatchPart {
-    pub bytes: Bytes,
+    pub bytes: Frame,
     pub held: Option<OwnedSemaphorePermit>,
 }
 
 /// All the answers of a batch, for a transport that must write them as one array (stdio: one
 /// line, which nothing may interleave), with their budget shares.
 pub struct BatchAnswer {
-    pub parts: Vec<Bytes>,
+    pub parts: Vec<Frame>,
     pub held: Vec<OwnedSemaphorePermit>,
 }
 
@@ -136,7 +136,8 @@ impl Server {
             let id = o.json.get("id").cloned();
             let mut f = frame::encode(&o, Framing::Bare);
             drop(o);
-            let kib = u32::try_from(f.len().div_ceil(1024)).unwrap_or(u32::MAX);
+            // The budget bounds memory: a blob streamed from a file holds none of its bytes.
+            let kib = u32::try_from(f.held_bytes().div_ceil(1024)).unwrap_or(u32::MAX);
             let held = match self.batch_bytes.clone().try_acquire_many_owned(kib) {
                 Ok(p) => Some(p),
                 Err(_) => {

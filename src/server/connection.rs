@@ -4,10 +4,9 @@
 //! Transports create connections; must not know about hyper, sockets or stdio.
 
 use super::Principal;
-use crate::protocol::frame::{self, Framing};
+use crate::protocol::frame::{self, Frame, Framing};
 use crate::protocol::jsonrpc::Response;
 use crate::protocol::{LogLevel, Outgoing, ProtocolVersion, RequestId};
-use bytes::Bytes;
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
@@ -18,16 +17,18 @@ use tokio_util::sync::CancellationToken;
 /// How often a blocking producer facing a full queue looks whether it should stop.
 const FULL_QUEUE_POLL: std::time::Duration = std::time::Duration::from_millis(10);
 
-/// Where a request's messages go: a bounded queue of framed bytes owned by the transport.
+/// Where a request's messages go: a bounded queue of frames owned by the transport (a frame
+/// with a streamed blob holds its file, not its bytes: the transport produces them as it
+/// writes).
 /// A full queue makes producers wait (backpressure); a closed one means the peer is gone.
 #[derive(Clone, Debug)]
 pub struct Sink {
-    tx: mpsc::Sender<Bytes>,
+    tx: mpsc::Sender<Frame>,
     framing: Framing,
 }
 
 impl Sink {
-    pub fn new(tx: mpsc::Sender<Bytes>, framing: Framing) -> Self {
+    pub fn new(tx: mpsc::Sender<Frame>, framing: Framing) -> Self {
         Sink { tx, framing }
     }
     /// Frames and queues a message; false if the peer is gone.
@@ -54,7 +55,7 @@ impl Sink {
         }
     }
     /// Queues an already framed message.
-    pub async fn raw(&self, frame: Bytes) -> bool {
+    pub async fn raw(&self, frame: Frame) -> bool {
         self.tx.send(frame).await.is_ok()
     }
     pub fn is_closed(&self) -> bool {

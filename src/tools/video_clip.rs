@@ -158,7 +158,7 @@ impl Tool for VideoClip {
             content.push(Content::Embedded(ResourceContents {
                 uri,
                 mime_type: Some("video/mp4".into()),
-                body: ResourceBody::Blob(clip.data),
+                body: ResourceBody::Blob(clip.data.into()),
             }));
         }
         Ok(ToolResult {

@@ -8,10 +8,10 @@
 
 use crate::protocol::Outgoing;
 use crate::protocol::codec::{Line, LineDecoder};
-use crate::protocol::frame::{self, Framing};
+use crate::protocol::frame::{self, Frame, Framing};
 use crate::protocol::jsonrpc::{self, Incoming, Message, code};
 use crate::server::{Connection, Server, Sink};
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -31,7 +31,7 @@ where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin + Send + 'static,
 {
-    let (tx, rx) = mpsc::channel::<Bytes>(server.config().limits.out_queue);
+    let (tx, rx) = mpsc::channel::<Frame>(server.config().limits.out_queue);
     let writer = tokio::spawn(write_loop(output, rx));
     serve_with(server, input, tx, writer).await
 }
@@ -40,7 +40,7 @@ where
 /// stdout and writes each frame straight from its buffer (tokio's `Stdout` would copy every
 /// frame through its blocking pool in 2 MiB pieces).
 pub async fn serve_process_stdio(server: Arc<Server>) -> std::io::Result<()> {
-    let (tx, rx) = mpsc::channel::<Bytes>(server.config().limits.out_queue);
+    let (tx, rx) = mpsc::channel::<Frame>(server.config().limits.out_queue);
     let writer = tokio::task::spawn_blocking(move || write_stdout(rx));
     serve_with(server, tokio::io::stdin(), tx, writer).await
 }
@@ -48,7 +48,7 @@ pub async fn serve_process_stdio(server: Arc<Server>) -> std::io::Result<()> {
 async fn serve_with<R>(
     server: Arc<Server>,
     mut input: R,
-    tx: mpsc::Sender<Bytes>,
+    tx: mpsc::Sender<Frame>,
     writer: tokio::task::JoinHandle<std::io::Result<()>>,
 ) -> std::io::Result<()>
 where
@@ -324,14 +324,30 @@ enum Work {
     Batch(Vec<Result<Message, jsonrpc::WireError>>),
 }
 
-/// The process's stdout, written from a blocking thread: a frame larger than std's buffer goes
-/// to the file descriptor directly, without a copy; small ones are flushed when the queue is
-/// empty.
-fn write_stdout(mut rx: mpsc::Receiver<Bytes>) -> std::io::Result<()> {
+/// The process's stdout, written from a blocking thread: a piece larger than std's buffer
+/// goes to the file descriptor directly, without a copy; small ones are flushed when the queue
+/// is empty. A streamed blob is read and encoded here, one block at a time into one reused
+/// buffer, so the writer holds one block whatever the blob's size, and a client that does not
+/// read stops it (and, through the bounded queue, the producers).
+fn write_stdout(mut rx: mpsc::Receiver<Frame>) -> std::io::Result<()> {
     use std::io::Write as _;
     let mut out = std::io::stdout().lock();
+    let mut block = BytesMut::new();
     while let Some(frame) = rx.blocking_recv() {
-        out.write_all(&frame)?;
+        if let Some(b) = frame.as_bytes() {
+            out.write_all(b)?;
+        } else {
+            let mut pieces = frame.into_pieces();
+            while let Some(piece) = pieces.next_piece(&mut block) {
+                match piece {
+                    Ok(p) => out.write_all(&p)?,
+                    Err(e) => {
+                        out.write_all(cut_short(&e))?;
+                        break;
+                    }
+                }
+            }
+        }
         if rx.is_empty() {
             out.flush()?;
         }
@@ -339,12 +355,39 @@ fn write_stdout(mut rx: mpsc::Receiver<Bytes>) -> std::io::Result<()> {
     out.flush()
 }
 
+/// What ends a line whose blob's source failed after its head was written (the file was cut
+/// short or changed while it was sent): the line cannot be taken back, and finishing it with
+/// bytes the file does not hold would hand the client a wrong file as if it were right. The
+/// line is ended where it stands, so it is not valid JSON: the client's parser rejects that
+/// one message (its request stays unanswered) and every later line reads as usual.
+fn cut_short(e: &crate::protocol::BlobError) -> &'static [u8] {
+    tracing::error!(error = %e, "a streamed answer's source failed; its line is cut short");
+    b"\n"
+}
+
 async fn write_loop<W: AsyncWrite + Unpin>(
     mut out: W,
-    mut rx: mpsc::Receiver<Bytes>,
+    mut rx: mpsc::Receiver<Frame>,
 ) -> std::io::Result<()> {
+    let mut block = BytesMut::new();
     while let Some(frame) = rx.recv().await {
-        out.write_all(&frame).await?;
+        if let Some(b) = frame.as_bytes() {
+            out.write_all(b).await?;
+        } else {
+            let mut pieces = frame.into_pieces();
+            loop {
+                let (p, b, piece) = crate::transport::next_piece(pieces, block).await;
+                (pieces, block) = (p, b);
+                match piece {
+                    None => break,
+                    Some(Ok(piece)) => out.write_all(&piece).await?,
+                    Some(Err(e)) => {
+                        out.write_all(cut_short(&e)).await?;
+                        break;
+                    }
+                }
+            }
+        }
         if rx.is_empty() {
             out.flush().await?;
         }

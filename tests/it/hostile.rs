@@ -181,37 +181,54 @@ fn a_huge_batch_is_bounded_by_count_and_answer_bytes() {
 
 #[test]
 fn max_batch_bytes_total_bounds_batch_answers_server_wide() {
-    // Four reads of a 520 KB file answer about 700 KB each.
-    let batch = serde_json::Value::Array(
-        (0..4)
-            .map(|i| {
-                json!({"jsonrpc": "2.0", "id": i, "method": "resources/read",
-                    "params": {"uri": "media://samples/audio/tone.wav"}})
-            })
-            .collect(),
-    );
-    let results = |args: &[&str]| {
+    // Four reads of a 520 KB file answer about 700 KB each (read into memory).
+    let batch_of = |uri: &str| {
+        serde_json::Value::Array(
+            (0..4)
+                .map(|i| {
+                    json!({"jsonrpc": "2.0", "id": i, "method": "resources/read",
+                        "params": {"uri": uri}})
+                })
+                .collect(),
+        )
+    };
+    let files = batch_of("media://samples/audio/tone.wav");
+    // Derived audio is rendered into memory: 3 s of 48 kHz stereo WAV, 576 KB each.
+    let derived = batch_of("media://samples/audio/tone.wav?format=wav&rate=48000");
+    let results = |batch: &serde_json::Value, args: &[&str]| {
         let s = HttpServer::spawn(args);
         let sid = initialize(&s, "2025-03-26");
-        let r = s.post(&[("Mcp-Session-Id", &sid)], &batch);
+        let r = s.post(&[("Mcp-Session-Id", &sid)], batch);
         assert_eq!(r.status, 200);
         let v = r.json();
         v.as_array().expect("an array").clone()
     };
     let samples = samples_arg();
     // The default budget (128 MiB) holds all four.
-    let all = results(&[&samples]);
-    assert!(all.iter().all(|a| a.get("result").is_some()), "{all:?}");
+    let all = results(&files, &[&samples]);
+    assert!(all.iter().all(|a| a.get("result").is_some()), "{all:.300?}");
     // Over HTTP each answer holds its share only until it is written, so a 2 MB budget
-    // serves all four to a client that reads; a budget below one answer (700 KB) serves none:
-    // the first answer is dropped for a retryable error, and the rest are not run.
-    let some = results(&["--max-batch-bytes-total", "2000000", &samples]);
-    assert!(some.iter().all(|a| a.get("result").is_some()), "{some:?}");
-    let none = results(&["--max-batch-bytes-total", "500000", &samples]);
+    // serves all four to a client that reads.
+    let some = results(&files, &["--max-batch-bytes-total", "2000000", &samples]);
+    assert!(
+        some.iter().all(|a| a.get("result").is_some()),
+        "{some:.300?}"
+    );
+    // The budget bounds memory: a blob streamed from its file (reads over 1 MiB are) holds
+    // none of its bytes, so a budget below one answer still serves such reads...
+    let big_files = batch_of("media://samples/images/phone.jpg");
+    let streamed = results(&big_files, &["--max-batch-bytes-total", "500000", &samples]);
+    assert!(
+        streamed.iter().all(|a| a.get("result").is_some()),
+        "{streamed:.300?}"
+    );
+    // ...but not answers held in memory: the first is dropped for a retryable error, and the
+    // rest are not run.
+    let none = results(&derived, &["--max-batch-bytes-total", "500000", &samples]);
     assert_eq!(none.len(), 4);
     for (i, a) in none.iter().enumerate() {
-        assert_eq!(a["error"]["code"], -32000, "{a}");
-        assert_eq!(a["id"], i, "{a}");
+        assert_eq!(a["error"]["code"], -32000, "{a:.300}");
+        assert_eq!(a["id"], i, "{a:.300}");
         let m = a["error"]["message"].as_str().unwrap();
         assert!(m.contains("budget for batch answers"), "{m}");
     }

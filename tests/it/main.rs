@@ -17,6 +17,7 @@ mod pipeline;
 mod schema;
 mod shutdown;
 mod stdio;
+mod streaming;
 mod util;
 mod video;
 mod video_engine;

@@ -17,6 +17,7 @@
 //! JSON-to-SSE switch, cancellation when a body is dropped, resumption); `guard`, `headers`,
 //! `session` and `metrics` what their names say. Never touches media or tools.
 
+mod body;
 pub mod guard;
 pub mod headers;
 mod legacy;
@@ -41,7 +42,8 @@ use tokio_util::sync::CancellationToken;
 
 pub use guard::Guard;
 
-type Body = BoxBody<Bytes, Infallible>;
+/// Every response body: its only error is a streamed blob's source failing midway.
+type Body = BoxBody<Bytes, crate::protocol::BlobError>;
 
 /// How often shutdown looks whether the requests in flight have finished.
 const SHUTDOWN_POLL: Duration = Duration::from_millis(20);

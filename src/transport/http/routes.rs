@@ -9,14 +9,14 @@ use crate::protocol::{Outgoing, meta};
 use crate::server::{Connection, Era, classify};
 use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
-use http_body_util::{BodyExt, Full};
+use http_body_util::BodyExt;
 use hyper::body::Incoming as HyperBody;
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub(super) fn full(status: StatusCode, content_type: &str, body: Bytes) -> Response<Body> {
-    let mut r = Response::new(Full::new(body).boxed());
+    let mut r = Response::new(super::body::full(body));
     *r.status_mut() = status;
     if let Ok(v) = HeaderValue::from_str(content_type) {
         r.headers_mut().insert(header::CONTENT_TYPE, v);
@@ -25,13 +25,13 @@ pub(super) fn full(status: StatusCode, content_type: &str, body: Bytes) -> Respo
 }
 
 pub(super) fn empty(status: StatusCode) -> Response<Body> {
-    let mut r = Response::new(Full::new(Bytes::new()).boxed());
+    let mut r = Response::new(super::body::full(Bytes::new()));
     *r.status_mut() = status;
     r
 }
 
 pub(super) fn json_message(status: StatusCode, msg: &Outgoing) -> Response<Body> {
-    full(
+    super::body::one_frame(
         status,
         "application/json",
         frame::encode(msg, Framing::Bare),

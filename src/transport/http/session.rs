@@ -2,6 +2,7 @@
 //! Ids are 256-bit random hex; sessions expire when idle and are capped in number; at the cap
 //! the least recently used idle session makes room for a new one.
 
+use crate::protocol::Frame;
 use crate::server::Connection;
 use bytes::Bytes;
 use std::collections::{HashMap, VecDeque};
@@ -50,7 +51,7 @@ impl Drop for StreamLog {
 
 #[derive(Default)]
 struct LogInner {
-    events: VecDeque<(u64, Bytes)>,
+    events: VecDeque<(u64, Frame)>,
     bytes: usize,
     next: u64,
     done: bool,
@@ -69,8 +70,13 @@ impl StreamLog {
     }
 
     /// Stores a framed event; returns its sequence number (from 1). The oldest events go
-    /// first when this stream or all sessions together hold too much.
-    pub fn push(&self, frame: Bytes) -> u64 {
+    /// first when this stream or all sessions together hold too much. An event with a
+    /// streamed blob keeps the blob's open file, not its bytes (it is read again if replayed,
+    /// and a file changed since ends the replaying body like the first sending); it counts
+    /// against the bounds with its full length all the same, so the bounds also bound the
+    /// files kept open.
+    pub fn push(&self, frame: impl Into<Frame>) -> u64 {
+        let frame = frame.into();
         let mut l = self.lock();
         l.next += 1;
         let seq = l.next;
@@ -97,7 +103,7 @@ impl StreamLog {
         self.changed.notify_waiters();
     }
     /// Events after `seq`, and whether the stream has ended.
-    pub fn after(&self, seq: u64) -> (Vec<(u64, Bytes)>, bool) {
+    pub fn after(&self, seq: u64) -> (Vec<(u64, Frame)>, bool) {
         let l = self.lock();
         (
             l.events.iter().filter(|(s, _)| *s > seq).cloned().collect(),

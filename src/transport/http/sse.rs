@@ -3,26 +3,24 @@
 //! (progress, logs, server-to-client requests). Dropping a stateless request's body (the
 //! client closed the stream) cancels it. Legacy streams are resumable: every event gets an id
 //! (chained in front of the event, never copied into it) and is kept in a bounded replay log;
-//! `Last-Event-ID` on a GET replays and follows. Also the legacy standalone GET stream.
+//! `Last-Event-ID` on a GET replays and follows. Also the legacy standalone GET stream. Bodies
+//! carry frames: an answer with a large blob is produced block by block as hyper takes it
+//! (`body.rs`), in a JSON body with its `Content-Length` as in an SSE event.
 //! Never touches media or tools.
 
 use super::routes::{empty, error_code, modern_status, rpc_error, session_not_found};
 use super::{Body, State, headers, session};
-use crate::protocol::frame::{self, Framing};
+use crate::protocol::frame::{self, Frame, Framing};
 use crate::protocol::jsonrpc::{Message, WireError, code};
 use crate::protocol::{ProtocolVersion, sse};
 use crate::server::{BatchPart, Connection, Sink};
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::Bytes;
 use http::{HeaderValue, Request, Response, StatusCode, header};
-use http_body_util::{BodyExt, StreamBody};
-use hyper::body::{Frame, Incoming as HyperBody};
-use std::convert::Infallible;
+use hyper::body::Incoming as HyperBody;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc;
-use tokio_stream::StreamExt as _;
-use tokio_stream::wrappers::ReceiverStream;
 
 /// Body frames queued per SSE response before the producer waits (backpressure).
 const BODY_QUEUE: usize = 4;
@@ -39,7 +37,7 @@ enum First {
     /// The work finished without emitting anything: answer JSON (or 202).
     Done,
     /// A notification came first (or a batch asked for progress): an SSE stream.
-    Stream(Option<Bytes>),
+    Stream(Option<Frame>),
     /// A batch's first answer came before any notification: a JSON array, streamed.
     Part(BatchPart),
 }
@@ -93,7 +91,7 @@ pub(super) async fn run(
     session: Option<Arc<session::Session>>,
 ) -> Response<Body> {
     let modern = session.is_none();
-    let (tx, mut rx) = mpsc::channel::<Bytes>(st.server.config().limits.out_queue);
+    let (tx, mut rx) = mpsc::channel::<Frame>(st.server.config().limits.out_queue);
     let sink = Sink::new(tx, Framing::Sse);
     let (ptx, mut parts) = mpsc::channel::<BatchPart>(1);
     let sse_at_once = matches!(&work, Work::Batch(items) if crate::server::asks_progress(items));
@@ -149,7 +147,7 @@ pub(super) async fn run(
                     st.metrics
                         .bytes_sent
                         .fetch_add(body.len() as u64, Ordering::Relaxed);
-                    super::routes::full(status, "application/json", body)
+                    super::body::one_frame(status, "application/json", body)
                 }
                 Ok(None) => empty(StatusCode::ACCEPTED),
                 Err(e) => {
@@ -166,7 +164,7 @@ pub(super) async fn run(
         First::Part(p) => return json_array(st, p, parts, rx, flight, guard),
         First::Stream(f) => f,
     };
-    let (btx, brx) = mpsc::channel::<Bytes>(BODY_QUEUE);
+    let (btx, brx) = mpsc::channel::<Frame>(BODY_QUEUE);
     let st2 = st.clone();
     let keepalive = st.opts.keepalive;
     // A request's stream follows it to its answer, also during shutdown: the grace period
@@ -188,7 +186,7 @@ pub(super) async fn run(
         ticker.tick().await;
         let mut body_open = true;
         // Sends one event: its id line (legacy) chained in front of the framed event.
-        let send = |frame: Bytes| {
+        let send = |frame: Frame| {
             let btx = btx.clone();
             let st2 = st2.clone();
             let id = log
@@ -197,7 +195,7 @@ pub(super) async fn run(
             async move {
                 let n = (frame.len() + id.as_ref().map_or(0, Bytes::len)) as u64;
                 if let Some(id) = id
-                    && btx.send(id).await.is_err()
+                    && btx.send(Frame::from(id)).await.is_err()
                 {
                     return false;
                 }
@@ -210,7 +208,7 @@ pub(super) async fn run(
         };
         if let Some((sid, _, true)) = &log {
             // 2025-11-25 priming event: an id and empty data, plus the reconnection delay.
-            body_open = btx.send(sse::priming(*sid)).await.is_ok();
+            body_open = btx.send(Frame::from(sse::priming(*sid))).await.is_ok();
         }
         let mut next = first;
         // A batch answer's budget share, held until its event is queued.
@@ -231,7 +229,7 @@ pub(super) async fn run(
                 biased;
                 p = parts.recv(), if parts_open => match p {
                     Some(p) => {
-                        next = Some(sse_event(&p.bytes));
+                        next = Some(frame::sse_event(&p.bytes));
                         held = p.held;
                     }
                     None => parts_open = false,
@@ -241,7 +239,7 @@ pub(super) async fn run(
                     None => break,
                 },
                 _ = ticker.tick(), if body_open => {
-                    body_open = btx.send(Bytes::from_static(sse::KEEPALIVE)).await.is_ok();
+                    body_open = btx.send(Frame::from(sse::KEEPALIVE)).await.is_ok();
                 }
                 _ = btx.closed(), if body_open => body_open = false,
             }
@@ -249,7 +247,7 @@ pub(super) async fn run(
         drop(held);
         // A batch's last answers, sent after its sink closed.
         while let Ok(p) = parts.try_recv() {
-            let f = sse_event(&p.bytes);
+            let f = frame::sse_event(&p.bytes);
             if body_open {
                 body_open = send(f).await;
             } else if let Some((_, l, _)) = &log {
@@ -273,18 +271,9 @@ pub(super) async fn run(
     sse_response(brx)
 }
 
-/// A bare JSON answer framed as one SSE event.
-fn sse_event(bare: &[u8]) -> Bytes {
-    let mut e = BytesMut::with_capacity(sse::EVENT_HEAD.len() + bare.len() + sse::EVENT_TAIL.len());
-    e.put_slice(sse::EVENT_HEAD);
-    e.put_slice(bare);
-    e.put_slice(sse::EVENT_TAIL);
-    e.freeze()
-}
-
 /// A batch answered as one JSON array written element by element as the answers are made
 /// (chunked: its length is not known in advance). Each answer keeps its budget share until
-/// hyper takes it; the batch waits while [`BODY_QUEUE`] pieces are unwritten, so a slow client
+/// hyper takes its last piece; the batch waits while [`BODY_QUEUE`] pieces are unwritten, so a slow client
 /// slows the batch. Notifications its later elements send have no place in a JSON body and
 /// are dropped (a batch that asks for progress is answered as SSE instead); a client that goes
 /// away stops the batch after the element running.
@@ -292,11 +281,11 @@ fn json_array(
     st: &Arc<State>,
     first: BatchPart,
     mut parts: mpsc::Receiver<BatchPart>,
-    mut notes: mpsc::Receiver<Bytes>,
+    mut notes: mpsc::Receiver<Frame>,
     flight: InFlight,
     guard: CancelOnDrop,
 ) -> Response<Body> {
-    type Piece = (Bytes, Option<tokio::sync::OwnedSemaphorePermit>);
+    type Piece = (Frame, Option<tokio::sync::OwnedSemaphorePermit>);
     let (btx, brx) = mpsc::channel::<Piece>(BODY_QUEUE);
     let st2 = st.clone();
     tokio::spawn(async move {
@@ -307,14 +296,14 @@ fn json_array(
             btx.send(piece).await.is_ok()
         };
         let mut open =
-            put((Bytes::from_static(b"["), None)).await && put((first.bytes, first.held)).await;
+            put((Frame::from(&b"["[..]), None)).await && put((first.bytes, first.held)).await;
         let mut notes_open = true;
         while open {
             tokio::select! {
                 biased;
                 p = parts.recv() => match p {
                     Some(p) => {
-                        open = put((Bytes::from_static(b","), None)).await
+                        open = put((Frame::from(&b","[..]), None)).await
                             && put((p.bytes, p.held)).await;
                     }
                     None => break,
@@ -328,15 +317,11 @@ fn json_array(
             }
         }
         if open {
-            put((Bytes::from_static(b"]"), None)).await;
+            put((Frame::from(&b"]"[..]), None)).await;
         }
         st2.metrics.bytes_sent.fetch_add(sent, Ordering::Relaxed);
     });
-    let stream = ReceiverStream::new(brx).map(|(b, held)| {
-        drop(held);
-        Ok::<_, Infallible>(Frame::data(b))
-    });
-    let mut r = Response::new(StreamBody::new(stream).boxed());
+    let mut r = Response::new(super::body::frames(brx));
     r.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
@@ -344,9 +329,8 @@ fn json_array(
     r
 }
 
-fn sse_response(rx: mpsc::Receiver<Bytes>) -> Response<Body> {
-    let stream = ReceiverStream::new(rx).map(|b| Ok::<_, Infallible>(Frame::data(b)));
-    let mut r = Response::new(StreamBody::new(stream).boxed());
+fn sse_response(rx: mpsc::Receiver<Frame>) -> Response<Body> {
+    let mut r = Response::new(super::body::frames(rx));
     let h = r.headers_mut();
     h.insert(
         header::CONTENT_TYPE,
@@ -384,7 +368,7 @@ pub(super) fn get(st: &Arc<State>, req: Request<HyperBody>) -> Response<Body> {
     }
     let (tx, mut rx) = mpsc::channel::<Bytes>(16);
     *slot = Some(tx);
-    let (btx, brx) = mpsc::channel::<Bytes>(BODY_QUEUE);
+    let (btx, brx) = mpsc::channel::<Frame>(BODY_QUEUE);
     let keepalive = st.opts.keepalive;
     let shutdown = st.shutdown.clone();
     let server = st.server.clone();
@@ -394,7 +378,7 @@ pub(super) fn get(st: &Arc<State>, req: Request<HyperBody>) -> Response<Body> {
         let mut ticker = tokio::time::interval(keepalive);
         loop {
             let frame = tokio::select! {
-                f = rx.recv() => match f { Some(f) => f, None => break },
+                f = rx.recv() => match f { Some(f) => Frame::from(f), None => break },
                 ev = events.recv() => match ev {
                     Ok(ev) => match server.legacy_notification(&conn, &ev) {
                         Some(n) => frame::encode(&n, Framing::Sse),
@@ -403,7 +387,7 @@ pub(super) fn get(st: &Arc<State>, req: Request<HyperBody>) -> Response<Body> {
                     Err(RecvError::Lagged(_)) => continue,
                     Err(RecvError::Closed) => break,
                 },
-                _ = ticker.tick() => Bytes::from_static(sse::KEEPALIVE),
+                _ = ticker.tick() => Frame::from(sse::KEEPALIVE),
                 _ = btx.closed() => break,
                 _ = shutdown.cancelled() => break,
             };
@@ -417,14 +401,16 @@ pub(super) fn get(st: &Arc<State>, req: Request<HyperBody>) -> Response<Body> {
 
 /// Replays a legacy stream's events after `seq`, then follows it until it ends.
 fn resume(st: &Arc<State>, sid: u64, mut seq: u64, log: Arc<session::StreamLog>) -> Response<Body> {
-    let (btx, brx) = mpsc::channel::<Bytes>(BODY_QUEUE);
+    let (btx, brx) = mpsc::channel::<Frame>(BODY_QUEUE);
     let shutdown = st.shutdown.clone();
     tokio::spawn(async move {
         loop {
             let notified = log.changed.notified();
             let (events, done) = log.after(seq);
             for (s, frame) in events {
-                if btx.send(sse::id_line(sid, s)).await.is_err() || btx.send(frame).await.is_err() {
+                if btx.send(Frame::from(sse::id_line(sid, s))).await.is_err()
+                    || btx.send(frame).await.is_err()
+                {
                     return;
                 }
                 seq = s;
