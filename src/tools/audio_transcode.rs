@@ -291,24 +291,8 @@ impl Tool for AudioTranscode {
                     duration = c_start - start;
                     return false;
                 }
-                Err(DerivedError::Audio(AudioError::Cancelled)) => {
-                    failed = Some(ToolError::Cancelled);
-                    return false;
-                }
-                Err(DerivedError::Library(l)) => {
-                    failed = Some(ToolError::Library(l));
-                    return false;
-                }
-                Err(DerivedError::Audio(a)) => {
-                    failed = Some(ToolError::from(a));
-                    return false;
-                }
-                Err(DerivedError::Image(e)) => {
+                Err(e) => {
                     failed = Some(ToolError::from(e));
-                    return false;
-                }
-                Err(DerivedError::Video(v)) => {
-                    failed = Some(ToolError::from(v));
                     return false;
                 }
             };
