@@ -240,20 +240,55 @@ impl Decoder {
         Ok(d)
     }
 
-    /// Seeks so the next frame read is at `secs` (accurately: pre-roll is decoded and dropped).
+    /// Seeks so the next frame read is at `secs` (see [`Decoder::seek_frame`]).
     pub fn seek(&mut self, secs: f64) -> Result<(), AudioError> {
         if secs <= 0.0 {
             return Ok(());
         }
-        let to = SeekTo::Time {
-            time: time(secs),
-            track_id: Some(self.track_id),
+        self.seek_to((secs * f64::from(self.rate)).round() as u64, secs)
+    }
+
+    /// Seeks so the next frame read is frame `frame` of the stream (counted at the native rate
+    /// from the stream's start). Exact when the track's time base is one frame: the frames
+    /// before it are dropped by their packets' timestamps, whatever the decoder makes of the
+    /// first packets (a Vorbis decoder restarted outputs nothing for its first one). Else by
+    /// time, the frames between where decoding resumes and the time the container reports
+    /// dropped. [`Decoder::position`] then says where reading resumes. The first frames decoded
+    /// after a seek are not those a decode from the start gives (MDCT overlap, the MP3 bit
+    /// reservoir): callers that need them identical seek earlier and drop the difference.
+    pub fn seek_frame(&mut self, frame: u64) -> Result<(), AudioError> {
+        if frame == 0 {
+            return Ok(());
+        }
+        self.seek_to(frame, frame as f64 / f64::from(self.rate))
+    }
+
+    /// The one seek: `frame` and the same point as `secs` (for the time-based path and errors).
+    fn seek_to(&mut self, frame: u64, secs: f64) -> Result<(), AudioError> {
+        let to = if self.one_frame {
+            SeekTo::Timestamp {
+                ts: symphonia::core::units::Timestamp::new(
+                    i64::try_from(frame).unwrap_or(i64::MAX),
+                ),
+                track_id: self.track_id,
+            }
+        } else {
+            SeekTo::Time {
+                time: time(secs),
+                track_id: Some(self.track_id),
+            }
         };
         let seeked = self
             .format
             .seek(SeekMode::Accurate, to)
             .map_err(|e| AudioError::Seek(secs, e.to_string()))?;
         self.reset_after_seek();
+        self.position = frame;
+        if self.one_frame {
+            self.skip = 0;
+            self.drop_until = Some(frame);
+            return Ok(());
+        }
         let tb = self
             .format
             .tracks()
@@ -267,36 +302,6 @@ impl Decoder {
         });
         self.skip = (gap_secs * f64::from(self.rate)).round() as u64;
         self.drop_until = None;
-        self.position = (secs * f64::from(self.rate)).round() as u64;
-        Ok(())
-    }
-
-    /// Seeks so the next frame read is frame `frame` of the stream (counted at the native rate
-    /// from the stream's start). Exact when the track's time base is one frame: the frames
-    /// before it are dropped by their packets' timestamps, whatever the decoder makes of the
-    /// first packets (a Vorbis decoder restarted outputs nothing for its first one). Else by
-    /// time, as [`Decoder::seek`]. [`Decoder::position`] then says where reading resumes. The
-    /// first frames decoded after a seek are not those a decode from the start gives (MDCT
-    /// overlap, the MP3 bit reservoir): callers that need them identical seek earlier and drop
-    /// the difference.
-    pub fn seek_frame(&mut self, frame: u64) -> Result<(), AudioError> {
-        let secs = frame as f64 / f64::from(self.rate);
-        if frame == 0 || !self.one_frame {
-            self.seek(secs)?;
-            self.position = frame;
-            return Ok(());
-        }
-        let to = SeekTo::Timestamp {
-            ts: symphonia::core::units::Timestamp::new(i64::try_from(frame).unwrap_or(i64::MAX)),
-            track_id: self.track_id,
-        };
-        self.format
-            .seek(SeekMode::Accurate, to)
-            .map_err(|e| AudioError::Seek(secs, e.to_string()))?;
-        self.reset_after_seek();
-        self.skip = 0;
-        self.drop_until = Some(frame);
-        self.position = frame;
         Ok(())
     }
 
@@ -306,8 +311,8 @@ impl Decoder {
     }
 
     /// The frame index (from the stream's start, at the native rate) of the next frame
-    /// [`Decoder::read`] returns: exact from the start and after [`Decoder::seek_frame`] in a
-    /// one-frame time base; after other seeks, where the seek was asked to go.
+    /// [`Decoder::read`] returns: exact from the start and after a seek in a one-frame time
+    /// base; after other seeks, where the seek was asked to go.
     pub fn position(&self) -> u64 {
         self.position
     }
@@ -522,4 +527,52 @@ pub fn downmix_mono_into(samples: &[f32], channels: usize, out: &mut Vec<f32>) {
             .chunks_exact(channels)
             .map(|f| f.iter().sum::<f32>() * scale),
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn open(name: &str) -> Decoder {
+        let p = format!("{}/samples/audio/{name}", env!("CARGO_MANIFEST_DIR"));
+        let ext = name.rsplit('.').next();
+        Decoder::open(super::super::seekable(std::fs::File::open(p).unwrap()), ext).unwrap()
+    }
+
+    fn frames(d: &mut Decoder, n: usize) -> Vec<f32> {
+        let mut out = vec![];
+        while out.len() < n * d.channels {
+            if d.read(n - out.len() / d.channels, &mut out).unwrap() == 0 {
+                break;
+            }
+        }
+        out
+    }
+
+    /// A seek lands where it says, for every container with a one-frame time base: the samples
+    /// read after it are the continuous decode's at that time (once the restarted decoder has
+    /// settled, a couple of packets in). A Vorbis seek used to land one 1024-frame block late.
+    #[test]
+    fn a_seek_lands_on_the_frame_it_names() {
+        for name in ["tone.ogg", "tone.mp3", "tone.flac", "tone.wav"] {
+            let mut whole = open(name);
+            assert!(whole.exact_seeks(), "{name}");
+            let ch = whole.channels;
+            let all = frames(&mut whole, 3 * 44_100);
+            let mut d = open(name);
+            d.seek(1.0).unwrap();
+            assert_eq!(d.position(), 44_100, "{name}");
+            let got = frames(&mut d, 8192);
+            assert_eq!(d.position(), 44_100 + 8192, "{name}");
+            // After 4096 frames of settling, the next 4096 against the continuous decode.
+            let settled = got.get(4096 * ch..).unwrap();
+            let want = all.get((44_100 + 4096) * ch..(44_100 + 8192) * ch).unwrap();
+            let worst = settled
+                .iter()
+                .zip(want)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0f32, f32::max);
+            assert!(worst < 1e-4, "{name}: differs by up to {worst}");
+        }
+    }
 }
