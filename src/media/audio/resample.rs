@@ -313,6 +313,24 @@ mod tests {
         r.process_all(&input, frames, None).unwrap().take_data()
     }
 
+    /// Everything `r` hands on for `input` pushed in pieces of `block` frames, then finished.
+    fn stream(mut r: StreamResampler, input: &[f32], ch: usize, block: usize) -> Vec<f32> {
+        let mut got = vec![];
+        for piece in input.chunks(block * ch) {
+            r.push(piece, &mut |o| {
+                got.extend_from_slice(o);
+                Ok(())
+            })
+            .unwrap();
+        }
+        r.finish(&mut |o| {
+            got.extend_from_slice(o);
+            Ok(())
+        })
+        .unwrap();
+        got
+    }
+
     #[test]
     fn blockwise_equals_whole_clip() {
         let ch = 2;
@@ -323,20 +341,8 @@ mod tests {
         for (from, to) in [(44_100, 16_000), (16_000, 48_000), (48_000, 44_100)] {
             let expect = whole(input, ch, from, to);
             for block in [1usize, 100, 1023, 1024, 1025, 5000, 100_000] {
-                let mut r = StreamResampler::new(from, to, ch).unwrap();
-                let mut got = vec![];
-                for piece in input.chunks(block * ch) {
-                    r.push(piece, &mut |o| {
-                        got.extend_from_slice(o);
-                        Ok(())
-                    })
-                    .unwrap();
-                }
-                r.finish(&mut |o| {
-                    got.extend_from_slice(o);
-                    Ok(())
-                })
-                .unwrap();
+                let r = StreamResampler::new(from, to, ch).unwrap();
+                let got = stream(r, input, ch, block);
                 assert_eq!(got, expect, "{from} -> {to}, blocks of {block}");
             }
         }
@@ -357,25 +363,13 @@ mod tests {
             let expect = whole(&input, ch, from, to);
             let expect = if from == to { input.clone() } else { expect };
             for target in [0u64, 1, 777, 1024, 5000, 16_001, 40_000] {
-                let (mut r, at) = StreamResampler::aligned(from, to, ch, target, 2).unwrap();
+                let (r, at) = StreamResampler::aligned(from, to, ch, target, 2).unwrap();
                 assert!(
                     at.output_frame <= target,
                     "{from}->{to} at {target}: {at:?}"
                 );
-                let mut got = vec![];
-                let start = at.input_frame as usize * ch;
-                for piece in input[start.min(input.len())..].chunks(3000 * ch) {
-                    r.push(piece, &mut |o| {
-                        got.extend_from_slice(o);
-                        Ok(())
-                    })
-                    .unwrap();
-                }
-                r.finish(&mut |o| {
-                    got.extend_from_slice(o);
-                    Ok(())
-                })
-                .unwrap();
+                let start = (at.input_frame as usize * ch).min(input.len());
+                let got = stream(r, &input[start..], ch, 3000);
                 let skip = (target - at.output_frame) as usize * ch;
                 let from_target = &expect[(target as usize * ch).min(expect.len())..];
                 let got = got.get(skip..).unwrap_or_default();
