@@ -476,24 +476,37 @@ pub const MAX_SOUNDTRACKS: usize = 3;
 /// freed when the last reader of an evicted entry is done, and when the process ends however
 /// it ends (nothing is left in the temporary directory). Reading a long AVI's soundtrack chunk
 /// by chunk extracts it once, not once per chunk.
-static SOUNDTRACKS: std::sync::Mutex<Vec<(SourceId, VideoInput)>> =
-    std::sync::Mutex::new(Vec::new());
+static SOUNDTRACKS: Soundtracks = Soundtracks(std::sync::Mutex::new(Vec::new()));
 
-fn cached_soundtrack(id: &SourceId) -> Option<VideoInput> {
-    let mut all = SOUNDTRACKS.lock().unwrap_or_else(|p| p.into_inner());
-    let i = all.iter().position(|(k, _)| k == id)?;
-    let hit = all.remove(i);
-    let wav = hit.1.clone();
-    all.push(hit);
-    Some(wav)
-}
+/// Open soundtracks by the identity of their video, most recently used last, at most
+/// [`MAX_SOUNDTRACKS`].
+struct Soundtracks(std::sync::Mutex<Vec<(SourceId, VideoInput)>>);
 
-fn keep_soundtrack(id: SourceId, wav: &VideoInput) {
-    let mut all = SOUNDTRACKS.lock().unwrap_or_else(|p| p.into_inner());
-    all.retain(|(k, _)| *k != id);
-    all.push((id, wav.clone()));
-    while all.len() > MAX_SOUNDTRACKS {
-        all.remove(0);
+impl Soundtracks {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<(SourceId, VideoInput)>> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The soundtrack of `id`, now the most recently used.
+    fn get(&self, id: &SourceId) -> Option<VideoInput> {
+        let mut all = self.lock();
+        let i = all.iter().position(|(k, _)| k == id)?;
+        let hit = all.remove(i);
+        let wav = hit.1.clone();
+        all.push(hit);
+        Some(wav)
+    }
+
+    /// Keeps `wav` as the soundtrack of `id`, dropping the least recently used past the bound.
+    fn keep(&self, id: SourceId, wav: &VideoInput) {
+        let mut all = self.lock();
+        all.retain(|(k, _)| *k != id);
+        all.push((id, wav.clone()));
+        while all.len() > MAX_SOUNDTRACKS {
+            all.remove(0);
+        }
     }
 }
 
@@ -525,7 +538,7 @@ pub fn audio_input(
         extracted: Some(wav),
     };
     let current = lib.identity(r)?;
-    if let Some(wav) = cached_soundtrack(&current) {
+    if let Some(wav) = SOUNDTRACKS.get(&current) {
         return Ok(wav_input((wav, current)));
     }
     let readable = match crate::media::audio::decode::probe(
@@ -553,7 +566,7 @@ pub fn audio_input(
     )
     .map_err(VideoError::Io)?;
     if src.id == current && unchanged(lib, r, src.id) {
-        keep_soundtrack(src.id, &wav);
+        SOUNDTRACKS.keep(src.id, &wav);
     }
     Ok(wav_input((wav, src.id)))
 }
@@ -1093,6 +1106,37 @@ mod tests {
             panic!("extracted")
         };
         assert!(std::ptr::eq(extracted.handle(), again.handle()));
+    }
+
+    #[test]
+    fn at_most_max_soundtracks_are_kept_the_least_recently_used_dropped() {
+        let tmp = tempfile::tempdir().unwrap();
+        let input = |i: u64| {
+            let p = tmp.path().join(format!("{i}.wav"));
+            std::fs::write(&p, b"RIFF").unwrap();
+            VideoInput::from_path(&p).unwrap()
+        };
+        let id = |i: u64| SourceId {
+            dev: 1,
+            ino: i,
+            size: 4,
+            mtime_ns: 0,
+        };
+        let kept = Soundtracks(std::sync::Mutex::new(Vec::new()));
+        for i in 0..MAX_SOUNDTRACKS as u64 {
+            kept.keep(id(i), &input(i));
+        }
+        // Using the oldest makes it the newest: the next one in drops the second oldest.
+        assert!(kept.get(&id(0)).is_some());
+        kept.keep(id(99), &input(99));
+        assert_eq!(kept.lock().len(), MAX_SOUNDTRACKS);
+        assert!(
+            kept.get(&id(1)).is_none(),
+            "the least recently used is gone"
+        );
+        for i in [0, 2, 99] {
+            assert!(kept.get(&id(i)).is_some(), "{i} is kept");
+        }
     }
 
     #[test]
