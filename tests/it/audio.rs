@@ -9,7 +9,7 @@
 //! after aligning by cross-correlation (decoders differ in how they trim encoder delay), and
 //! lengths must agree within 1 % (plus the alignment lag).
 
-use crate::util::{Server, modern, modern_meta, samples};
+use crate::util::{Server, modern, modern_meta, samples, wav_header};
 use base64::Engine as _;
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -481,24 +481,7 @@ fn wav_file(
     data: &[u8],
     sizes: Option<u32>,
 ) -> Vec<u8> {
-    let block = channels * bits / 8;
-    let mut wav = Vec::with_capacity(44 + data.len());
-    for part in [
-        &b"RIFF"[..],
-        &sizes.unwrap_or(36 + data.len() as u32).to_le_bytes(),
-        b"WAVEfmt ",
-        &16u32.to_le_bytes(),
-        &format.to_le_bytes(),
-        &channels.to_le_bytes(),
-        &rate.to_le_bytes(),
-        &(rate * u32::from(block)).to_le_bytes(),
-        &block.to_le_bytes(),
-        &bits.to_le_bytes(),
-        b"data",
-        &sizes.unwrap_or(data.len() as u32).to_le_bytes(),
-    ] {
-        wav.extend_from_slice(part);
-    }
+    let mut wav = wav_header(rate, channels, format, bits, data.len() as u32, sizes);
     wav.extend_from_slice(data);
     wav
 }

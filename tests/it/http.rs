@@ -4,7 +4,7 @@
 //! Knows nothing of the server's internals: only the wire and `/metrics`.
 
 use crate::schema;
-use crate::util::{MODERN, modern, samples};
+use crate::util::{MODERN, modern, samples, wav_header};
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -1041,22 +1041,8 @@ fn long_wav(dir: &Path, minutes: u32) {
     };
     let data_len = second.len() as u32 * 60 * minutes;
     let mut f = std::io::BufWriter::new(std::fs::File::create(dir.join("long.wav")).unwrap());
-    for part in [
-        &b"RIFF"[..],
-        &(36 + data_len).to_le_bytes(),
-        b"WAVEfmt ",
-        &16u32.to_le_bytes(),
-        &1u16.to_le_bytes(),
-        &2u16.to_le_bytes(),
-        &48000u32.to_le_bytes(),
-        &(48000u32 * 4).to_le_bytes(),
-        &4u16.to_le_bytes(),
-        &16u16.to_le_bytes(),
-        b"data",
-        &data_len.to_le_bytes(),
-    ] {
-        f.write_all(part).unwrap();
-    }
+    f.write_all(&wav_header(48000, 2, 1, 16, data_len, None))
+        .unwrap();
     for _ in 0..60 * minutes {
         f.write_all(&second).unwrap();
     }

@@ -5,7 +5,7 @@
 //! being sent ends the HTTP body early instead of completing it with made-up bytes.
 
 use crate::http::{HttpServer, initialize};
-use crate::util::{MODERN, Server, modern};
+use crate::util::{MODERN, Server, modern, wav_header};
 use base64::Engine as _;
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -24,22 +24,7 @@ fn big_root() -> (tempfile::TempDir, PathBuf, Vec<u8>) {
     std::fs::create_dir_all(&root).unwrap();
     let mut out = Vec::with_capacity(DATA + 44);
     let data_len = DATA as u32;
-    for part in [
-        &b"RIFF"[..],
-        &(36 + data_len).to_le_bytes(),
-        b"WAVEfmt ",
-        &16u32.to_le_bytes(),
-        &1u16.to_le_bytes(),
-        &2u16.to_le_bytes(),
-        &48000u32.to_le_bytes(),
-        &(48000u32 * 4).to_le_bytes(),
-        &4u16.to_le_bytes(),
-        &16u16.to_le_bytes(),
-        b"data",
-        &data_len.to_le_bytes(),
-    ] {
-        out.extend_from_slice(part);
-    }
+    out.extend_from_slice(&wav_header(48000, 2, 1, 16, data_len, None));
     let mut x: u32 = 7;
     while out.len() < DATA + 44 {
         x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);

@@ -223,3 +223,34 @@ impl Drop for Server {
         let _ = self.child.wait();
     }
 }
+
+/// A 44-byte RIFF/WAVE header for `data_len` bytes of `format` (1: PCM, 3: float) samples of
+/// `bits` bits; `sizes` overrides both size fields (a streaming recorder writes 0xFFFFFFFF).
+pub fn wav_header(
+    rate: u32,
+    channels: u16,
+    format: u16,
+    bits: u16,
+    data_len: u32,
+    sizes: Option<u32>,
+) -> Vec<u8> {
+    let block = channels * bits / 8;
+    let mut h = Vec::with_capacity(44);
+    for part in [
+        &b"RIFF"[..],
+        &sizes.unwrap_or(36 + data_len).to_le_bytes(),
+        b"WAVEfmt ",
+        &16u32.to_le_bytes(),
+        &format.to_le_bytes(),
+        &channels.to_le_bytes(),
+        &rate.to_le_bytes(),
+        &(rate * u32::from(block)).to_le_bytes(),
+        &block.to_le_bytes(),
+        &bits.to_le_bytes(),
+        b"data",
+        &sizes.unwrap_or(data_len).to_le_bytes(),
+    ] {
+        h.extend_from_slice(part);
+    }
+    h
+}
