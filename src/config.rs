@@ -118,4 +118,26 @@ pub struct Config {
     /// Report EXIF GPS positions in `media_probe` (`--expose-gps`). Off by default: a photo's
     /// location is private.
     pub expose_gps: bool,
+    /// The OAuth scope each capability needs when requests are authenticated.
+    pub scopes: Scopes,
+}
+
+/// The OAuth scopes that requests need when the transport authenticates them (HTTP with
+/// authorization; stdio and unauthenticated HTTP need none). `--scope-read`, `--scope-transform`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Scopes {
+    /// Listing, reading files and probing. Default `media:read`.
+    pub read: String,
+    /// Work that makes new media: transcoding, frames, clips, derived resources. Default
+    /// `media:transform`.
+    pub transform: String,
+}
+
+impl Default for Scopes {
+    fn default() -> Self {
+        Scopes {
+            read: "media:read".into(),
+            transform: "media:transform".into(),
+        }
+    }
 }

@@ -14,6 +14,8 @@
 //!   batches, and the one place errors become wire errors. Holds providers behind traits.
 //! - [`transport`]: stdio (a reader that never waits on work, one writer) and Streamable HTTP
 //!   (routes, legacy sessions, SSE bodies). Never touches media, tools or providers.
+//! - [`auth`]: bearer-token validation for HTTP (static tokens, JWT, introspection) answering
+//!   grants (subject, scopes). Knows nothing of MCP methods; used by the transport only.
 //! - `provider`: the traits tools, resources and prompts are served through, and their errors.
 //! - `tools`: one file per tool; plain synchronous code.
 //! - `resources`, `prompts`: resources and prompts over the library.
@@ -32,6 +34,7 @@
 
 #![deny(unsafe_code)] // deny, not forbid: src/media/video/av1/ffi.rs alone allows it (rav1d C API).
 
+pub mod auth;
 pub mod build;
 pub(crate) mod cache;
 pub mod config;

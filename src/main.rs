@@ -49,6 +49,10 @@ struct ServeArgs {
     /// Also accept this Host header value (repeatable).
     #[arg(long = "allow-host", value_name = "HOST")]
     allow_hosts: Vec<String>,
+    /// The endpoint's public URL behind a proxy (e.g. https://media.example.com/mcp): the
+    /// canonical URI used in authorization metadata, token audiences and server cards.
+    #[arg(long, value_name = "URL")]
+    public_url: Option<String>,
     /// Largest accepted HTTP request body, in bytes.
     #[arg(long, default_value_t = 4 * 1024 * 1024)]
     max_body_bytes: usize,
@@ -265,6 +269,7 @@ fn main() -> Result<()> {
              ?offset=&length=)."
                 .into(),
         ),
+        scopes: Default::default(),
     };
     let app = Arc::new(mcp_media::build::build(cfg).context("cannot start the server")?);
     let server = app.server.clone();
@@ -281,6 +286,13 @@ fn main() -> Result<()> {
         opts.path = args.path.clone();
         opts.allowed_origins = args.allow_origins.clone();
         opts.allowed_hosts = args.allow_hosts.clone();
+        if let Some(u) = &args.public_url {
+            anyhow::ensure!(
+                u.starts_with("https://") || u.starts_with("http://"),
+                "--public-url {u:?} must be an http:// or https:// URL"
+            );
+            opts.public_url = Some(u.clone());
+        }
         opts.max_body_bytes = args.max_body_bytes;
         opts.header_timeout = std::time::Duration::from_millis(args.header_timeout_ms);
         opts.body_timeout = std::time::Duration::from_millis(args.body_timeout_ms);

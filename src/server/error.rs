@@ -242,7 +242,7 @@ impl From<JobError> for RpcError {
     fn from(e: JobError) -> Self {
         match e {
             JobError::ShuttingDown => RpcError::ShuttingDown,
-            JobError::Panicked => RpcError::Internal(e.to_string()),
+            JobError::Panicked | JobError::Overdue(_) => RpcError::Internal(e.to_string()),
         }
     }
 }

@@ -54,6 +54,10 @@ pub enum JobError {
     ShuttingDown,
     #[error("the operation failed unexpectedly")]
     Panicked,
+    /// The work did not end within the time its caller allowed ([`Jobs::run_within`]); it
+    /// keeps its permit until it does end.
+    #[error("the operation did not finish within {0:?}")]
+    Overdue(std::time::Duration),
 }
 
 /// Counts a job as waiting until dropped (also when its request goes away while it waits).
@@ -133,12 +137,33 @@ impl Jobs {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
+        self.run_within(token, class, client, None, f).await
+    }
+
+    /// [`Jobs::run`], but once `f` has started (the wait for a permit does not count), its
+    /// caller waits at most `within` for it: past that the answer is [`JobError::Overdue`]
+    /// while `f` goes on holding its permit. For work that may block where nothing can
+    /// interrupt it (a read stuck inside the kernel on a network file system that stopped
+    /// answering): the client gets its answer at the deadline, and the permits bound how many
+    /// such threads can be stuck at once.
+    pub async fn run_within<T, F>(
+        &self,
+        token: &CancellationToken,
+        class: Class,
+        client: &str,
+        within: Option<std::time::Duration>,
+        f: F,
+    ) -> Result<T, JobError>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
         let waiting = Waiting::new(&self.stats);
         let permit = self.acquire(class, client).await?;
         drop(waiting);
         let stats = self.stats.clone();
         let token = token.clone();
-        tokio::task::spawn_blocking(move || {
+        let work = tokio::task::spawn_blocking(move || {
             let _permit = permit;
             stats.running.fetch_add(1, Relaxed);
             let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
@@ -149,21 +174,34 @@ impl Jobs {
                 stats.completed.fetch_add(1, Relaxed);
             }
             out
-        })
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "a blocking job could not be joined");
-            JobError::Panicked
-        })?
-        .map_err(|p| {
-            let what = p
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| p.downcast_ref::<String>().cloned())
-                .unwrap_or_default();
-            tracing::error!(panic = %what, "a blocking job panicked");
-            JobError::Panicked
-        })
+        });
+        let joined = match within {
+            None => work.await,
+            Some(limit) => match tokio::time::timeout(limit, work).await {
+                Ok(joined) => joined,
+                Err(_) => {
+                    tracing::warn!(
+                        ?limit,
+                        "a blocking job is overdue; answering now, its permit stays taken until it ends"
+                    );
+                    return Err(JobError::Overdue(limit));
+                }
+            },
+        };
+        joined
+            .map_err(|e| {
+                tracing::error!(error = %e, "a blocking job could not be joined");
+                JobError::Panicked
+            })?
+            .map_err(|p| {
+                let what = p
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| p.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                tracing::error!(panic = %what, "a blocking job panicked");
+                JobError::Panicked
+            })
     }
 
     /// The permits a job of `class` from `client` holds while it runs.

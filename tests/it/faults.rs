@@ -223,6 +223,31 @@ fn read_deadline_ms_fails_reads_of_slow_storage_and_only_those() {
 }
 
 #[test]
+fn a_read_stuck_in_the_kernel_is_answered_at_the_read_deadline() {
+    // Every read call on stuck_long.wav blocks for 10 minutes, as on a hard-mounted network
+    // share that stopped answering: nothing can interrupt the call, yet the client gets its
+    // answer at the read deadline (before the fix it waited for the call to return), and the
+    // server goes on serving other files.
+    let (dir, root) = long_root(1);
+    copy_long(&root, "stuck_long.wav");
+    let so = faultfs(dir.path());
+    let env = [
+        ("LD_PRELOAD", so.as_str()),
+        ("FAULTFS_SLOW", "stuck_long.wav"),
+        ("FAULTFS_SLOW_MS", "600000"),
+    ];
+    let s = HttpServer::spawn_env(&["--read-deadline-ms", "300", &root], &env);
+    let v = read_range(&s, 1, "media://long/stuck_long.wav?offset=0&length=65536");
+    assert_eq!(v["error"]["code"], -32603, "{v}");
+    let msg = v["error"]["message"].as_str().unwrap();
+    assert!(msg.contains("read deadline"), "{msg}");
+    let ok = read_range(&s, 2, "media://long/long.wav?offset=0&length=65536");
+    assert!(ok["result"]["contents"][0]["blob"].is_string(), "{ok}");
+    // The stuck read still holds its job (and its permit) while its call blocks.
+    assert_eq!(s.metric("mcp_media_jobs_running"), 1.0);
+}
+
+#[test]
 fn a_batch_answer_streams_each_element_as_it_finishes() {
     // A quick element, then one that runs for seconds: the array opens with the first answer
     // while the second still runs (the answer is not gathered before it is sent).

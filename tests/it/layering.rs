@@ -135,9 +135,15 @@ const ALLOW: &[(&str, &[&str], &[&str])] = &[
             "getrandom",
         ],
     ),
+    // Token validation: used by the transport only; knows no MCP method.
+    (
+        "auth",
+        &[],
+        &["thiserror", "tracing", "tokio", "serde", "serde_json"],
+    ),
     (
         "transport",
-        &["protocol", "server", "config"],
+        &["protocol", "server", "config", "auth"],
         &[
             "hyper",
             "hyper_util",

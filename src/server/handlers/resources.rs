@@ -4,14 +4,20 @@
 //! Must not know about transports or any concrete provider.
 
 use super::{Answer, Reply, TTL_READ_MS, TTL_STATIC_MS, cursor_param, listed, page_of, params_str};
+use crate::library::LibraryError;
 use crate::protocol::types as t;
 use crate::provider::ResourceError;
 use crate::server::context::Ctx;
 use crate::server::error::RpcError;
+use crate::server::jobs::JobError;
 use crate::server::{Class, MAX_SUBSCRIPTIONS, Server, lock};
 use crate::tools::Cost;
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
+
+/// Time past the read deadline before a plain read still running is answered as overdue (the
+/// library's own check, between read calls, answers first when it can).
+const STUCK_READ_GRACE: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// Separates the provider index from that provider's cursor in a `resources/list` cursor.
 const CURSOR_SEP: char = '~';
@@ -92,13 +98,23 @@ pub(super) async fn read(server: &Arc<Server>, p: &Map<String, Value>, cx: &Ctx)
         Cost::Light => Class::Light,
         Cost::Heavy => Class::Heavy,
     };
-    let contents = server
+    // A plain read must end within the read deadline (the library checks it between read
+    // calls); a read call stuck inside the kernel is answered at the deadline all the same.
+    let limit = server.cfg.limits.library.read_deadline;
+    let within = (class == Class::Light).then_some(limit + STUCK_READ_GRACE);
+    let job = server
         .jobs
-        .run(&cx.token, class, cx.conn.client(), {
+        .run_within(&cx.token, class, cx.conn.client(), within, {
             let token = cx.token.clone();
+            let uri = uri.clone();
             move || prov.read(&uri, &|| token.is_cancelled())
-        })
-        .await??;
+        });
+    let contents = match job.await {
+        Err(JobError::Overdue(_)) => {
+            return Err(LibraryError::ReadTimeout { uri, limit }.into());
+        }
+        done => done??,
+    };
     let mut answer = Answer::cached(json!({}), TTL_READ_MS);
     let items: Vec<Value> = contents
         .iter()

@@ -87,6 +87,10 @@ pub struct HttpOptions {
     pub shutdown_grace: Duration,
     /// More Prometheus text for `/metrics`, from parts outside the server (the cache).
     pub extra_metrics: Option<ExtraMetrics>,
+    /// The endpoint's public URL when the server sits behind a proxy (`--public-url`), e.g.
+    /// `https://media.example.com/mcp`: the canonical resource URI used in authorization
+    /// metadata, token audiences and server cards. Default: `http://<listen><path>`.
+    pub public_url: Option<String>,
 }
 
 /// A source of more `/metrics` text, given by the composition root.
@@ -117,7 +121,55 @@ impl HttpOptions {
             keepalive: Duration::from_secs(15),
             shutdown_grace: Duration::from_secs(5),
             extra_metrics: None,
+            public_url: None,
         }
+    }
+
+    /// The endpoint's canonical URI (RFC 8707, MCP authorization): `public_url` or
+    /// `http://<listen><path>`, with a lowercase scheme and host, no fragment, no trailing `/`.
+    pub fn resource_uri(&self) -> String {
+        let raw = match &self.public_url {
+            Some(u) => u.clone(),
+            None => format!("http://{}{}", self.listen, self.path),
+        };
+        canonical_uri(&raw)
+    }
+}
+
+/// `uri` with its scheme and authority in lowercase, its fragment dropped and no trailing `/`
+/// (a bare `/` path is dropped too).
+pub fn canonical_uri(uri: &str) -> String {
+    let uri = uri.split('#').next().unwrap_or_default();
+    let (scheme, rest) = uri.split_once("://").unwrap_or(("", uri));
+    let (authority, path) = match rest.find(['/', '?']) {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    let path = path.trim_end_matches('/');
+    let scheme = scheme.to_ascii_lowercase();
+    let authority = authority.to_ascii_lowercase();
+    if scheme.is_empty() {
+        format!("{authority}{path}")
+    } else {
+        format!("{scheme}://{authority}{path}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_canonical_uri_lowercases_scheme_and_host_and_drops_fragment_and_trailing_slash() {
+        assert_eq!(
+            canonical_uri("HTTPS://Media.Example.COM/MCP/#frag"),
+            "https://media.example.com/MCP"
+        );
+        assert_eq!(canonical_uri("https://a.example/"), "https://a.example");
+        let mut o = HttpOptions::new("127.0.0.1:8080".parse().unwrap());
+        assert_eq!(o.resource_uri(), "http://127.0.0.1:8080/mcp");
+        o.public_url = Some("https://Proxy.example/media/mcp".into());
+        assert_eq!(o.resource_uri(), "https://proxy.example/media/mcp");
     }
 }
 
