@@ -155,24 +155,6 @@ pub fn canonical_uri(uri: &str) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_canonical_uri_lowercases_scheme_and_host_and_drops_fragment_and_trailing_slash() {
-        assert_eq!(
-            canonical_uri("HTTPS://Media.Example.COM/MCP/#frag"),
-            "https://media.example.com/MCP"
-        );
-        assert_eq!(canonical_uri("https://a.example/"), "https://a.example");
-        let mut o = HttpOptions::new("127.0.0.1:8080".parse().unwrap());
-        assert_eq!(o.resource_uri(), "http://127.0.0.1:8080/mcp");
-        o.public_url = Some("https://Proxy.example/media/mcp".into());
-        assert_eq!(o.resource_uri(), "https://proxy.example/media/mcp");
-    }
-}
-
 struct State {
     server: Arc<Server>,
     opts: HttpOptions,
@@ -288,4 +270,22 @@ pub async fn serve_listener(
     }
     state.sessions.clear();
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_canonical_uri_lowercases_scheme_and_host_and_drops_fragment_and_trailing_slash() {
+        assert_eq!(
+            canonical_uri("HTTPS://Media.Example.COM/MCP/#frag"),
+            "https://media.example.com/MCP"
+        );
+        assert_eq!(canonical_uri("https://a.example/"), "https://a.example");
+        let mut o = HttpOptions::new("127.0.0.1:8080".parse().unwrap());
+        assert_eq!(o.resource_uri(), "http://127.0.0.1:8080/mcp");
+        o.public_url = Some("https://Proxy.example/media/mcp".into());
+        assert_eq!(o.resource_uri(), "https://proxy.example/media/mcp");
+    }
 }
