@@ -206,6 +206,7 @@ fn main() -> Result<()> {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error,mcp_media=info")),
         )
         .init();
+    raise_open_file_limit();
     let cli = Cli::parse();
     let Command::Serve(args) = cli.command;
     let roots = args
@@ -320,4 +321,26 @@ fn main() -> Result<()> {
     // Blocking reads of stdin may still hold a runtime thread; do not wait for it.
     rt.shutdown_background();
     Ok(())
+}
+
+/// Raises the soft limit on open files to the hard limit (capped at 1,048,576). Every HTTP
+/// connection (up to `--max-connections`, default 1024), every answer being streamed from a
+/// file and every file kept for SSE replay holds a descriptor, and many systems start
+/// processes with a soft limit of 1024, which would make opens fail long before those bounds.
+fn raise_open_file_limit() {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    const CAP: u64 = 1 << 20;
+    let now = getrlimit(Resource::Nofile);
+    let want = now.maximum.map_or(CAP, |m| m.min(CAP));
+    if now.current.is_some_and(|c| c >= want) {
+        return;
+    }
+    let raised = Rlimit {
+        current: Some(want),
+        maximum: now.maximum,
+    };
+    match setrlimit(Resource::Nofile, raised) {
+        Ok(()) => tracing::debug!(from = ?now.current, to = want, "raised the open-file limit"),
+        Err(e) => tracing::warn!(error = %e, "could not raise the open-file limit"),
+    }
 }

@@ -245,3 +245,49 @@ fn max_batch_bytes_total_bounds_batch_answers_server_wide() {
         assert!(m.contains("budget for batch answers"), "{m}");
     }
 }
+
+#[test]
+fn the_open_file_limit_is_raised_to_the_hard_limit_at_start() {
+    // Connections, streamed answers and replayed events each hold a descriptor: a server
+    // started with the common soft limit of 1024 (here 256) would fail opens long before its
+    // own bounds. It raises the soft limit to the hard one.
+    let hard = std::fs::read_to_string("/proc/self/limits")
+        .unwrap()
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .and_then(|l| l.split_whitespace().nth(4).map(str::to_owned))
+        .unwrap();
+    let mut child = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(r#"ulimit -Sn 256 && exec "$0" serve --stdio "$1""#)
+        .arg(env!("CARGO_BIN_EXE_mcp-media"))
+        .arg(crate::util::samples())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    use std::io::{BufRead, Write};
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(stdin, r#"{{"jsonrpc":"2.0","id":1,"method":"ping"}}"#).unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(line.contains(r#""id":1"#), "{line}");
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", child.id())).unwrap();
+    let soft = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .and_then(|l| l.split_whitespace().nth(3).map(str::to_owned))
+        .unwrap();
+    drop(stdin);
+    let _ = child.kill();
+    let _ = child.wait();
+    let want = if hard == "unlimited" {
+        "1048576".to_string()
+    } else {
+        hard.parse::<u64>().unwrap().min(1 << 20).to_string()
+    };
+    assert_eq!(soft, want, "soft open-file limit after start (hard {hard})");
+}

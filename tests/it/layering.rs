@@ -182,6 +182,7 @@ const ALLOW: &[(&str, &[&str], &[&str])] = &[
         &[
             "anyhow",
             "clap",
+            "rustix",
             "tikv_jemallocator",
             "tokio",
             "tracing",
