@@ -320,6 +320,58 @@ fn sse_answers_stream_the_same_way_and_replay_from_the_file() {
     assert!(got == want, "replayed bytes differ");
 }
 
+#[test]
+fn a_file_cut_short_while_its_sse_event_is_sent_ends_the_stream_unfinished() {
+    let (_t, root, _want) = big_root();
+    let s = HttpServer::spawn(&[&root.to_string_lossy(), LIMIT]);
+    let sid = initialize(&s, "2025-03-26");
+    // A batch that asks for progress is answered as SSE; its answer event carries the blob.
+    let body = serde_json::to_vec(
+        &json!([{"jsonrpc": "2.0", "id": 7, "method": "resources/read",
+        "params": {"uri": "media://big/noise.wav", "_meta": {"progressToken": 7}}}]),
+    )
+    .unwrap();
+    let mut c = s.connect();
+    let head = format!(
+        "POST /mcp HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n\
+         Accept: application/json, text/event-stream\r\nMcp-Session-Id: {sid}\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n",
+        s.addr,
+        body.len()
+    );
+    c.write_all(head.as_bytes()).unwrap();
+    c.write_all(&body).unwrap();
+    let mut r = BufReader::new(c);
+    // Up to the start of the answer's blob; the client holds back the rest.
+    let mut got = Vec::new();
+    while !String::from_utf8_lossy(&got).contains("\"blob\":\"") {
+        let mut buf = vec![0u8; 4096];
+        let n = r.read(&mut buf).unwrap();
+        assert!(n > 0, "closed early: {}", String::from_utf8_lossy(&got));
+        got.extend_from_slice(&buf[..n]);
+    }
+    assert!(
+        String::from_utf8_lossy(&got).contains("text/event-stream"),
+        "an SSE answer"
+    );
+    truncate(&root.join("noise.wav"), MIB);
+    let _ = r.read_to_end(&mut got); // a reset connection is an acceptable ending too
+    // Whole, the event would carry about 21.3 MiB of base64 and the body would end with the
+    // last chunk; cut, it ends without it, so no client takes it for a complete stream.
+    assert!(got.len() < 21 * MIB as usize, "{} bytes", got.len());
+    assert!(
+        !got.ends_with(b"0\r\n\r\n"),
+        "the stream must not end as if it were complete"
+    );
+    // The server lives on and serves the (now short) file whole.
+    let (mut r2, len2) = start_read(&s, "media://big/noise.wav");
+    let mut whole = Vec::new();
+    r2.read_to_end(&mut whole).unwrap();
+    assert_eq!(len2, Some(whole.len()));
+    let v: Value = serde_json::from_slice(&whole).unwrap();
+    assert_eq!(blob_of(&v["result"]).len() as u64, MIB);
+}
+
 /// The id and decoded blob of the SSE event in `body` that carries a result (the events are
 /// split here in one pass: the test helper's event parser rescans its buffer per chunk).
 fn answer_event(body: &[u8]) -> (String, Vec<u8>) {
