@@ -235,7 +235,9 @@ impl Decoder {
         };
         if d.channels == 0 {
             // Some containers do not say; learn it from the first decoded packet.
-            d.fill()?;
+            let mut first = Vec::new();
+            d.fill(&mut first)?;
+            d.pending = first;
         }
         Ok(d)
     }
@@ -328,8 +330,9 @@ impl Decoder {
         self.eof = false;
     }
 
-    /// Decodes one more packet into `pending`; false at the end of the stream.
-    fn fill(&mut self) -> Result<bool, AudioError> {
+    /// Decodes one more packet and appends its samples to `dst`; false at the end of the
+    /// stream.
+    fn fill(&mut self, dst: &mut Vec<f32>) -> Result<bool, AudioError> {
         let mut corrupt_run = 0;
         loop {
             if self.eof {
@@ -426,7 +429,7 @@ impl Decoder {
                         self.skip -= (drop / ch) as u64;
                         samples = samples.get(drop..).unwrap_or_default();
                     }
-                    self.pending.extend_from_slice(samples);
+                    dst.extend_from_slice(samples);
                     return Ok(true);
                 }
                 Err(SymError::DecodeError(msg)) => {
@@ -446,18 +449,30 @@ impl Decoder {
     }
 
     /// Appends up to `frames` interleaved frames to `out`; returns how many (0 at the end).
+    /// Packets are decoded straight into `out` (one copy from the decoder's buffer); only what
+    /// the last one decodes past `frames` waits in `pending` for the next read.
     pub fn read(&mut self, frames: usize, out: &mut Vec<f32>) -> Result<usize, AudioError> {
-        let want = frames.saturating_mul(self.channels.max(1));
-        while self.pending.len() < want {
-            if !self.fill()? {
+        let base = out.len();
+        let ch = self.channels.max(1);
+        let n = self.pending.len().min(frames.saturating_mul(ch)) / ch * ch;
+        out.extend(self.pending.drain(..n));
+        // The channel count may be learnt from the first packet: `want` follows it.
+        while out.len() - base < frames.saturating_mul(self.channels.max(1)) {
+            if !self.fill(out)? {
                 break;
             }
         }
         let ch = self.channels.max(1);
-        let n = self.pending.len().min(want) / ch * ch;
-        out.extend(self.pending.drain(..n));
-        self.position += (n / ch) as u64;
-        Ok(n / ch)
+        let want = frames.saturating_mul(ch);
+        if out.len() - base > want {
+            // Only reached after decoding, which needs `pending` empty first.
+            self.pending.extend_from_slice(out.get(base + want..).unwrap_or_default());
+            out.truncate(base + want);
+        }
+        let got = (out.len() - base) / ch;
+        out.truncate(base + got * ch);
+        self.position += got as u64;
+        Ok(got)
     }
 
     /// Decodes on to the end of the stream (or `max_frames`, whichever comes first) and returns
