@@ -138,6 +138,11 @@ impl Discovery {
         }
     }
 
+    /// Whether `path` is one of the discovery documents.
+    pub(super) fn serves(&self, path: &str) -> bool {
+        self.doc(path).is_some()
+    }
+
     /// The document served at `path`, if any.
     fn doc(&self, path: &str) -> Option<&Doc> {
         if path == self.card_path {

@@ -149,7 +149,9 @@ pub(super) async fn route(
 /// The server card or AI catalog for `path` (public: no authorization; the endpoint's Host
 /// check applies, its Origin check does not, see `discovery`).
 fn discovery_answer(st: &State, path: &str, req: &Request<HyperBody>) -> Option<Response<Body>> {
-    let r = st.discovery.answer(path, req.method(), req.headers())?;
+    if !st.discovery.serves(path) {
+        return None;
+    }
     if let Err(why) = st.guard.check(headers::header(req.headers(), "host"), None) {
         tracing::warn!(reason = %why, "refused a discovery request (DNS rebinding protection)");
         return Some(full(
@@ -158,7 +160,7 @@ fn discovery_answer(st: &State, path: &str, req: &Request<HyperBody>) -> Option<
             Bytes::from(format!("Forbidden: {why}\n")),
         ));
     }
-    Some(r)
+    st.discovery.answer(path, req.method(), req.headers())
 }
 
 /// Why a request body was not read.
