@@ -208,6 +208,8 @@ pub struct Implementation {
     pub name: String,
     pub title: Option<String>,
     pub version: String,
+    /// What the implementation does (2025-11-25+).
+    pub description: Option<String>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -227,6 +229,9 @@ pub fn render_implementation(v: ProtocolVersion, i: &Implementation) -> Value {
         put_opt(&mut m, "title", &i.title);
     }
     m.insert("version".into(), i.version.clone().into());
+    if v.has_implementation_description() {
+        put_opt(&mut m, "description", &i.description);
+    }
     Value::Object(m)
 }
 

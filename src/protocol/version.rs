@@ -70,6 +70,10 @@ impl ProtocolVersion {
     pub fn has_titles(self) -> bool {
         self >= Self::V2025_06_18
     }
+    /// `Implementation.description` (`serverInfo`) exists (2025-11-25+).
+    pub fn has_implementation_description(self) -> bool {
+        self >= Self::V2025_11_25
+    }
     pub fn has_structured_content(self) -> bool {
         self >= Self::V2025_06_18
     }

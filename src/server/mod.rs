@@ -55,6 +55,18 @@ pub enum ServerEvent {
     ResourceUpdated(String),
 }
 
+/// The server's identity, one source for `serverInfo` (`initialize`, `server/discover`) and the
+/// HTTP server card, which must not contradict each other. The name is reverse-DNS with one
+/// `/` (the server card requires it): the project owns no domain, so the namespace is under
+/// `.local` (RFC 6762, a name nobody owns publicly) rather than a borrowed one; a deployment that
+/// publishes to a registry needs a namespace it can prove.
+pub const SERVER_NAME: &str = "local.mcp-media/mcp-media";
+/// Human-readable name (`title`).
+pub const SERVER_TITLE: &str = "mcp-media";
+/// One line on what the server does (the server card allows at most 100 characters).
+pub const SERVER_DESCRIPTION: &str =
+    "Serves a media library (audio, images, video) to models and agents over MCP";
+
 /// Most `subscriptions/listen` streams open at once, server-wide.
 pub const MAX_LISTENERS: usize = 256;
 /// Most resource URIs one listen stream or legacy session may subscribe to.
@@ -151,9 +163,10 @@ impl ServerBuilder {
             stopping: CancellationToken::new(),
             aborting: CancellationToken::new(),
             info: Implementation {
-                name: "mcp-media".into(),
-                title: Some("mcp-media".into()),
+                name: SERVER_NAME.into(),
+                title: Some(SERVER_TITLE.into()),
                 version: env!("CARGO_PKG_VERSION").into(),
+                description: Some(SERVER_DESCRIPTION.into()),
             },
             tools: self.tools,
             resources: self.resources,
@@ -173,6 +186,11 @@ impl ServerBuilder {
 impl Server {
     pub fn config(&self) -> &Config {
         &self.cfg
+    }
+
+    /// The server's identity, as `serverInfo` reports it.
+    pub fn info(&self) -> &Implementation {
+        &self.info
     }
 
     /// The `x-mcp-header` annotations of a tool's arguments: `(header suffix, property)` pairs

@@ -156,6 +156,8 @@ const ALLOW: &[(&str, &[&str], &[&str])] = &[
             "serde_json",
             "tracing",
             "getrandom",
+            // The discovery documents' strong ETags.
+            "sha2",
         ],
     ),
     (

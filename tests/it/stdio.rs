@@ -59,7 +59,7 @@ fn modern_discover_list_read_probe() {
     assert!(r["ttlMs"].is_u64() && r["cacheScope"].is_string());
     assert_eq!(
         r["_meta"]["io.modelcontextprotocol/serverInfo"]["name"],
-        "mcp-media"
+        "local.mcp-media/mcp-media"
     );
 
     let l = s.request(json!(2), "resources/list", modern(json!({})));

@@ -63,7 +63,7 @@ async function exercise(client) {
 test('TypeScript SDK client over stdio (2025-11-25)', async () => {
   const client = new Client({ name: 'ts-sdk-test', version: '1.0.0' });
   await client.connect(new StdioClientTransport({ command: BIN, args: ['serve', '--stdio', SAMPLES], stderr: 'ignore' }));
-  assert.equal(client.getServerVersion().name, 'mcp-media');
+  assert.equal(client.getServerVersion().name, 'local.mcp-media/mcp-media');
   await exercise(client);
   await client.close();
 });

@@ -25,7 +25,7 @@ async def test_era_negotiation(mode):
     async with client(mode) as c:
         expected = "2026-07-28" if mode == "auto" else "2025-11-25"
         assert c.protocol_version == expected
-        assert c.server_info.name == "mcp-media"
+        assert c.server_info.name == "local.mcp-media/mcp-media"
         tools = {t.name for t in (await c.list_tools()).tools}
         assert {"media_list", "media_probe"} <= tools
 

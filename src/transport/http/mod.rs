@@ -14,10 +14,12 @@
 //!
 //! Layout: this file owns the listener, the connection cap and shutdown; `routes` the
 //! endpoint's methods and status codes; `legacy` sessions' POSTs; `sse` response bodies (the
-//! JSON-to-SSE switch, cancellation when a body is dropped, resumption); `guard`, `headers`,
-//! `session` and `metrics` what their names say. Never touches media or tools.
+//! JSON-to-SSE switch, cancellation when a body is dropped, resumption); `discovery` the server
+//! card and the AI catalog; `guard`, `headers`, `session` and `metrics` what their names say.
+//! Never touches media or tools.
 
 mod body;
+pub mod discovery;
 pub mod guard;
 pub mod headers;
 mod legacy;
@@ -162,6 +164,8 @@ struct State {
     sessions: session::Sessions,
     metrics: metrics::Metrics,
     shutdown: CancellationToken,
+    /// The server card and AI catalog, rendered at startup.
+    discovery: discovery::Discovery,
 }
 
 /// Binds `opts.listen` and serves until `shutdown` resolves.
@@ -178,23 +182,26 @@ pub async fn serve(
 /// in-flight requests the grace period, closes streams and returns.
 pub async fn serve_listener(
     server: Arc<Server>,
-    opts: HttpOptions,
+    mut opts: HttpOptions,
     listener: TcpListener,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let local = listener.local_addr()?;
+    // The address actually bound (a port 0 is now known): the default resource URI names it.
+    opts.listen = local;
     let guard = Guard {
         loopback: local.ip().is_loopback(),
         allowed_hosts: opts.allowed_hosts.clone(),
         allowed_origins: opts.allowed_origins.clone(),
     };
     let state = Arc::new(State {
-        server,
         sessions: session::Sessions::new(opts.max_sessions, opts.session_idle)
             .with_max_per_subject(opts.max_sessions_per_subject),
         guard,
         metrics: metrics::Metrics::default(),
         shutdown: CancellationToken::new(),
+        discovery: discovery::Discovery::new(server.info(), &opts),
+        server,
         opts,
     });
     tracing::info!(addr = %local, path = %state.opts.path, "serving MCP over Streamable HTTP");

@@ -1,6 +1,8 @@
 //! The MCP endpoint's routes: POST (both eras), GET (legacy standalone stream and resumption),
-//! DELETE (ends a legacy session), plus `/healthz` and `/metrics`; the status code for each
-//! outcome and the header checks of the stateless revision. Never touches media or tools.
+//! DELETE (ends a legacy session), plus `/healthz`, `/metrics` and the discovery documents
+//! (`discovery`: answered before any check of the endpoint, never needing a token); the status
+//! code for each outcome and the header checks of the stateless revision. Never touches media
+//! or tools.
 
 use super::{Body, HttpOptions, State, headers, legacy, sse};
 use crate::protocol::frame::{self, Framing};
@@ -80,6 +82,9 @@ pub(super) async fn route(
     if path == "/healthz" {
         return full(StatusCode::OK, "text/plain", Bytes::from_static(b"ok\n"));
     }
+    if let Some(r) = discovery_answer(&st, &path, &req) {
+        return r;
+    }
     if path == "/metrics" {
         // The same DNS-rebinding guard as the endpoint: a page on another site must not read it.
         let host = headers::header(req.headers(), "host");
@@ -139,6 +144,23 @@ pub(super) async fn route(
     };
     st.metrics.count(&label, resp.status().as_u16());
     resp
+}
+
+/// The server card or AI catalog for `path` (public: no authorization; the endpoint's Host
+/// check applies, its Origin check does not, see `discovery`).
+fn discovery_answer(st: &State, path: &str, req: &Request<HyperBody>) -> Option<Response<Body>> {
+    if !st.discovery.serves(path) {
+        return None;
+    }
+    if let Err(why) = st.guard.check(headers::header(req.headers(), "host"), None) {
+        tracing::warn!(reason = %why, "refused a discovery request (DNS rebinding protection)");
+        return Some(full(
+            StatusCode::FORBIDDEN,
+            "text/plain",
+            Bytes::from(format!("Forbidden: {why}\n")),
+        ));
+    }
+    st.discovery.answer(path, req.method(), req.headers())
 }
 
 /// Why a request body was not read.
