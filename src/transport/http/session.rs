@@ -235,10 +235,8 @@ impl Sessions {
             keep
         });
         let mut evicted = false;
-        let subject = conn.principal().map(|p| p.subject.clone());
-        let same = |s: &Session| {
-            subject.is_some() && s.conn.principal().map(|p| &p.subject) == subject.as_ref()
-        };
+        let subject = conn.subject();
+        let same = |s: &Session| subject.is_some() && s.conn.subject() == subject;
         let own = map.values().filter(|s| same(s)).count();
         let over_subject = subject.is_some() && own >= self.max_per_subject;
         if over_subject || map.len() >= self.max {
