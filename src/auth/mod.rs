@@ -53,3 +53,9 @@ pub type Validation<'a> = Pin<Box<dyn Future<Output = Result<Grant, AuthError>> 
 pub trait Validator: Send + Sync {
     fn validate<'a>(&'a self, token: &'a str) -> Validation<'a>;
 }
+
+impl std::fmt::Debug for dyn Validator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Validator")
+    }
+}

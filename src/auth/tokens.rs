@@ -12,6 +12,7 @@ use super::{AuthError, Grant, Validation, Validator};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use subtle::ConstantTimeEq;
 use thiserror::Error;
@@ -66,6 +67,8 @@ pub fn hash_token(token: &str) -> String {
 pub struct StaticTokens {
     path: PathBuf,
     entries: RwLock<Arc<Vec<Entry>>>,
+    reloads_ok: AtomicU64,
+    reloads_failed: AtomicU64,
 }
 
 impl std::fmt::Debug for StaticTokens {
@@ -123,16 +126,33 @@ impl StaticTokens {
         Ok(StaticTokens {
             path,
             entries: RwLock::new(Arc::new(entries)),
+            reloads_ok: AtomicU64::new(0),
+            reloads_failed: AtomicU64::new(0),
         })
     }
 
     /// Re-reads the file. On success the new tokens replace the old ones and their number is
     /// returned; on failure the old ones stay in force.
     pub fn reload(&self) -> Result<usize, TokensError> {
-        let entries = load(&self.path)?;
+        let entries = match load(&self.path) {
+            Ok(e) => e,
+            Err(e) => {
+                self.reloads_failed.fetch_add(1, Ordering::Relaxed);
+                return Err(e);
+            }
+        };
         let n = entries.len();
         *self.entries.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(entries);
+        self.reloads_ok.fetch_add(1, Ordering::Relaxed);
         Ok(n)
+    }
+
+    /// Reloads so far: (succeeded, failed).
+    pub fn reloads(&self) -> (u64, u64) {
+        (
+            self.reloads_ok.load(Ordering::Relaxed),
+            self.reloads_failed.load(Ordering::Relaxed),
+        )
     }
 
     /// How many tokens are in force.

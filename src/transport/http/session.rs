@@ -266,8 +266,18 @@ impl Sessions {
     }
 
     pub fn get(&self, id: &str) -> Option<Arc<Session>> {
+        self.get_as(id, None)
+    }
+
+    /// The session `id` if it belongs to `subject` (`None`: a session opened without
+    /// authorization). A session id presented with another subject's token is not found (and
+    /// not touched): a leaked id alone is worthless.
+    pub fn get_as(&self, id: &str, subject: Option<&str>) -> Option<Arc<Session>> {
         let mut map = self.map();
         let s = map.get(id)?.clone();
+        if s.conn.subject().as_deref() != subject {
+            return None;
+        }
         if s.idle_for() >= self.idle && !s.is_busy() {
             map.remove(id);
             s.conn.cancel_all();
@@ -275,6 +285,21 @@ impl Sessions {
         }
         s.touch();
         Some(s)
+    }
+
+    /// Ends the session `id` if it belongs to `subject` (see [`Sessions::get_as`]).
+    pub fn remove_as(&self, id: &str, subject: Option<&str>) -> bool {
+        let mut map = self.map();
+        if map.get(id).is_none_or(|s| s.conn.subject().as_deref() != subject) {
+            return false;
+        }
+        match map.remove(id) {
+            Some(s) => {
+                s.conn.cancel_all();
+                true
+            }
+            None => false,
+        }
     }
 
     pub fn remove(&self, id: &str) -> bool {
