@@ -29,7 +29,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve a media library over MCP.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Read a bearer token from stdin and print its SHA-256 (hex), for the --auth-tokens file
     /// (which stores only hashes). A trailing newline is not part of the token.
     HashToken,
@@ -254,13 +254,14 @@ fn hash_token() -> Result<()> {
     Ok(())
 }
 
-/// The token validator the flags ask for, if any.
-fn validator(
-    args: &ServeArgs,
-) -> Result<(
+/// The validator the flags ask for (if any), and the static tokens (for SIGHUP and metrics).
+type Validators = (
     Option<Arc<dyn mcp_media::auth::Validator>>,
     Option<Arc<mcp_media::auth::tokens::StaticTokens>>,
-)> {
+);
+
+/// The token validator the flags ask for, if any.
+fn validator(args: &ServeArgs) -> Result<Validators> {
     let tokens = match &args.auth_tokens {
         Some(path) => {
             let t = mcp_media::auth::tokens::StaticTokens::load(path)?;
@@ -272,7 +273,9 @@ fn validator(
     if args.oauth_issuer.is_some() && tokens.is_none() {
         // The JWT/introspection validators are not part of this build yet; an issuer alone
         // must not leave the server open.
-        bail!("--oauth-issuer needs the JWT validator, which this build does not have yet; use --auth-tokens");
+        bail!(
+            "--oauth-issuer needs the JWT validator, which this build does not have yet; use --auth-tokens"
+        );
     }
     let v = tokens
         .clone()
@@ -310,7 +313,7 @@ fn main() -> Result<()> {
         .init();
     let cli = Cli::parse();
     let args = match cli.command {
-        Command::Serve(args) => args,
+        Command::Serve(args) => *args,
         Command::HashToken => return hash_token(),
     };
     let roots = args

@@ -151,8 +151,8 @@ impl Limits {
             tokens: rate.burst,
             last: now,
         });
-        b.tokens = (b.tokens + now.duration_since(b.last).as_secs_f64() * rate.per_second)
-            .min(rate.burst);
+        b.tokens =
+            (b.tokens + now.duration_since(b.last).as_secs_f64() * rate.per_second).min(rate.burst);
         b.last = now;
         if b.tokens >= 1.0 {
             b.tokens -= 1.0;
@@ -177,6 +177,19 @@ impl Limits {
             jobs: self.jobs.clone(),
             subject: subject.to_string(),
         }))
+    }
+}
+
+/// A refusal: the response to send and why, for `/metrics`.
+/// (Boxed: a response is large, and these travel in `Result`s.)
+pub(super) struct Refused(Box<(Response<Body>, Refusal)>);
+
+impl Refused {
+    fn new(r: Response<Body>, why: Refusal) -> Self {
+        Refused(Box::new((r, why)))
+    }
+    pub(super) fn into_parts(self) -> (Response<Body>, Refusal) {
+        *self.0
     }
 }
 
@@ -222,7 +235,10 @@ fn error_response(
     message: &str,
     data: Option<serde_json::Value>,
 ) -> Response<Body> {
-    json_message(status, &Outgoing::error(id, code::INVALID_REQUEST, message, data))
+    json_message(
+        status,
+        &Outgoing::error(id, code::INVALID_REQUEST, message, data),
+    )
 }
 
 /// The `resource_metadata` and `scope` parameters every challenge carries.
@@ -236,10 +252,7 @@ fn challenge_tail(st: &State, scopes: &[&str]) -> String {
 
 /// Authenticates a request to the MCP endpoint: `Ok(None)` without authorization configured,
 /// `Ok(Some(principal))` for a valid token within its rate, or the refusal to send.
-pub(super) async fn authenticate(
-    st: &State,
-    h: &HeaderMap,
-) -> Result<Option<Principal>, (Response<Body>, Refusal)> {
+pub(super) async fn authenticate(st: &State, h: &HeaderMap) -> Result<Option<Principal>, Refused> {
     let Some(validator) = &st.opts.auth else {
         return Ok(None);
     };
@@ -252,7 +265,7 @@ pub(super) async fn authenticate(
             None,
         );
         let c = format!("Bearer {}", challenge_tail(st, &[&read]));
-        return Err((
+        return Err(Refused::new(
             with_header(r, header::WWW_AUTHENTICATE, &c),
             Refusal::Unauthorized,
         ));
@@ -272,7 +285,7 @@ pub(super) async fn authenticate(
                 quoted(&why),
                 challenge_tail(st, &[&read])
             );
-            return Err((
+            return Err(Refused::new(
                 with_header(r, header::WWW_AUTHENTICATE, &c),
                 Refusal::Unauthorized,
             ));
@@ -287,12 +300,8 @@ pub(super) async fn authenticate(
                 ),
                 Some(json!({"retryAfterSeconds": UNAVAILABLE_RETRY_SECS})),
             );
-            return Err((
-                with_header(
-                    r,
-                    header::RETRY_AFTER,
-                    &UNAVAILABLE_RETRY_SECS.to_string(),
-                ),
+            return Err(Refused::new(
+                with_header(r, header::RETRY_AFTER, &UNAVAILABLE_RETRY_SECS.to_string()),
                 Refusal::Unavailable,
             ));
         }
@@ -309,7 +318,7 @@ pub(super) async fn authenticate(
             ),
             Some(json!({"retryAfterSeconds": secs})),
         );
-        return Err((
+        return Err(Refused::new(
             with_header(r, header::RETRY_AFTER, &secs.to_string()),
             Refusal::RateLimited,
         ));
@@ -327,7 +336,7 @@ pub(super) fn authorize(
     principal: Option<&Principal>,
     needs: &[Need],
     id: Option<&RequestId>,
-) -> Result<(), (Response<Body>, Refusal)> {
+) -> Result<(), Refused> {
     let Some(p) = principal else {
         return Ok(());
     };
@@ -361,7 +370,7 @@ pub(super) fn authorize(
         challenge_tail(st, &scopes),
         quoted(&description)
     );
-    Err((
+    Err(Refused::new(
         with_header(r, header::WWW_AUTHENTICATE, &c),
         Refusal::Forbidden,
     ))
@@ -374,7 +383,7 @@ pub(super) fn job_slot(
     principal: Option<&Principal>,
     need: Need,
     id: Option<&RequestId>,
-) -> Result<Option<JobSlot>, (Response<Body>, Refusal)> {
+) -> Result<Option<JobSlot>, Refused> {
     let Some(p) = principal else {
         return Ok(None);
     };
@@ -391,7 +400,7 @@ pub(super) fn job_slot(
             ),
             Some(json!({"retryAfterSeconds": JOB_CAP_RETRY_SECS})),
         );
-        (
+        Refused::new(
             with_header(r, header::RETRY_AFTER, &JOB_CAP_RETRY_SECS.to_string()),
             Refusal::JobCap,
         )
@@ -447,7 +456,10 @@ mod tests {
     #[test]
     fn the_bearer_scheme_is_case_insensitive_and_other_schemes_are_not_bearer() {
         let mut h = HeaderMap::new();
-        h.insert(header::AUTHORIZATION, HeaderValue::from_static("bEaReR  abc "));
+        h.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("bEaReR  abc "),
+        );
         assert_eq!(bearer(&h), Some("abc"));
         h.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic abc"));
         assert_eq!(bearer(&h), None);
@@ -469,7 +481,10 @@ mod tests {
         });
         let l = Limits::new(&o);
         for i in 0..MAX_RATE_SUBJECTS + 50 {
-            assert!(l.take(&format!("s{i}")).is_ok(), "a new subject has its burst");
+            assert!(
+                l.take(&format!("s{i}")).is_ok(),
+                "a new subject has its burst"
+            );
         }
         assert!(lock(&l.buckets).len() <= MAX_RATE_SUBJECTS);
         assert!(l.take("s-last").is_ok());

@@ -72,7 +72,8 @@ pub(super) fn session_not_found() -> Response<Body> {
 }
 
 /// Counts a refusal by authorization or a per-subject limit and returns its response.
-pub(super) fn refuse(st: &State, (r, why): (Response<Body>, authz::Refusal)) -> Response<Body> {
+pub(super) fn refuse(st: &State, refused: authz::Refused) -> Response<Body> {
+    let (r, why) = refused.into_parts();
     st.metrics.refused(why);
     r
 }
@@ -359,12 +360,10 @@ async fn post(
     let header_version = headers::header(&hdrs, "mcp-protocol-version");
     if classify(&msg, header_version) == Era::Legacy {
         return match msg {
-            Message::Request(r) if r.method == "initialize" => {
-                (
-                    legacy::initialize(st, Message::Request(r), principal).await,
-                    label,
-                )
-            }
+            Message::Request(r) if r.method == "initialize" => (
+                legacy::initialize(st, Message::Request(r), principal).await,
+                label,
+            ),
             Message::Request(r) => (
                 rpc_error(
                     StatusCode::BAD_REQUEST,

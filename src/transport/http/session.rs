@@ -290,7 +290,10 @@ impl Sessions {
     /// Ends the session `id` if it belongs to `subject` (see [`Sessions::get_as`]).
     pub fn remove_as(&self, id: &str, subject: Option<&str>) -> bool {
         let mut map = self.map();
-        if map.get(id).is_none_or(|s| s.conn.subject().as_deref() != subject) {
+        if map
+            .get(id)
+            .is_none_or(|s| s.conn.subject().as_deref() != subject)
+        {
             return false;
         }
         match map.remove(id) {
