@@ -41,9 +41,14 @@ def auth_server(tmp_path):
     assert proc.wait(timeout=10) == 0
 
 
-def with_token(url: str, token: str | None, mode: str) -> Client:
+def with_token(url: str, token: str | None, mode: str, statuses: list | None = None) -> Client:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    transport = streamable_http_client(url, http_client=create_mcp_http_client(headers=headers))
+    http = create_mcp_http_client(headers=headers)
+    if statuses is not None:
+        async def seen(response):
+            statuses.append((response.status_code, response.headers.get("www-authenticate")))
+        http.event_hooks["response"].append(seen)
+    transport = streamable_http_client(url, http_client=http)
     return Client(transport, mode=mode, raise_exceptions=True)
 
 
@@ -63,7 +68,14 @@ async def test_a_read_only_token_sees_only_read_tools(auth_server, mode):
 
 
 async def test_without_a_token_the_client_gets_an_auth_error(auth_server, mode):
+    statuses = []
+    # The SDK reports a refused HTTP response as an MCPError (in its task groups).
     with pytest.raises(BaseException) as e:
-        async with with_token(auth_server, None, mode) as c:
+        async with with_token(auth_server, None, mode, statuses) as c:
             await c.list_tools()
-    assert "401" in repr(e.value) or "Unauthorized" in repr(e.value), repr(e.value)
+    assert "MCPError" in repr(e.value), repr(e.value)
+    assert statuses, "the client made a request"
+    assert all(s == 401 for s, _ in statuses), statuses
+    challenge = statuses[0][1]
+    assert challenge.startswith('Bearer resource_metadata="http://127.0.0.1:'), challenge
+    assert challenge.endswith('/.well-known/oauth-protected-resource/mcp", scope="media:read"'), challenge

@@ -265,6 +265,7 @@ impl Sessions {
         Some((s, evicted))
     }
 
+    /// The session `id`, if it was opened without authorization.
     pub fn get(&self, id: &str) -> Option<Arc<Session>> {
         self.get_as(id, None)
     }
@@ -375,9 +376,23 @@ mod tests {
         // Alice's third evicts her own oldest idle session, not Bob's.
         let (a3, e3) = sessions.insert(of("alice")).expect("alice 3");
         assert!(e3);
-        assert!(sessions.get(&a1.id).is_none(), "alice's oldest is gone");
-        assert!(sessions.get(&a2.id).is_some() && sessions.get(&a3.id).is_some());
-        assert!(sessions.get(&b.id).is_some(), "bob keeps his session");
+        let (alice, bob) = (Some("alice"), Some("bob"));
+        assert!(
+            sessions.get_as(&a1.id, alice).is_none(),
+            "alice's oldest is gone"
+        );
+        assert!(
+            sessions.get_as(&a2.id, alice).is_some() && sessions.get_as(&a3.id, alice).is_some()
+        );
+        assert!(
+            sessions.get_as(&b.id, bob).is_some(),
+            "bob keeps his session"
+        );
+        // A session answers only to its subject (and to no one without a token).
+        assert!(sessions.get_as(&b.id, alice).is_none());
+        assert!(sessions.get(&b.id).is_none());
+        assert!(!sessions.remove_as(&b.id, alice));
+        assert!(sessions.get_as(&b.id, bob).is_some(), "still there");
         // Unauthenticated sessions count only against the total.
         for _ in 0..5 {
             assert!(
