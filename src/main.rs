@@ -29,7 +29,10 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve a media library over MCP.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
+    /// Read a bearer token from stdin and print its SHA-256 (hex), for the --auth-tokens file
+    /// (which stores only hashes). A trailing newline is not part of the token.
+    HashToken,
 }
 
 #[derive(Args)]
@@ -53,6 +56,42 @@ struct ServeArgs {
     /// canonical URI used in authorization metadata, token audiences and server cards.
     #[arg(long, value_name = "URL")]
     public_url: Option<String>,
+    /// Static bearer tokens (HTTP): a JSON file of
+    /// [{"subject":"alice","sha256":"<mcp-media hash-token output>","scopes":["media:read"]}].
+    /// Re-read on SIGHUP (a file that does not load keeps the tokens in force).
+    #[arg(long, value_name = "FILE")]
+    auth_tokens: Option<PathBuf>,
+    /// The OAuth authorization server (issuer URL) whose access tokens are accepted; named in
+    /// the protected resource metadata.
+    #[arg(long, value_name = "URL")]
+    oauth_issuer: Option<String>,
+    /// Serve HTTP on a non-loopback address without authorization (only behind something that
+    /// authorizes every request itself).
+    #[arg(long)]
+    insecure_no_auth: bool,
+    /// The OAuth scope for listing, reading and probing.
+    #[arg(long, value_name = "SCOPE", default_value = "media:read")]
+    scope_read: String,
+    /// The OAuth scope for transcoding, frames, clips and other rendered media (implies the
+    /// read scope).
+    #[arg(long, value_name = "SCOPE", default_value = "media:transform")]
+    scope_transform: String,
+    /// Most legacy HTTP sessions one authenticated subject may hold at once; its least
+    /// recently used idle session makes room for a new one.
+    #[arg(long, default_value_t = 100)]
+    max_sessions_per_subject: usize,
+    /// Requests per second one authenticated subject may make (HTTP 429 with Retry-After
+    /// past it; fractions allowed) [default: no limit].
+    #[arg(long, value_name = "N")]
+    rate_limit_per_subject: Option<f64>,
+    /// Requests one subject may make at once before --rate-limit-per-subject applies
+    /// [default: the rate, at least 1].
+    #[arg(long, value_name = "N")]
+    rate_limit_burst: Option<f64>,
+    /// Transform requests (transcodes, frames, clips, renders) one authenticated subject may
+    /// have running at once (HTTP 429 with Retry-After past it) [default: no cap].
+    #[arg(long, value_name = "N")]
+    max_jobs_per_subject: Option<usize>,
     /// Largest accepted HTTP request body, in bytes.
     #[arg(long, default_value_t = 4 * 1024 * 1024)]
     max_body_bytes: usize,
@@ -196,6 +235,72 @@ async fn shutdown_signal() {
     tracing::info!("shutdown signal received");
 }
 
+/// `mcp-media hash-token`: the token on stdin (without its trailing newline), its hash on
+/// stdout.
+fn hash_token() -> Result<()> {
+    use std::io::{Read, Write};
+    let mut token = String::new();
+    std::io::stdin()
+        .read_to_string(&mut token)
+        .context("cannot read the token from stdin")?;
+    let token = token.strip_suffix('\n').unwrap_or(&token);
+    let token = token.strip_suffix('\r').unwrap_or(token);
+    if token.is_empty() {
+        bail!("no token on stdin");
+    }
+    let mut out = std::io::stdout();
+    writeln!(out, "{}", mcp_media::auth::tokens::hash_token(token))?;
+    out.flush()?;
+    Ok(())
+}
+
+/// The validator the flags ask for (if any), and the static tokens (for SIGHUP and metrics).
+type Validators = (
+    Option<Arc<dyn mcp_media::auth::Validator>>,
+    Option<Arc<mcp_media::auth::tokens::StaticTokens>>,
+);
+
+/// The token validator the flags ask for, if any.
+fn validator(args: &ServeArgs) -> Result<Validators> {
+    let tokens = match &args.auth_tokens {
+        Some(path) => {
+            let t = mcp_media::auth::tokens::StaticTokens::load(path)?;
+            tracing::info!(tokens = t.len(), "static bearer tokens loaded");
+            Some(Arc::new(t))
+        }
+        None => None,
+    };
+    if args.oauth_issuer.is_some() && tokens.is_none() {
+        // The JWT/introspection validators are not part of this build yet; an issuer alone
+        // must not leave the server open.
+        bail!(
+            "--oauth-issuer needs the JWT validator, which this build does not have yet; use --auth-tokens"
+        );
+    }
+    let v = tokens
+        .clone()
+        .map(|t| t as Arc<dyn mcp_media::auth::Validator>);
+    Ok((v, tokens))
+}
+
+/// Re-reads the static tokens on every SIGHUP; a file that does not load keeps the old ones.
+#[cfg(unix)]
+fn reload_on_sighup(tokens: Arc<mcp_media::auth::tokens::StaticTokens>) -> Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut hup = signal(SignalKind::hangup()).context("cannot listen for SIGHUP")?;
+    tokio::spawn(async move {
+        while hup.recv().await.is_some() {
+            match tokens.reload() {
+                Ok(n) => tracing::info!(tokens = n, "SIGHUP: static bearer tokens reloaded"),
+                Err(e) => {
+                    tracing::error!(error = %e, "SIGHUP: the tokens file did not load; the tokens in force stay")
+                }
+            }
+        }
+    });
+    Ok(())
+}
+
 fn main() -> Result<()> {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
@@ -208,7 +313,10 @@ fn main() -> Result<()> {
         .init();
     raise_open_file_limit();
     let cli = Cli::parse();
-    let Command::Serve(args) = cli.command;
+    let args = match cli.command {
+        Command::Serve(args) => *args,
+        Command::HashToken => return hash_token(),
+    };
     let roots = args
         .roots
         .iter()
@@ -270,8 +378,17 @@ fn main() -> Result<()> {
              ?offset=&length=)."
                 .into(),
         ),
-        scopes: Default::default(),
+        scopes: mcp_media::config::Scopes {
+            read: args.scope_read.clone(),
+            transform: args.scope_transform.clone(),
+        },
     };
+    if cfg.scopes.read.trim().is_empty()
+        || cfg.scopes.transform.trim().is_empty()
+        || cfg.scopes.read == cfg.scopes.transform
+    {
+        bail!("--scope-read and --scope-transform must be two different, non-empty scopes");
+    }
     let app = Arc::new(mcp_media::build::build(cfg).context("cannot start the server")?);
     let server = app.server.clone();
     let roots = app.root_names();
@@ -283,7 +400,37 @@ fn main() -> Result<()> {
         let addr: SocketAddr = listen.parse().with_context(|| {
             format!("--listen {listen:?} is not an address like 127.0.0.1:8080")
         })?;
+        let (auth, tokens) = validator(&args)?;
+        if auth.is_none() && !addr.ip().is_loopback() && !args.insecure_no_auth {
+            bail!(
+                "refusing to serve on {addr} without authorization: a non-loopback address is \
+                 reachable from other machines, and anyone who reaches it could read the whole \
+                 media library and make it transcode. Give --auth-tokens FILE (static bearer \
+                 tokens) or --oauth-issuer URL (OAuth access tokens), or --insecure-no-auth if \
+                 something in front of the server already authorizes every request"
+            );
+        }
+        if auth.is_none() && !addr.ip().is_loopback() {
+            tracing::warn!(%addr, "serving without authorization on a non-loopback address (--insecure-no-auth)");
+        }
         let mut opts = HttpOptions::new(addr);
+        opts.auth = auth;
+        opts.authorization_servers = args.oauth_issuer.iter().cloned().collect();
+        opts.max_sessions_per_subject = args.max_sessions_per_subject.max(1);
+        opts.max_jobs_per_subject = args.max_jobs_per_subject;
+        if args.max_jobs_per_subject == Some(0) {
+            bail!("--max-jobs-per-subject must be at least 1");
+        }
+        if let Some(rate) = args.rate_limit_per_subject {
+            let burst = args.rate_limit_burst.unwrap_or(rate.max(1.0));
+            if !(rate.is_finite() && rate > 0.0 && burst.is_finite() && burst >= 1.0) {
+                bail!("--rate-limit-per-subject must be above 0 and --rate-limit-burst at least 1");
+            }
+            opts.rate_limit = Some(mcp_media::transport::http::authz::RateLimit {
+                per_second: rate,
+                burst,
+            });
+        }
         opts.path = args.path.clone();
         opts.allowed_origins = args.allow_origins.clone();
         opts.allowed_hosts = args.allow_hosts.clone();
@@ -302,14 +449,32 @@ fn main() -> Result<()> {
         opts.max_connections = args.max_connections.max(1);
         opts.max_sessions = args.max_sessions.max(1);
         let metrics_app = app.clone();
+        let metrics_tokens = tokens.clone();
         opts.extra_metrics = Some(mcp_media::transport::http::ExtraMetrics(Arc::new(
-            move || metrics_app.metrics(),
+            move || {
+                let mut m = metrics_app.metrics();
+                if let Some(t) = &metrics_tokens {
+                    let (ok, failed) = t.reloads();
+                    m.push_str(&format!(
+                        "# HELP mcp_media_auth_tokens Static bearer tokens in force.\n# TYPE mcp_media_auth_tokens gauge\nmcp_media_auth_tokens {}\n\
+                         # HELP mcp_media_auth_token_reloads_total Reloads of the tokens file (SIGHUP), by result.\n# TYPE mcp_media_auth_token_reloads_total counter\n\
+                         mcp_media_auth_token_reloads_total{{result=\"ok\"}} {ok}\nmcp_media_auth_token_reloads_total{{result=\"failed\"}} {failed}\n",
+                        t.len()
+                    ));
+                }
+                m
+            },
         )));
         rt.block_on(async {
+            #[cfg(unix)]
+            if let Some(t) = tokens {
+                reload_on_sighup(t)?;
+            }
             tracing::info!(%roots, "serving MCP over HTTP");
-            mcp_media::transport::http::serve(server, opts, shutdown_signal()).await
-        })
-        .context("HTTP transport failed")?;
+            mcp_media::transport::http::serve(server, opts, shutdown_signal())
+                .await
+                .context("HTTP transport failed")
+        })?;
         rt.shutdown_timeout(std::time::Duration::from_secs(1));
         return Ok(());
     }

@@ -112,6 +112,11 @@ pub trait ResourceProvider: Send + Sync {
     fn read_cost(&self, _uri: &str) -> Cost {
         Cost::Light
     }
+    /// What reading the expansions of one of this provider's templates costs (a template of
+    /// derived artifacts is heavy), for showing it only to who may read them.
+    fn template_cost(&self, _uri_template: &str) -> Cost {
+        Cost::Light
+    }
     /// Completion for an argument of one of this provider's templates; `None` if the template
     /// is not this provider's. `context` holds the other arguments already chosen.
     fn complete(

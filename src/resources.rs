@@ -539,6 +539,14 @@ impl ResourceProvider for Resources {
             crate::tools::Cost::Light
         }
     }
+    /// Only the byte-range template reads files as they are; the others render.
+    fn template_cost(&self, uri_template: &str) -> crate::tools::Cost {
+        if uri_template == RANGE_TEMPLATE {
+            crate::tools::Cost::Light
+        } else {
+            crate::tools::Cost::Heavy
+        }
+    }
     fn complete(
         &self,
         template: &str,

@@ -7,6 +7,8 @@
 //! server which scope a request needs and compares it with the grant. Tokens are never logged
 //! and never passed on to anything.
 
+pub mod tokens;
+
 use std::future::Future;
 use std::pin::Pin;
 use std::time::SystemTime;
@@ -50,4 +52,10 @@ pub type Validation<'a> = Pin<Box<dyn Future<Output = Result<Grant, AuthError>> 
 /// Checks a bearer token (the part after `Bearer `) and says what it grants.
 pub trait Validator: Send + Sync {
     fn validate<'a>(&'a self, token: &'a str) -> Validation<'a>;
+}
+
+impl std::fmt::Debug for dyn Validator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Validator")
+    }
 }

@@ -82,8 +82,9 @@ pub struct Connection {
     pub(crate) next_id: AtomicU64,
     /// Legacy `resources/subscribe` URIs.
     pub(crate) subscriptions: Mutex<HashSet<String>>,
-    /// Who is on the other end, once a transport has authenticated it.
-    principal: Option<Principal>,
+    /// Who is on the other end, once a transport has authenticated it. The subject never
+    /// changes; the scopes follow the latest token of that subject ([`Connection::set_scopes`]).
+    principal: Mutex<Option<Principal>>,
     /// The client this connection belongs to, for sharing heavy work fairly: unique per
     /// connection unless the transport names it (a peer address, a subject).
     client: String,
@@ -106,7 +107,7 @@ impl Connection {
             pending: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(1),
             subscriptions: Mutex::new(HashSet::new()),
-            principal: None,
+            principal: Mutex::new(None),
             client: format!(
                 "conn-{}",
                 NEXT_CONNECTION.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
@@ -131,13 +132,27 @@ impl Connection {
     pub fn authenticated(principal: Principal) -> Self {
         Connection {
             client: format!("sub:{}", principal.subject),
-            principal: Some(principal),
+            principal: Mutex::new(Some(principal)),
             ..Self::new()
         }
     }
 
-    pub fn principal(&self) -> Option<&Principal> {
-        self.principal.as_ref()
+    pub fn principal(&self) -> Option<Principal> {
+        lock(&self.principal).clone()
+    }
+
+    /// The subject of the connection's principal, if it has one.
+    pub fn subject(&self) -> Option<String> {
+        lock(&self.principal).as_ref().map(|p| p.subject.clone())
+    }
+
+    /// Replaces the scopes of an authenticated connection (a legacy session whose client came
+    /// back with a newer token of the same subject, e.g. after a step-up). No effect without a
+    /// principal.
+    pub fn set_scopes(&self, scopes: Vec<String>) {
+        if let Some(p) = lock(&self.principal).as_mut() {
+            p.scopes = scopes;
+        }
     }
 
     pub fn legacy(&self) -> Option<LegacySession> {

@@ -213,7 +213,7 @@ pub(crate) fn prepare(
         client_caps: f.client_caps,
         progress_token,
         log_level: f.log_level,
-        principal: conn.principal().cloned(),
+        principal: conn.principal(),
         conn: conn.clone(),
         sink: sink.clone(),
         token,

@@ -10,7 +10,8 @@
 //! - `handlers`: the method table and one module per method family;
 //! - `jobs`: blocking work, its permits, statistics and cancellation;
 //! - `bridge`: what a running tool may ask of its client;
-//! - `error`: the one place where errors become JSON-RPC errors or `isError` results.
+//! - `error`: the one place where errors become JSON-RPC errors or `isError` results;
+//! - `scopes`: which capability (read, transform) a request needs, and list visibility.
 //!
 //! Tools, resources and prompts arrive behind the traits of [`crate::provider`], assembled by
 //! [`ServerBuilder`] in the composition root. Must not know about hyper, sockets, stdio, auth
@@ -23,6 +24,7 @@ pub mod context;
 pub mod error;
 mod handlers;
 pub mod jobs;
+mod scopes;
 pub mod state;
 
 pub use batch::{
@@ -34,6 +36,7 @@ pub use context::{Era, Principal, classify};
 pub use error::RpcError;
 pub use handlers::is_known_method;
 pub use jobs::{Class, JobStats, Jobs};
+pub use scopes::{Need, Visibility};
 
 use crate::config::Config;
 use crate::protocol::jsonrpc::{Message, Notification};
@@ -88,10 +91,11 @@ pub struct Server {
     listeners: Arc<Semaphore>,
     /// Bytes of batch answers held server-wide (KiB permits): `Limits::batch_bytes_total`.
     batch_bytes: Arc<Semaphore>,
-    /// `tools/list` pages, serialised once per (revision, offset): the tool set never changes
-    /// while the server runs, so no request renders it again.
-    tools_pages:
-        std::sync::Mutex<std::collections::HashMap<(ProtocolVersion, usize), bytes::Bytes>>,
+    /// `tools/list` pages, serialised once per (revision, what the principal may see, offset):
+    /// the tool set never changes while the server runs, so no request renders it again.
+    tools_pages: std::sync::Mutex<
+        std::collections::HashMap<(ProtocolVersion, Visibility, usize), bytes::Bytes>,
+    >,
     /// Cancelled when the server shuts down: long-lived streams end gracefully.
     stopping: CancellationToken,
     /// Cancelled when the shutdown grace is over: requests still running stop, each answered

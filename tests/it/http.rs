@@ -17,7 +17,8 @@ const IO_DEADLINE: Duration = Duration::from_secs(60);
 
 /// The real binary serving Streamable HTTP on a free loopback port.
 pub struct HttpServer {
-    child: Child,
+    /// The process, when this handle started it (`None`: [`HttpServer::at`]).
+    child: Option<Child>,
     pub addr: SocketAddr,
 }
 
@@ -62,29 +63,47 @@ impl HttpServer {
             .expect("the server did not log its listening address")
             .parse()
             .expect("a socket address in the startup log");
-        HttpServer { child, addr }
+        HttpServer {
+            child: Some(child),
+            addr,
+        }
+    }
+
+    /// A handle on a server started elsewhere, listening on `addr` (its requests only).
+    pub fn at(addr: SocketAddr) -> HttpServer {
+        HttpServer { child: None, addr }
+    }
+
+    fn child(&self) -> &Child {
+        self.child.as_ref().expect("a server this handle started")
+    }
+
+    /// Sends a signal (`HUP`, `TERM`, ...) to the server.
+    pub fn signal(&self, sig: &str) {
+        let ok = Command::new("kill")
+            .args([&format!("-{sig}"), &self.child().id().to_string()])
+            .status()
+            .expect("run kill")
+            .success();
+        assert!(ok, "kill -{sig} failed");
     }
 
     /// The server's peak resident memory so far (VmHWM), in bytes.
     pub fn peak_rss(&self) -> u64 {
-        crate::util::peak_rss_of(self.child.id())
+        crate::util::peak_rss_of(self.child().id())
     }
 
     /// Sends SIGTERM to the server.
     pub fn terminate(&self) {
-        let ok = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .expect("run kill")
-            .success();
-        assert!(ok, "kill -TERM failed");
+        self.signal("TERM");
     }
 
     /// Waits for the process to exit by itself (bounded: a hang becomes a failure).
     pub fn wait_exit(&mut self) -> std::process::ExitStatus {
         let deadline = Instant::now() + IO_DEADLINE;
         loop {
-            if let Some(st) = self.child.try_wait().expect("wait") {
+            let child = self.child.as_mut().expect("a server this handle started");
+            if let Some(st) = child.try_wait().expect("wait") {
                 return st;
             }
             assert!(Instant::now() < deadline, "the server did not exit");
@@ -187,8 +206,10 @@ impl HttpServer {
 
 impl Drop for HttpServer {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if let Some(child) = &mut self.child {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
 

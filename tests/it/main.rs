@@ -4,6 +4,7 @@
 #![allow(clippy::print_stdout)] // tests report figures; the server under test owns its own stdout
 
 mod audio;
+mod auth;
 mod discovery;
 mod faults;
 mod files;

@@ -466,7 +466,8 @@ impl Decoder {
         let want = frames.saturating_mul(ch);
         if out.len() - base > want {
             // Only reached after decoding, which needs `pending` empty first.
-            self.pending.extend_from_slice(out.get(base + want..).unwrap_or_default());
+            self.pending
+                .extend_from_slice(out.get(base + want..).unwrap_or_default());
             out.truncate(base + want);
         }
         let got = (out.len() - base) / ch;

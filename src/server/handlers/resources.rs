@@ -59,16 +59,26 @@ pub(super) async fn list(server: &Arc<Server>, p: &Map<String, Value>, cx: &Ctx)
         )
         .await??;
     let v = cx.version;
-    let items = items.iter().map(|r| t::render_resource(v, r)).collect();
+    let vis = server.visibility(cx.principal.as_ref());
+    let items = items
+        .iter()
+        .filter(|r| vis.shows(server.read_need(&r.uri)))
+        .map(|r| t::render_resource(v, r))
+        .collect();
     let ttl = server.cfg.limits.library.rescan_interval.as_millis() as u64;
     Ok(Answer::cached(listed("resources", items, next), ttl))
 }
 
 pub(super) fn templates(server: &Arc<Server>, p: &Map<String, Value>, cx: &Ctx) -> Reply {
+    let vis = server.visibility(cx.principal.as_ref());
     let all: Vec<_> = server
         .resources
         .iter()
-        .flat_map(|r| r.templates())
+        .flat_map(|r| {
+            r.templates()
+                .into_iter()
+                .filter(|t| vis.shows(r.template_cost(&t.uri_template).into()))
+        })
         .collect();
     let (page, next) = page_of(
         &all,

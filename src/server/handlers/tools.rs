@@ -18,16 +18,19 @@ use serde_json::{Map, Value};
 use std::sync::Arc;
 
 /// The tool set is fixed once the server is built, so each page is rendered and serialised
-/// once per revision and spliced into every later answer as is.
+/// once per revision and per [`Visibility`](crate::server::Visibility) (a principal sees only
+/// the tools its scopes allow) and spliced into every later answer as is.
 pub(super) fn list(server: &Arc<Server>, p: &Map<String, Value>, cx: &Ctx) -> Reply {
-    let total = server.tools.defs().count();
+    let vis = server.visibility(cx.principal.as_ref());
+    let shown = |d: &&t::ToolDef| vis.shows(server.tool_need(&d.name));
+    let total = server.tools.defs().filter(shown).count();
     let (range, next) = page_range(
         total,
         "tools",
         cursor_param(p)?,
         server.cfg.limits.page_size,
     )?;
-    let key = (cx.version, range.start);
+    let key = (cx.version, vis, range.start);
     let cached = lock(&server.tools_pages).get(&key).cloned();
     let page = match cached {
         Some(b) => b,
@@ -35,6 +38,7 @@ pub(super) fn list(server: &Arc<Server>, p: &Map<String, Value>, cx: &Ctx) -> Re
             let items: Vec<Value> = server
                 .tools
                 .defs()
+                .filter(shown)
                 .skip(range.start)
                 .take(range.len())
                 .map(|d| t::render_tool(cx.version, d))

@@ -3,19 +3,31 @@
 //! request (202), or a batch (2025-03-26 sessions only, answered like one request, so its
 //! progress and server-to-client requests reach the client). Never touches media or tools.
 
-use super::routes::{empty, error_code, json_message, rpc_error};
-use super::{Body, State, session, sse};
+use super::routes::{empty, error_code, json_message, refuse, rpc_error};
+use super::{Body, State, authz, session, sse};
 use crate::protocol::frame::Framing;
 use crate::protocol::jsonrpc::{Incoming, Message, code};
-use crate::server::{Connection, Sink};
+use crate::server::{Connection, Need, Principal, Sink};
 use http::{HeaderValue, Response, StatusCode};
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
-pub(super) async fn initialize(st: &Arc<State>, msg: Message) -> Response<Body> {
+pub(super) async fn initialize(
+    st: &Arc<State>,
+    msg: Message,
+    principal: Option<&Principal>,
+) -> Response<Body> {
     // Each session is a client of its own for fair sharing: keying sessions by peer address
-    // would make every client behind one proxy a single client. (With auth, the subject.)
-    let conn = Arc::new(Connection::new());
+    // would make every client behind one proxy a single client. With authorization, the
+    // session belongs to the token's subject (its sessions share its fair part, and count
+    // against its session cap).
+    if let Err(refusal) = authz::authorize(st, principal, &[Need::Read], None) {
+        return refuse(st, refusal);
+    }
+    let conn = Arc::new(match principal {
+        Some(p) => Connection::authenticated(p.clone()),
+        None => Connection::new(),
+    });
     // `initialize` sends nothing but its answer.
     let (tx, _rx) = mpsc::channel(1);
     let sink = Sink::new(tx, Framing::Sse);
@@ -53,6 +65,7 @@ pub(super) async fn post(
     st: &Arc<State>,
     sess: Arc<session::Session>,
     incoming: Incoming,
+    principal: Option<&Principal>,
 ) -> (Response<Body>, String) {
     match incoming {
         Incoming::Single(Err(e)) => (
@@ -61,9 +74,16 @@ pub(super) async fn post(
         ),
         Incoming::Single(Ok(Message::Request(r))) => {
             let label = r.method.clone();
+            let need = st.server.scope_needed(&r);
+            let slot = match authz::authorize(st, principal, &[need], Some(&r.id))
+                .and_then(|()| authz::job_slot(st, principal, need, Some(&r.id)))
+            {
+                Ok(slot) => slot,
+                Err(refusal) => return (refuse(st, refusal), label),
+            };
             let conn = sess.conn.clone();
             let work = sse::Work::One(Message::Request(r));
-            (sse::run(st, conn, work, Some(sess)).await, label)
+            (sse::run(st, conn, work, Some(sess), slot).await, label)
         }
         Incoming::Single(Ok(other)) => {
             let label = match &other {
@@ -84,9 +104,25 @@ pub(super) async fn post(
                     "batch".into(),
                 );
             }
+            // The whole batch is refused if any of its requests needs a scope not granted;
+            // one job slot covers its transform requests.
+            let needs: Vec<Need> = items
+                .iter()
+                .filter_map(|m| match m {
+                    Ok(Message::Request(r)) => Some(st.server.scope_needed(r)),
+                    _ => None,
+                })
+                .collect();
+            let need = needs.iter().copied().max().unwrap_or(Need::Read);
+            let slot = match authz::authorize(st, principal, &needs, None)
+                .and_then(|()| authz::job_slot(st, principal, need, None))
+            {
+                Ok(slot) => slot,
+                Err(refusal) => return (refuse(st, refusal), "batch".into()),
+            };
             let conn = sess.conn.clone();
             (
-                sse::run(st, conn, sse::Work::Batch(items), Some(sess)).await,
+                sse::run(st, conn, sse::Work::Batch(items), Some(sess), slot).await,
                 "batch".into(),
             )
         }

@@ -1,6 +1,7 @@
 //! Prometheus-format counters for `/metrics`: requests by MCP method and HTTP status, requests
-//! in flight, bytes sent, stream cancellations.
+//! in flight, bytes sent, stream cancellations, refusals by authorization and per-subject limits.
 
+use super::authz::Refusal;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Mutex;
@@ -25,9 +26,16 @@ pub struct Metrics {
     pub slow_bodies: AtomicU64,
     /// Legacy sessions evicted to make room for new ones.
     pub sessions_evicted: AtomicU64,
+    /// Requests refused by authorization or per-subject limits, by [`Refusal`].
+    refusals: [AtomicU64; Refusal::ALL.len()],
 }
 
 impl Metrics {
+    /// Counts one request refused by authorization or a per-subject limit.
+    pub(super) fn refused(&self, why: Refusal) {
+        self.refusals[why as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
     pub fn count(&self, method: &str, status: u16) {
         // Bound label cardinality: a fixed set of labels; anything else counts as "other".
         let known = method.is_empty()
@@ -100,6 +108,15 @@ impl Metrics {
             "# HELP mcp_media_slow_bodies_total Requests refused because their body arrived too slowly.\n# TYPE mcp_media_slow_bodies_total counter\nmcp_media_slow_bodies_total {}",
             self.slow_bodies.load(Ordering::Relaxed)
         );
+        s.push_str("# HELP mcp_media_refused_total Requests refused by authorization (401, 403, 503) or per-subject limits (429), by reason.\n# TYPE mcp_media_refused_total counter\n");
+        for r in Refusal::ALL {
+            let _ = writeln!(
+                s,
+                "mcp_media_refused_total{{reason=\"{}\"}} {}",
+                r.label(),
+                self.refusals[r as usize].load(Ordering::Relaxed)
+            );
+        }
         let _ = writeln!(
             s,
             "# TYPE mcp_media_jobs_running gauge\nmcp_media_jobs_running {}",

@@ -15,9 +15,11 @@
 //! Layout: this file owns the listener, the connection cap and shutdown; `routes` the
 //! endpoint's methods and status codes; `legacy` sessions' POSTs; `sse` response bodies (the
 //! JSON-to-SSE switch, cancellation when a body is dropped, resumption); `discovery` the server
-//! card and the AI catalog; `guard`, `headers`, `session` and `metrics` what their names say.
-//! Never touches media or tools.
+//! card and the AI catalog; `guard`, `headers`, `session` and `metrics` what their names say;
+//! `authz` bearer tokens, scopes, protected resource metadata and per-subject limits. Never
+//! touches media or tools.
 
+pub mod authz;
 mod body;
 pub mod discovery;
 pub mod guard;
@@ -76,8 +78,8 @@ pub struct HttpOptions {
     pub max_connections: usize,
     /// Legacy sessions alive at once. Default 1000.
     pub max_sessions: usize,
-    /// Legacy sessions one authenticated subject may hold at once. Default 100. (Sessions have
-    /// a subject only once the transport authenticates; its flag comes with authorization.)
+    /// Legacy sessions one authenticated subject may hold at once (`--max-sessions-per-subject`).
+    /// Default 100. At the cap, the subject's least recently used idle session makes room.
     pub max_sessions_per_subject: usize,
     /// Idle time after which a legacy session expires. Default 30 min.
     pub session_idle: Duration,
@@ -93,6 +95,23 @@ pub struct HttpOptions {
     /// `https://media.example.com/mcp`: the canonical resource URI used in authorization
     /// metadata, token audiences and server cards. Default: `http://<listen><path>`.
     pub public_url: Option<String>,
+    /// Bearer-token validation. When set, every request to the MCP endpoint needs a valid
+    /// `Authorization: Bearer` token (401 otherwise), requests are checked against the
+    /// server's scopes (403), legacy sessions are bound to their subject, and the RFC 9728
+    /// metadata is served. `None`: no authorization (loopback only, unless the operator
+    /// insists with `--insecure-no-auth`).
+    pub auth: Option<Arc<dyn crate::auth::Validator>>,
+    /// The authorization servers named in the protected resource metadata (`--oauth-issuer`).
+    /// Empty with static tokens only: the field is then left out (no server issues them).
+    pub authorization_servers: Vec<String>,
+    /// Requests per second per subject, with a burst (`--rate-limit-per-subject`,
+    /// `--rate-limit-burst`); 429 + `Retry-After` past it. `None`: no limit. At most
+    /// [`authz::MAX_RATE_SUBJECTS`] subjects are tracked at once.
+    pub rate_limit: Option<authz::RateLimit>,
+    /// Transform requests (tools and reads that render) one subject may have running at once
+    /// (`--max-jobs-per-subject`); 429 + `Retry-After` past it. `None`: no cap (the server's
+    /// fair sharing still applies).
+    pub max_jobs_per_subject: Option<usize>,
 }
 
 /// A source of more `/metrics` text, given by the composition root.
@@ -124,6 +143,10 @@ impl HttpOptions {
             shutdown_grace: Duration::from_secs(5),
             extra_metrics: None,
             public_url: None,
+            auth: None,
+            authorization_servers: vec![],
+            rate_limit: None,
+            max_jobs_per_subject: None,
         }
     }
 
@@ -163,6 +186,8 @@ struct State {
     guard: Guard,
     sessions: session::Sessions,
     metrics: metrics::Metrics,
+    /// Per-subject request rates and transform jobs.
+    limits: authz::Limits,
     shutdown: CancellationToken,
     /// The server card and AI catalog, rendered at startup.
     discovery: discovery::Discovery,
@@ -199,12 +224,13 @@ pub async fn serve_listener(
             .with_max_per_subject(opts.max_sessions_per_subject),
         guard,
         metrics: metrics::Metrics::default(),
+        limits: authz::Limits::new(&opts),
         shutdown: CancellationToken::new(),
         discovery: discovery::Discovery::new(server.info(), &opts),
         server,
         opts,
     });
-    tracing::info!(addr = %local, path = %state.opts.path, "serving MCP over Streamable HTTP");
+    tracing::info!(addr = %local, path = %state.opts.path, auth = state.opts.auth.is_some(), "serving MCP over Streamable HTTP");
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let slots = Arc::new(Semaphore::new(state.opts.max_connections));
     let mut shutdown = std::pin::pin!(shutdown);

@@ -4,11 +4,11 @@
 //! code for each outcome and the header checks of the stateless revision. Never touches media
 //! or tools.
 
-use super::{Body, HttpOptions, State, headers, legacy, sse};
+use super::{Body, HttpOptions, State, authz, headers, legacy, sse};
 use crate::protocol::frame::{self, Framing};
 use crate::protocol::jsonrpc::{self, Incoming, Message, RequestId, code};
 use crate::protocol::{Outgoing, meta};
-use crate::server::{Connection, Era, classify};
+use crate::server::{Connection, Era, Need, Principal, classify};
 use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use http_body_util::BodyExt;
@@ -73,6 +73,13 @@ pub(super) fn session_not_found() -> Response<Body> {
     )
 }
 
+/// Counts a refusal by authorization or a per-subject limit and returns its response.
+pub(super) fn refuse(st: &State, refused: authz::Refused) -> Response<Body> {
+    let (r, why) = refused.into_parts();
+    st.metrics.refused(why);
+    r
+}
+
 pub(super) async fn route(
     st: Arc<State>,
     req: Request<HyperBody>,
@@ -111,6 +118,16 @@ pub(super) async fn route(
             Bytes::from(text),
         );
     }
+    if st.opts.auth.is_some() && authz::is_metadata_path(&st.opts, &path) {
+        // Public metadata (RFC 9728): no token, no Host/Origin guard, readable cross-origin.
+        if req.method() != Method::GET && req.method() != Method::HEAD {
+            let mut r = empty(StatusCode::METHOD_NOT_ALLOWED);
+            r.headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+            return r;
+        }
+        return authz::metadata(&st);
+    }
     if path != st.opts.path {
         return full(
             StatusCode::NOT_FOUND,
@@ -131,10 +148,29 @@ pub(super) async fn route(
         );
     }
     let method = req.method().clone();
+    let label = |m: &Method| match *m {
+        Method::POST => "",
+        Method::GET => "GET",
+        Method::DELETE => "DELETE",
+        _ => "other",
+    };
+    // Every request to the endpoint carries its token (never in the query string).
+    let principal = match authz::authenticate(&st, req.headers()).await {
+        Ok(p) => p,
+        Err(refusal) => {
+            let r = closing(refuse(&st, refusal));
+            st.metrics.count(label(&method), r.status().as_u16());
+            return r;
+        }
+    };
+    let subject = principal.as_ref().map(|p| p.subject.as_str());
     let (resp, label) = match method {
-        Method::POST => post(&st, req, peer).await,
-        Method::GET => (sse::get(&st, req), "GET".to_string()),
-        Method::DELETE => (delete(&st, req), "DELETE".to_string()),
+        Method::POST => post(&st, req, peer, principal.as_ref()).await,
+        Method::GET => match authz::authorize(&st, principal.as_ref(), &[Need::Read], None) {
+            Ok(()) => (sse::get(&st, req, subject), "GET".to_string()),
+            Err(refusal) => (refuse(&st, refusal), "GET".to_string()),
+        },
+        Method::DELETE => (delete(&st, req, subject), "DELETE".to_string()),
         _ => {
             let mut r = empty(StatusCode::METHOD_NOT_ALLOWED);
             r.headers_mut()
@@ -231,6 +267,7 @@ async fn post(
     st: &Arc<State>,
     req: Request<HyperBody>,
     peer: std::net::SocketAddr,
+    principal: Option<&Principal>,
 ) -> (Response<Body>, String) {
     let hdrs = req.headers().clone();
     if let Some(ct) = headers::header(&hdrs, "content-type")
@@ -296,9 +333,15 @@ async fn post(
     };
     let incoming = jsonrpc::parse(&body);
     if let Some(sid) = headers::header(&hdrs, "mcp-session-id") {
-        let Some(sess) = st.sessions.get(sid.trim()) else {
+        // A session answers only to the subject that opened it.
+        let subject = principal.map(|p| p.subject.as_str());
+        let Some(sess) = st.sessions.get_as(sid.trim(), subject) else {
             return (session_not_found(), String::new());
         };
+        if let Some(p) = principal {
+            // The latest token of the subject decides what the session may do and see.
+            sess.conn.set_scopes(p.scopes.clone());
+        }
         // 2025-06-18 and later: an invalid or unsupported version header is a 400.
         if let Some(v) = headers::header(&hdrs, "mcp-protocol-version")
             && crate::protocol::ProtocolVersion::parse(v.trim()).is_none()
@@ -314,7 +357,7 @@ async fn post(
                 String::new(),
             );
         }
-        return legacy::post(st, sess, incoming).await;
+        return legacy::post(st, sess, incoming, principal).await;
     }
     let msg = match incoming {
         Incoming::Batch(_) => {
@@ -339,9 +382,10 @@ async fn post(
     let header_version = headers::header(&hdrs, "mcp-protocol-version");
     if classify(&msg, header_version) == Era::Legacy {
         return match msg {
-            Message::Request(r) if r.method == "initialize" => {
-                (legacy::initialize(st, Message::Request(r)).await, label)
-            }
+            Message::Request(r) if r.method == "initialize" => (
+                legacy::initialize(st, Message::Request(r), principal).await,
+                label,
+            ),
             Message::Request(r) => (
                 rpc_error(
                     StatusCode::BAD_REQUEST,
@@ -362,7 +406,7 @@ async fn post(
             ),
         };
     }
-    (stateless_post(st, msg, &hdrs, peer).await, label)
+    (stateless_post(st, msg, &hdrs, peer, principal).await, label)
 }
 
 /// A 2026-07-28 POST: headers checked against the body, then run.
@@ -371,6 +415,7 @@ async fn stateless_post(
     msg: Message,
     hdrs: &http::HeaderMap,
     peer: std::net::SocketAddr,
+    principal: Option<&Principal>,
 ) -> Response<Body> {
     let req = match msg {
         Message::Request(r) => r,
@@ -405,8 +450,12 @@ async fn stateless_post(
         }
         _ => {}
     }
-    // Stateless requests of one peer share its fair part of the heavy work.
-    let conn = Arc::new(Connection::for_client(format!("peer:{}", peer.ip())));
+    // Stateless requests of one subject (without authorization, of one peer) share its fair
+    // part of the heavy work.
+    let conn = Arc::new(match principal {
+        Some(p) => Connection::authenticated(p.clone()),
+        None => Connection::for_client(format!("peer:{}", peer.ip())),
+    });
     if let Err(e) = st.server.preflight(&conn, &req) {
         let out = e.to_outgoing(Some(&req.id), None);
         let status = if error_code(&out) == Some(code::METHOD_NOT_FOUND) {
@@ -435,14 +484,21 @@ async fn stateless_post(
             &format!("Header mismatch: {why}"),
         );
     }
-    sse::run(st, conn, sse::Work::One(Message::Request(req)), None).await
+    let need = st.server.scope_needed(&req);
+    let slot = match authz::authorize(st, principal, &[need], Some(&req.id))
+        .and_then(|()| authz::job_slot(st, principal, need, Some(&req.id)))
+    {
+        Ok(slot) => slot,
+        Err(refusal) => return refuse(st, refusal),
+    };
+    sse::run(st, conn, sse::Work::One(Message::Request(req)), None, slot).await
 }
 
-fn delete(st: &Arc<State>, req: Request<HyperBody>) -> Response<Body> {
+fn delete(st: &Arc<State>, req: Request<HyperBody>, subject: Option<&str>) -> Response<Body> {
     let Some(sid) = headers::header(req.headers(), "mcp-session-id") else {
         return empty(StatusCode::METHOD_NOT_ALLOWED);
     };
-    if st.sessions.remove(sid.trim()) {
+    if st.sessions.remove_as(sid.trim(), subject) {
         empty(StatusCode::OK)
     } else {
         session_not_found()

@@ -235,10 +235,8 @@ impl Sessions {
             keep
         });
         let mut evicted = false;
-        let subject = conn.principal().map(|p| p.subject.clone());
-        let same = |s: &Session| {
-            subject.is_some() && s.conn.principal().map(|p| &p.subject) == subject.as_ref()
-        };
+        let subject = conn.subject();
+        let same = |s: &Session| subject.is_some() && s.conn.subject() == subject;
         let own = map.values().filter(|s| same(s)).count();
         let over_subject = subject.is_some() && own >= self.max_per_subject;
         if over_subject || map.len() >= self.max {
@@ -267,9 +265,20 @@ impl Sessions {
         Some((s, evicted))
     }
 
+    /// The session `id`, if it was opened without authorization.
     pub fn get(&self, id: &str) -> Option<Arc<Session>> {
+        self.get_as(id, None)
+    }
+
+    /// The session `id` if it belongs to `subject` (`None`: a session opened without
+    /// authorization). A session id presented with another subject's token is not found (and
+    /// not touched): a leaked id alone is worthless.
+    pub fn get_as(&self, id: &str, subject: Option<&str>) -> Option<Arc<Session>> {
         let mut map = self.map();
         let s = map.get(id)?.clone();
+        if s.conn.subject().as_deref() != subject {
+            return None;
+        }
         if s.idle_for() >= self.idle && !s.is_busy() {
             map.remove(id);
             s.conn.cancel_all();
@@ -277,6 +286,24 @@ impl Sessions {
         }
         s.touch();
         Some(s)
+    }
+
+    /// Ends the session `id` if it belongs to `subject` (see [`Sessions::get_as`]).
+    pub fn remove_as(&self, id: &str, subject: Option<&str>) -> bool {
+        let mut map = self.map();
+        if map
+            .get(id)
+            .is_none_or(|s| s.conn.subject().as_deref() != subject)
+        {
+            return false;
+        }
+        match map.remove(id) {
+            Some(s) => {
+                s.conn.cancel_all();
+                true
+            }
+            None => false,
+        }
     }
 
     pub fn remove(&self, id: &str) -> bool {
@@ -349,9 +376,23 @@ mod tests {
         // Alice's third evicts her own oldest idle session, not Bob's.
         let (a3, e3) = sessions.insert(of("alice")).expect("alice 3");
         assert!(e3);
-        assert!(sessions.get(&a1.id).is_none(), "alice's oldest is gone");
-        assert!(sessions.get(&a2.id).is_some() && sessions.get(&a3.id).is_some());
-        assert!(sessions.get(&b.id).is_some(), "bob keeps his session");
+        let (alice, bob) = (Some("alice"), Some("bob"));
+        assert!(
+            sessions.get_as(&a1.id, alice).is_none(),
+            "alice's oldest is gone"
+        );
+        assert!(
+            sessions.get_as(&a2.id, alice).is_some() && sessions.get_as(&a3.id, alice).is_some()
+        );
+        assert!(
+            sessions.get_as(&b.id, bob).is_some(),
+            "bob keeps his session"
+        );
+        // A session answers only to its subject (and to no one without a token).
+        assert!(sessions.get_as(&b.id, alice).is_none());
+        assert!(sessions.get(&b.id).is_none());
+        assert!(!sessions.remove_as(&b.id, alice));
+        assert!(sessions.get_as(&b.id, bob).is_some(), "still there");
         // Unauthenticated sessions count only against the total.
         for _ in 0..5 {
             assert!(

@@ -84,11 +84,14 @@ impl Drop for CancelOnDrop {
 /// by element (chunked) when its first answer comes before any notification, otherwise each
 /// as its own SSE event ("these responses MAY be batched", 2025-03-26); a batch that asks for
 /// progress gets the SSE stream from the start, so no notification of it is lost.
+///
+/// `hold` (a per-subject job slot) is kept until the work ends, however the response goes.
 pub(super) async fn run(
     st: &Arc<State>,
     conn: Arc<Connection>,
     work: Work,
     session: Option<Arc<session::Session>>,
+    hold: Option<super::authz::JobSlot>,
 ) -> Response<Body> {
     let modern = session.is_none();
     let (tx, mut rx) = mpsc::channel::<Frame>(st.server.config().limits.out_queue);
@@ -100,6 +103,7 @@ pub(super) async fn run(
     // Counted until the answer is out, or until hyper drops this future (client gone).
     let flight = InFlight::new(st.clone());
     let handle = tokio::spawn(async move {
+        let _hold = hold;
         match work {
             Work::One(msg) => {
                 drop(ptx);
@@ -344,11 +348,15 @@ fn sse_response(rx: mpsc::Receiver<Frame>) -> Response<Body> {
 /// GET: resumes a legacy stream (`Last-Event-ID`), or opens the session's standalone stream
 /// (change notifications; server-to-client requests go on the POST stream of the request that
 /// makes them).
-pub(super) fn get(st: &Arc<State>, req: Request<HyperBody>) -> Response<Body> {
+pub(super) fn get(
+    st: &Arc<State>,
+    req: Request<HyperBody>,
+    subject: Option<&str>,
+) -> Response<Body> {
     let Some(sid) = headers::header(req.headers(), "mcp-session-id") else {
         return empty(StatusCode::METHOD_NOT_ALLOWED);
     };
-    let Some(sess) = st.sessions.get(sid.trim()) else {
+    let Some(sess) = st.sessions.get_as(sid.trim(), subject) else {
         return session_not_found();
     };
     if let Some((sid, seq)) =
