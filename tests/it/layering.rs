@@ -139,7 +139,20 @@ const ALLOW: &[(&str, &[&str], &[&str])] = &[
     (
         "auth",
         &[],
-        &["thiserror", "tracing", "tokio", "serde", "serde_json"],
+        &[
+            "thiserror",
+            "tracing",
+            "tokio",
+            "serde",
+            "serde_json",
+            // JWT signatures (rust_crypto backend), the issuer's metadata/keys/introspection
+            // over HTTPS (rustls + ring), JOSE headers, form fields, the introspection cache key.
+            "jsonwebtoken",
+            "reqwest",
+            "base64",
+            "percent_encoding",
+            "sha2",
+        ],
     ),
     (
         "transport",

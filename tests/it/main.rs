@@ -13,6 +13,7 @@ mod http;
 mod images;
 mod inproc;
 mod layering;
+mod oauth;
 mod pipeline;
 mod schema;
 mod shutdown;
