@@ -98,6 +98,7 @@ pub enum JwtError {
 }
 
 /// A verification key from the JWKS, with the algorithms it may verify.
+#[derive(Debug)]
 struct Key {
     kid: Option<String>,
     algorithms: Vec<Algorithm>,
