@@ -10,7 +10,6 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use mcp_media::auth::jwt::{JwtConfig, JwtValidator};
 use mcp_media::auth::{Grant, Validator};
 use serde_json::{Value, json};
-use std::future::Future;
 use std::hint::black_box;
 use std::task::{Context, Poll, Waker};
 use std::time::{SystemTime, UNIX_EPOCH};

@@ -371,7 +371,12 @@ async fn tampered_unsigned_and_hmac_confused_tokens_are_refused() {
     let pem = p.keys()["public_pem"][&kid].as_str().unwrap().to_owned();
     let mut h = Header::new(Algorithm::HS256);
     h.kid = Some(kid);
-    let confused = encode(&h, &claims, &EncodingKey::from_secret(pem.as_bytes()).unwrap()).unwrap();
+    let confused = encode(
+        &h,
+        &claims,
+        &EncodingKey::from_secret(pem.as_bytes()).unwrap(),
+    )
+    .unwrap();
     assert!(invalid(v.validate(&confused).await).contains("allow-list"));
     // Even with HS256 out of the way, an RS256 key never verifies another family's alg: a
     // token claiming ES256 with the RSA key's kid is refused before any signature check.
