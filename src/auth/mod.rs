@@ -7,6 +7,9 @@
 //! server which scope a request needs and compares it with the grant. Tokens are never logged
 //! and never passed on to anything.
 
+pub mod fetch;
+pub mod introspect;
+pub mod jwt;
 pub mod tokens;
 
 use std::future::Future;

@@ -149,6 +149,12 @@ const ALLOW: &[(&str, &[&str], &[&str])] = &[
             "sha2",
             "subtle",
             "hex",
+            // JWT signatures (rust_crypto backend), the issuer's metadata/keys/introspection
+            // over HTTPS (rustls + ring), JOSE headers, form fields, the introspection cache key.
+            "jsonwebtoken",
+            "reqwest",
+            "base64",
+            "percent_encoding",
         ],
     ),
     (

@@ -15,6 +15,7 @@ mod http;
 mod images;
 mod inproc;
 mod layering;
+mod oauth;
 mod pipeline;
 mod schema;
 mod shutdown;
