@@ -65,6 +65,12 @@ struct ServeArgs {
     /// the protected resource metadata.
     #[arg(long, value_name = "URL")]
     oauth_issuer: Option<String>,
+    /// Also accept opaque access tokens from --oauth-issuer, checked by RFC 7662 introspection
+    /// at the endpoint its metadata names, with this client id (the secret comes from the
+    /// MCP_MEDIA_OAUTH_CLIENT_SECRET environment variable, never the command line). JWT-shaped
+    /// tokens are still checked locally against the issuer's keys.
+    #[arg(long, value_name = "CLIENT_ID", requires = "oauth_issuer")]
+    oauth_introspection_client: Option<String>,
     /// Serve HTTP on a non-loopback address without authorization (only behind something that
     /// authorizes every request itself).
     #[arg(long)]
@@ -260,26 +266,54 @@ type Validators = (
     Option<Arc<mcp_media::auth::tokens::StaticTokens>>,
 );
 
-/// The token validator the flags ask for, if any.
-fn validator(args: &ServeArgs) -> Result<Validators> {
-    let tokens = match &args.auth_tokens {
-        Some(path) => {
-            let t = mcp_media::auth::tokens::StaticTokens::load(path)?;
-            tracing::info!(tokens = t.len(), "static bearer tokens loaded");
-            Some(Arc::new(t))
-        }
-        None => None,
-    };
-    if args.oauth_issuer.is_some() && tokens.is_none() {
-        // The JWT/introspection validators are not part of this build yet; an issuer alone
-        // must not leave the server open.
-        bail!(
-            "--oauth-issuer needs the JWT validator, which this build does not have yet; use --auth-tokens"
-        );
+/// The validators the flags ask for, chained (static tokens, then JWTs from --oauth-issuer
+/// checked against its keys, then opaque tokens by introspection). `audience` is this server's
+/// canonical resource URI: access tokens must name it.
+async fn validator(args: &ServeArgs, audience: &str) -> Result<Validators> {
+    use mcp_media::auth::{Chain, Validator};
+    let mut chain = Chain::default();
+    let mut tokens = None;
+    if let Some(path) = &args.auth_tokens {
+        let t = Arc::new(mcp_media::auth::tokens::StaticTokens::load(path)?);
+        tracing::info!(tokens = t.len(), "static bearer tokens loaded");
+        chain.tokens = Some(t.clone() as Arc<dyn Validator>);
+        tokens = Some(t);
     }
-    let v = tokens
-        .clone()
-        .map(|t| t as Arc<dyn mcp_media::auth::Validator>);
+    if let Some(issuer) = &args.oauth_issuer {
+        let cfg = mcp_media::auth::jwt::JwtConfig::new(issuer.clone(), audience);
+        let jwt = mcp_media::auth::jwt::JwtValidator::new(cfg)
+            .with_context(|| format!("--oauth-issuer {issuer:?}"))?;
+        // Keys now if the issuer answers; otherwise on the first token (503 until then).
+        if let Err(e) = jwt.prefetch().await {
+            tracing::warn!(%issuer, error = %e, "the issuer's keys could not be fetched at start; retrying on the first token");
+        }
+        tracing::info!(%issuer, %audience, "accepting JWT access tokens");
+        chain.jwt = Some(Arc::new(jwt));
+        if let Some(client) = &args.oauth_introspection_client {
+            let secret = std::env::var("MCP_MEDIA_OAUTH_CLIENT_SECRET").context(
+                "--oauth-introspection-client needs MCP_MEDIA_OAUTH_CLIENT_SECRET in the environment",
+            )?;
+            let fetcher = mcp_media::auth::fetch::Fetcher::new(std::time::Duration::from_secs(10))?;
+            let meta = fetcher
+                .metadata(issuer)
+                .await
+                .with_context(|| format!("cannot read the metadata of {issuer}"))?;
+            let endpoint = meta.introspection_endpoint.with_context(|| {
+                format!("{issuer} names no introspection_endpoint in its metadata")
+            })?;
+            let mut cfg = mcp_media::auth::introspect::IntrospectConfig::new(
+                endpoint,
+                client.clone(),
+                secret,
+                audience,
+            );
+            cfg.issuer = Some(issuer.clone());
+            chain.introspect = Some(Arc::new(mcp_media::auth::introspect::Introspector::new(
+                cfg,
+            )?));
+        }
+    }
+    let v = (!chain.is_empty()).then(|| Arc::new(chain) as Arc<dyn Validator>);
     Ok((v, tokens))
 }
 
@@ -400,21 +434,7 @@ fn main() -> Result<()> {
         let addr: SocketAddr = listen.parse().with_context(|| {
             format!("--listen {listen:?} is not an address like 127.0.0.1:8080")
         })?;
-        let (auth, tokens) = validator(&args)?;
-        if auth.is_none() && !addr.ip().is_loopback() && !args.insecure_no_auth {
-            bail!(
-                "refusing to serve on {addr} without authorization: a non-loopback address is \
-                 reachable from other machines, and anyone who reaches it could read the whole \
-                 media library and make it transcode. Give --auth-tokens FILE (static bearer \
-                 tokens) or --oauth-issuer URL (OAuth access tokens), or --insecure-no-auth if \
-                 something in front of the server already authorizes every request"
-            );
-        }
-        if auth.is_none() && !addr.ip().is_loopback() {
-            tracing::warn!(%addr, "serving without authorization on a non-loopback address (--insecure-no-auth)");
-        }
         let mut opts = HttpOptions::new(addr);
-        opts.auth = auth;
         opts.authorization_servers = args.oauth_issuer.iter().cloned().collect();
         opts.max_sessions_per_subject = args.max_sessions_per_subject.max(1);
         opts.max_jobs_per_subject = args.max_jobs_per_subject;
@@ -441,6 +461,26 @@ fn main() -> Result<()> {
             );
             opts.public_url = Some(u.clone());
         }
+        if args.oauth_issuer.is_some() && addr.port() == 0 && opts.public_url.is_none() {
+            bail!(
+                "--oauth-issuer needs a fixed --listen port or --public-url: access tokens name \
+                 this server's URL as their audience"
+            );
+        }
+        let (auth, tokens) = rt.block_on(validator(&args, &opts.resource_uri()))?;
+        if auth.is_none() && !addr.ip().is_loopback() && !args.insecure_no_auth {
+            bail!(
+                "refusing to serve on {addr} without authorization: a non-loopback address is \
+                 reachable from other machines, and anyone who reaches it could read the whole \
+                 media library and make it transcode. Give --auth-tokens FILE (static bearer \
+                 tokens) or --oauth-issuer URL (OAuth access tokens), or --insecure-no-auth if \
+                 something in front of the server already authorizes every request"
+            );
+        }
+        if auth.is_none() && !addr.ip().is_loopback() {
+            tracing::warn!(%addr, "serving without authorization on a non-loopback address (--insecure-no-auth)");
+        }
+        opts.auth = auth;
         opts.max_body_bytes = args.max_body_bytes;
         opts.header_timeout = std::time::Duration::from_millis(args.header_timeout_ms);
         opts.body_timeout = std::time::Duration::from_millis(args.body_timeout_ms);

@@ -62,3 +62,108 @@ impl std::fmt::Debug for dyn Validator {
         f.write_str("Validator")
     }
 }
+
+/// Several validators behind one: static tokens first (an exact hash match, cheapest), then a
+/// token shaped like a JWT (three dot-separated parts) goes to the JWT validator and any other
+/// to introspection (opaque tokens); without an introspector every token that is not a static
+/// one goes to the JWT validator, and without a JWT validator to introspection.
+#[derive(Default)]
+pub struct Chain {
+    pub tokens: Option<std::sync::Arc<dyn Validator>>,
+    pub jwt: Option<std::sync::Arc<dyn Validator>>,
+    pub introspect: Option<std::sync::Arc<dyn Validator>>,
+}
+
+impl Chain {
+    /// Whether any validator is configured.
+    pub fn is_empty(&self) -> bool {
+        self.tokens.is_none() && self.jwt.is_none() && self.introspect.is_none()
+    }
+}
+
+impl Validator for Chain {
+    fn validate<'a>(&'a self, token: &'a str) -> Validation<'a> {
+        Box::pin(async move {
+            let mut refused = AuthError::Invalid("unknown token".into());
+            if let Some(t) = &self.tokens {
+                match t.validate(token).await {
+                    Ok(g) => return Ok(g),
+                    Err(e) => refused = e,
+                }
+            }
+            let jwt_shaped = token.split('.').count() == 3;
+            let next = match (&self.jwt, &self.introspect) {
+                (Some(j), Some(_)) if jwt_shaped => Some(j),
+                (_, Some(i)) => Some(i),
+                (Some(j), None) => Some(j),
+                (None, None) => None,
+            };
+            match next {
+                Some(v) => v.validate(token).await,
+                None => Err(refused),
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod chain_tests {
+    use super::*;
+    use std::sync::Arc;
+
+    /// Grants `name` as subject to every token, so the test sees which validator answered.
+    struct Named(&'static str);
+    impl Validator for Named {
+        fn validate<'a>(&'a self, _token: &'a str) -> Validation<'a> {
+            Box::pin(async move {
+                Ok(Grant {
+                    subject: self.0.into(),
+                    scopes: vec![],
+                    expires: None,
+                })
+            })
+        }
+    }
+    /// Refuses every token.
+    struct Refuse;
+    impl Validator for Refuse {
+        fn validate<'a>(&'a self, _token: &'a str) -> Validation<'a> {
+            Box::pin(async { Err(AuthError::Invalid("not mine".into())) })
+        }
+    }
+
+    fn subject(chain: &Chain, token: &str) -> Result<String, String> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        rt.block_on(chain.validate(token))
+            .map(|g| g.subject)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn static_tokens_first_then_jwts_by_shape_and_the_rest_to_introspection() {
+        let all = Chain {
+            tokens: Some(Arc::new(Refuse)),
+            jwt: Some(Arc::new(Named("jwt"))),
+            introspect: Some(Arc::new(Named("introspect"))),
+        };
+        assert_eq!(subject(&all, "aaa.bbb.ccc").unwrap(), "jwt");
+        assert_eq!(subject(&all, "opaque-token").unwrap(), "introspect");
+        let statics = Chain {
+            tokens: Some(Arc::new(Named("static"))),
+            ..all
+        };
+        assert_eq!(subject(&statics, "aaa.bbb.ccc").unwrap(), "static");
+        let jwt_only = Chain {
+            jwt: Some(Arc::new(Named("jwt"))),
+            ..Chain::default()
+        };
+        assert_eq!(subject(&jwt_only, "opaque").unwrap(), "jwt");
+        let tokens_only = Chain {
+            tokens: Some(Arc::new(Refuse)),
+            ..Chain::default()
+        };
+        assert!(subject(&tokens_only, "x").unwrap_err().contains("not mine"));
+    }
+}
