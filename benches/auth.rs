@@ -1,6 +1,8 @@
 //! What checking a JWT access token costs per request once the issuer's keys are cached
-//! (`JwtValidator::with_keys`: no network): header parse, key lookup, signature (RS256 with a
-//! 2048-bit key, ES256 on P-256) and claims. Keys: benches/auth-keys.json (generated once with
+//! (`JwtValidator::with_keys`: no network). `first/<alg>`: a token not seen before (the
+//! validator's token cache off): header parse, key lookup, signature (RS256 with a 2048-bit
+//! key, ES256 on P-256) and claims. `again/<alg>`: the same token on a later request (the
+//! usual case: a client reuses its token), answered from the token cache (SHA-256 + lookup). Keys: benches/auth-keys.json (generated once with
 //! node's crypto for this benchmark; test keys, never used elsewhere).
 
 use base64::Engine as _;
@@ -51,14 +53,25 @@ fn validate(v: &JwtValidator, token: &str) -> Grant {
 
 fn bench(c: &mut Criterion) {
     let keys: Value = serde_json::from_str(include_str!("auth-keys.json")).expect("keys");
-    let v = JwtValidator::with_keys(JwtConfig::new(ISSUER, AUD), &json!({"keys": keys["keys"]}))
-        .expect("validator");
+    let jwks = json!({"keys": keys["keys"]});
+    let mut first = JwtConfig::new(ISSUER, AUD);
+    first.token_cache_entries = 0;
+    let first = JwtValidator::with_keys(first, &jwks).expect("validator");
+    let again = JwtValidator::with_keys(JwtConfig::new(ISSUER, AUD), &jwks).expect("validator");
     let mut group = c.benchmark_group("jwt_validate");
     for alg in [Algorithm::RS256, Algorithm::ES256] {
         let t = token(&keys, alg);
-        assert_eq!(validate(&v, &t).subject, "bench-client");
-        group.bench_function(format!("{alg:?}"), |b| {
-            b.iter(|| validate(&v, black_box(&t)))
+        assert_eq!(validate(&first, &t).subject, "bench-client");
+        group.bench_function(format!("first/{alg:?}"), |b| {
+            b.iter(|| validate(&first, black_box(&t)))
+        });
+        assert_eq!(validate(&again, &t).subject, "bench-client");
+        assert_eq!(
+            again.remembered_tokens(),
+            1 + usize::from(alg == Algorithm::ES256)
+        );
+        group.bench_function(format!("again/{alg:?}"), |b| {
+            b.iter(|| validate(&again, black_box(&t)))
         });
     }
     group.finish();

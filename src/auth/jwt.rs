@@ -11,6 +11,9 @@
 //! present and not past, `nbf` not ahead (both with the leeway), `sub` is present, and `typ`
 //! is `at+jwt`, `JWT` or absent.
 //!
+//! Accepted tokens are remembered (by their SHA-256, never the token) until their `exp`, so a
+//! client reusing its token pays the signature check once; a change of keys forgets them.
+//!
 //! Bounded: tokens longer than [`MAX_TOKEN`] (16 KiB) are refused before any parsing, a JWKS
 //! with more than [`MAX_KEYS`] keys is refused (the cached keys stay), RSA keys shorter than
 //! 2048 bits are not used, and responses are read up to [`super::fetch::MAX_BODY`] (1 MiB).
@@ -26,8 +29,10 @@ use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, KeyOperations, PublicKeyUse};
 use jsonwebtoken::{DecodingKey, decode};
 use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use thiserror::Error;
 
 pub use jsonwebtoken::Algorithm;
@@ -67,11 +72,15 @@ pub struct JwtConfig {
     pub min_refresh_interval: Duration,
     /// Timeout of each request to the issuer.
     pub http_timeout: Duration,
+    /// How many accepted tokens are remembered (0: none), so that a client's next request
+    /// with the same token skips the signature check: keyed by the token's SHA-256, each until
+    /// its `exp` (plus leeway), all forgotten when the keys change.
+    pub token_cache_entries: usize,
 }
 
 impl JwtConfig {
     /// Defaults: every asymmetric algorithm, 30 s leeway, keys refetched at most every 30 s,
-    /// 10 s HTTP timeout.
+    /// 10 s HTTP timeout, 10 000 accepted tokens remembered.
     pub fn new(issuer: impl Into<String>, audience: impl Into<String>) -> Self {
         Self {
             issuer: issuer.into(),
@@ -80,6 +89,7 @@ impl JwtConfig {
             leeway: Duration::from_secs(30),
             min_refresh_interval: Duration::from_secs(30),
             http_timeout: Duration::from_secs(10),
+            token_cache_entries: 10_000,
         }
     }
 }
@@ -134,6 +144,8 @@ pub struct JwtValidator {
     state: Mutex<State>,
     /// One refetch at a time; the others wait for its keys.
     refresh: tokio::sync::Mutex<()>,
+    /// Accepted tokens: SHA-256 of the token -> (grant, exp).
+    accepted: Mutex<HashMap<[u8; 32], (Grant, u64)>>,
 }
 
 impl JwtValidator {
@@ -184,6 +196,7 @@ impl JwtValidator {
             source,
             state: Mutex::new(state),
             refresh: tokio::sync::Mutex::new(()),
+            accepted: Mutex::new(HashMap::new()),
         })
     }
 
@@ -206,6 +219,17 @@ impl JwtValidator {
     async fn check(&self, token: &str) -> Result<Grant, AuthError> {
         if token.len() > MAX_TOKEN {
             return Err(invalid(format!("longer than {MAX_TOKEN} bytes")));
+        }
+        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs();
+        let leeway = self.config.leeway.as_secs();
+        if let Some((grant, exp)) = self.remembered().get(&digest)
+            && now <= exp.saturating_add(leeway)
+        {
+            return Ok(grant.clone());
         }
         let header = Header::parse(token)?;
         let alg = self.allowed(&header.alg)?;
@@ -237,7 +261,37 @@ impl JwtValidator {
             return Err(invalid("algorithm not allowed"));
         };
         let data = decode::<Claims>(token, &key.key, checks).map_err(|e| refusal(e.kind()))?;
-        data.claims.grant()
+        let (grant, exp) = data.claims.grant()?;
+        self.remember(digest, &grant, exp, now);
+        Ok(grant)
+    }
+
+    /// How many accepted tokens are remembered.
+    pub fn remembered_tokens(&self) -> usize {
+        self.remembered().len()
+    }
+
+    fn remembered(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], (Grant, u64)>> {
+        self.accepted.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Remembers an accepted token; when full, forgets the expired ones, then any one.
+    fn remember(&self, digest: [u8; 32], grant: &Grant, exp: u64, now: u64) {
+        let max = self.config.token_cache_entries;
+        if max == 0 {
+            return;
+        }
+        let leeway = self.config.leeway.as_secs();
+        let mut cache = self.remembered();
+        if cache.len() >= max {
+            cache.retain(|_, (_, e)| now <= e.saturating_add(leeway));
+            if cache.len() >= max
+                && let Some(k) = cache.keys().next().copied()
+            {
+                cache.remove(&k);
+            }
+        }
+        cache.insert(digest, (grant.clone(), exp));
     }
 
     /// The header's `alg`, if allowed.
@@ -312,6 +366,8 @@ impl JwtValidator {
                 tracing::debug!(jwks_uri = %uri, keys = keys.len(), "fetched the issuer's keys");
                 state.jwks_uri = Some(uri);
                 state.keys = Arc::new(keys);
+                // A key may be gone: tokens it signed must be checked again.
+                self.remembered().clear();
                 state.fetched = true;
                 state.last_error = None;
             }
@@ -424,7 +480,8 @@ struct Claims {
 }
 
 impl Claims {
-    fn grant(self) -> Result<Grant, AuthError> {
+    /// The grant and the `exp` it holds until.
+    fn grant(self) -> Result<(Grant, u64), AuthError> {
         let subject = self
             .sub
             .filter(|s| !s.is_empty())
@@ -439,11 +496,12 @@ impl Claims {
             scopes.extend(scope_list(claim));
         }
         scopes.dedup();
-        Ok(Grant {
+        let grant = Grant {
             subject,
             scopes,
             expires: UNIX_EPOCH.checked_add(Duration::from_secs(exp)),
-        })
+        };
+        Ok((grant, exp))
     }
 }
 
@@ -594,6 +652,70 @@ mod tests {
         assert_eq!(scope_list(&json!("a b  c")), ["a", "b", "c"]);
         assert_eq!(scope_list(&json!(["a", "b"])), ["a", "b"]);
         assert!(scope_list(&json!(3)).is_empty());
+    }
+
+    /// A token signed with the benchmark's RS256 test key (benches/auth-keys.json).
+    fn signed(claims: serde_json::Value) -> (serde_json::Value, String) {
+        let keys: serde_json::Value =
+            serde_json::from_str(include_str!("../../benches/auth-keys.json")).unwrap();
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(keys["der"]["bench-RS256"].as_str().unwrap())
+            .unwrap();
+        let mut header = jsonwebtoken::Header::new(Algorithm::RS256);
+        header.kid = Some("bench-RS256".into());
+        let token = jsonwebtoken::encode(
+            &header,
+            &claims,
+            &jsonwebtoken::EncodingKey::from_rsa_der(&der),
+        )
+        .unwrap();
+        (json!({"keys": keys["keys"]}), token)
+    }
+
+    fn unix_now() -> u64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+    }
+
+    #[tokio::test]
+    async fn a_remembered_token_still_expires() {
+        let claims = |exp: u64| {
+            json!({"iss": "https://as.example", "aud": "https://mcp.example/mcp", "sub": "s",
+                   "exp": exp})
+        };
+        let (jwks, token) = signed(claims(unix_now() + 1));
+        let mut config = JwtConfig::new("https://as.example", "https://mcp.example/mcp");
+        config.leeway = Duration::ZERO;
+        let v = JwtValidator::with_keys(config.clone(), &jwks).unwrap();
+        assert_eq!(v.validate(&token).await.unwrap().subject, "s");
+        assert_eq!(v.remembered_tokens(), 1);
+        assert!(v.validate(&token).await.is_ok());
+        // Past its exp, the remembered grant is not served.
+        std::thread::sleep(Duration::from_millis(2100));
+        let e = v.validate(&token).await.unwrap_err();
+        assert!(
+            matches!(&e, AuthError::Invalid(m) if m.contains("expired")),
+            "{e}"
+        );
+
+        // Bounded, and off at 0.
+        config.token_cache_entries = 2;
+        let v = JwtValidator::with_keys(config.clone(), &jwks).unwrap();
+        for n in 0..5 {
+            let (_, t) = signed(claims(unix_now() + 600 + n));
+            assert!(v.validate(&t).await.is_ok());
+        }
+        assert_eq!(v.remembered_tokens(), 2);
+        config.token_cache_entries = 0;
+        let v = JwtValidator::with_keys(config, &jwks).unwrap();
+        assert!(
+            v.validate(&signed(claims(unix_now() + 600)).1)
+                .await
+                .is_ok()
+        );
+        assert_eq!(v.remembered_tokens(), 0);
     }
 
     #[tokio::test]

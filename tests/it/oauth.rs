@@ -149,6 +149,125 @@ impl Provider {
             .to_owned()
     }
 
+    /// A token by authorization code + PKCE (S256), logging in as `user` and consenting
+    /// through oidc-provider's development interaction pages (any password is accepted).
+    async fn auth_code_token(&self, resource: &str, scope: &str, user: &str) -> String {
+        use sha2::Digest as _;
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        let verifier = "a-pkce-code-verifier-of-at-least-forty-three-characters";
+        let challenge = URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier.as_bytes()));
+        let callback = "http://127.0.0.1/callback";
+        let mut url = format!(
+            "{}/auth?client_id=mcp-client&response_type=code&redirect_uri={}&scope={}&resource={}\
+             &code_challenge={challenge}&code_challenge_method=S256&state=s1",
+            self.issuer,
+            enc(callback),
+            enc(scope),
+            enc(resource)
+        );
+        let mut jar = std::collections::BTreeMap::<String, String>::new();
+        let absolute = |u: &str| {
+            if u.starts_with('/') {
+                format!("{}{u}", self.issuer)
+            } else {
+                u.to_owned()
+            }
+        };
+        for _ in 0..12 {
+            let cookie = jar
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join("; ");
+            let request = if let Some(page) = url.strip_prefix("POST ") {
+                // An interaction page: read its prompt, answer it.
+                let html = client
+                    .get(page)
+                    .header("cookie", &cookie)
+                    .send()
+                    .await
+                    .expect("interaction page")
+                    .text()
+                    .await
+                    .expect("interaction HTML");
+                let form = if html.contains(r#"name="prompt" value="login""#) {
+                    format!("prompt=login&login={}&password=any", enc(user))
+                } else {
+                    assert!(
+                        html.contains(r#"value="consent""#),
+                        "unexpected page: {html}"
+                    );
+                    "prompt=consent".to_owned()
+                };
+                client
+                    .post(page)
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(form)
+            } else {
+                client.get(&url)
+            };
+            let response = request
+                .header("cookie", &cookie)
+                .send()
+                .await
+                .expect("authorization step");
+            for c in response.headers().get_all("set-cookie") {
+                let c = c.to_str().expect("cookie text");
+                let pair = c.split(';').next().unwrap_or_default();
+                if let Some((k, v)) = pair.split_once('=') {
+                    if v.is_empty() {
+                        jar.remove(k);
+                    } else {
+                        jar.insert(k.to_owned(), v.to_owned());
+                    }
+                }
+            }
+            let location = response
+                .headers()
+                .get("location")
+                .unwrap_or_else(|| panic!("no redirect from {url}: {}", response.status()))
+                .to_str()
+                .expect("location text")
+                .to_owned();
+            if let Some(query) = location.strip_prefix(&format!("{callback}?")) {
+                let code = query
+                    .split('&')
+                    .find_map(|kv| kv.strip_prefix("code="))
+                    .unwrap_or_else(|| panic!("no code: {location}"));
+                let answer: Value = reqwest::Client::new()
+                    .post(format!("{}/token", self.issuer))
+                    .basic_auth("mcp-client", Some("mcp-client-secret"))
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(format!(
+                        "grant_type=authorization_code&code={code}&redirect_uri={}\
+                         &code_verifier={verifier}&resource={}",
+                        enc(callback),
+                        enc(resource)
+                    ))
+                    .send()
+                    .await
+                    .expect("token request")
+                    .text()
+                    .await
+                    .map(|t| serde_json::from_str(&t).expect("token JSON"))
+                    .expect("token answer");
+                return answer["access_token"]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("no access token: {answer}"))
+                    .to_owned();
+            }
+            url = if location.contains("/interaction/") {
+                format!("POST {}", absolute(&location))
+            } else {
+                absolute(&location)
+            };
+        }
+        panic!("the authorization flow did not reach the callback");
+    }
+
     async fn revoke(&self, token: &str) {
         let status = reqwest::Client::new()
             .post(format!("{}/token/revocation", self.issuer))
@@ -305,6 +424,17 @@ async fn a_client_credentials_token_grants_its_subject_and_scopes() {
     .unwrap();
     assert_eq!(header["alg"], "ES256");
     assert_eq!(es.validate(&token).await.unwrap().subject, "mcp-client");
+}
+
+#[tokio::test]
+async fn an_authorization_code_pkce_token_grants_the_user_who_logged_in() {
+    let p = Provider::start();
+    let v = p.jwt(Duration::from_secs(30));
+    let token = p.auth_code_token(AUD, "media:read", "alice").await;
+    let g = v.validate(&token).await.expect("valid token");
+    assert_eq!(g.subject, "alice");
+    assert_eq!(g.scopes, ["media:read"]);
+    assert!(!g.allows("media:transform"));
 }
 
 #[tokio::test]
