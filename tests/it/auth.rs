@@ -60,7 +60,7 @@ fn bearer(token: &str) -> String {
 }
 
 /// A 2026-07-28 request with its headers and `token` (if any).
-fn call(s: &HttpServer, token: Option<&str>, method: &str, params: Value) -> Resp {
+pub(crate) fn call(s: &HttpServer, token: Option<&str>, method: &str, params: Value) -> Resp {
     let name = params
         .get("name")
         .or_else(|| params.get("uri"))
@@ -80,7 +80,7 @@ fn call(s: &HttpServer, token: Option<&str>, method: &str, params: Value) -> Res
     )
 }
 
-fn tool_names(r: &Resp) -> Vec<String> {
+pub(crate) fn tool_names(r: &Resp) -> Vec<String> {
     assert_eq!(r.status, 200, "{r:?}");
     let mut names: Vec<String> = r.json()["result"]["tools"]
         .as_array()
@@ -132,7 +132,7 @@ fn metadata_url(s: &HttpServer) -> String {
 }
 
 /// The parameters of a `WWW-Authenticate: Bearer k="v", ...` challenge (values unescaped).
-fn challenge(r: &Resp) -> std::collections::BTreeMap<String, String> {
+pub(crate) fn challenge(r: &Resp) -> std::collections::BTreeMap<String, String> {
     let h = r.header("www-authenticate").expect("WWW-Authenticate");
     let rest = h.strip_prefix("Bearer ").expect("the Bearer scheme");
     let mut out = std::collections::BTreeMap::new();
