@@ -93,7 +93,7 @@ pub(crate) fn tool_names(r: &Resp) -> Vec<String> {
 }
 
 /// A legacy session opened with `token`: its id.
-fn legacy_session(s: &HttpServer, token: &str, version: &str, caps: Value) -> String {
+pub(crate) fn legacy_session(s: &HttpServer, token: &str, version: &str, caps: Value) -> String {
     let auth = bearer(token);
     let r = s.post(
         &[("Authorization", &auth)],
@@ -115,7 +115,7 @@ fn legacy_session(s: &HttpServer, token: &str, version: &str, caps: Value) -> St
 }
 
 /// A request on a legacy session with `token`.
-fn in_session(s: &HttpServer, token: &str, sid: &str, body: &Value) -> Resp {
+pub(crate) fn in_session(s: &HttpServer, token: &str, sid: &str, body: &Value) -> Resp {
     let auth = bearer(token);
     s.post(
         &[

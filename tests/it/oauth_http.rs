@@ -7,10 +7,12 @@
 //!
 //! Needs Node.js and tests/auth/node_modules, as `oauth` says.
 
-use crate::auth::{call, challenge, tool_names};
+use crate::auth::{call, challenge, in_session, legacy_session, tool_names};
 use crate::http::HttpServer;
 use crate::oauth::Provider;
 use crate::util::samples;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::json;
 
 const SCOPES: &str = "media:read media:transform";
@@ -36,6 +38,13 @@ fn serve(p: &Provider, port: u16, extra: &[&str], env: &[(&str, &str)]) -> HttpS
     args.extend_from_slice(extra);
     args.push(&root);
     HttpServer::spawn_listen(&format!("127.0.0.1:{port}"), &args, env)
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs()
 }
 
 fn transcode() -> serde_json::Value {
@@ -104,7 +113,26 @@ async fn wrong_audience_expired_and_crafted_tokens_get_401_invalid_token() {
     // Signed by the provider's key but for another issuer; and a valid one with its
     // signature's last characters changed.
     let foreign = p.craft(json!({"aud": resource(port), "iss": "http://127.0.0.1:1"}));
+    let early = p.craft(json!({"aud": resource(port), "nbf": now() + 3600}));
     let good = p.token(&resource(port), SCOPES).await;
+    // `alg: none` with the provider's own claims (more scope) and no signature.
+    let mut parts = good.split('.');
+    let head = parts.next().expect("header");
+    let mut claims: serde_json::Value = serde_json::from_slice(
+        &URL_SAFE_NO_PAD
+            .decode(parts.next().expect("payload"))
+            .expect("base64url"),
+    )
+    .expect("claims");
+    claims["scope"] = json!(SCOPES);
+    let header: serde_json::Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(head).expect("base64url")).expect("header");
+    let unsigned = format!(
+        "{}.{}.",
+        URL_SAFE_NO_PAD
+            .encode(json!({"alg": "none", "typ": "at+jwt", "kid": header["kid"]}).to_string()),
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    );
     // The signature's first character (its last one may carry only padding bits).
     let at = good.rfind('.').expect("a JWT") + 1;
     let first = &good[at..at + 1];
@@ -119,6 +147,8 @@ async fn wrong_audience_expired_and_crafted_tokens_get_401_invalid_token() {
         ("expired", &expired),
         ("another issuer", &foreign),
         ("bad signature", &tampered),
+        ("not yet valid", &early),
+        ("alg none", &unsigned),
         ("not a token", "opaque-nonsense"),
     ] {
         let r = call(&s, Some(t), "tools/list", json!({}));
@@ -226,4 +256,29 @@ async fn opaque_tokens_are_introspected_and_revoked_ones_refused() {
     let elsewhere = p.token(&resource(port), SCOPES).await;
     let r = call(&s, Some(&elsewhere), "tools/list", json!({}));
     assert_eq!(r.status, 401, "{r:?}");
+}
+
+#[tokio::test]
+async fn a_legacy_session_answers_only_to_the_token_subject_that_opened_it() {
+    let p = Provider::start();
+    let port = free_port();
+    let s = serve(&p, port, &[], &[]);
+    // Client credentials: the subject is the client (`mcp-client`).
+    let owner = p.token(&resource(port), SCOPES).await;
+    let sid = legacy_session(&s, &owner, "2025-11-25", json!({}));
+    let list = json!({"jsonrpc": "2.0", "id": 5, "method": "tools/list"});
+    // A valid token of another subject (same issuer, audience and scopes) on that id: 404.
+    let other = p.craft(json!({"aud": resource(port), "sub": "someone-else", "scope": SCOPES}));
+    assert_eq!(
+        call(&s, Some(&other), "tools/list", json!({})).status,
+        200,
+        "the other subject's token is valid by itself"
+    );
+    let r = in_session(&s, &other, &sid, &list);
+    assert_eq!(r.status, 404, "{r:?}");
+    // The owner's next token (same subject) still reaches it.
+    let again = p.token(&resource(port), SCOPES).await;
+    let r = in_session(&s, &again, &sid, &list);
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.json()["id"], 5);
 }
