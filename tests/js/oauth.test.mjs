@@ -107,12 +107,13 @@ async function consent(url, callback) {
   throw new Error('the authorization server never redirected to the callback');
 }
 
-test('Inspector CLI: --client-id/--client-secret gets a token (authorization code + PKCE) and calls a tool', async (t) => {
+for (const era of ['modern', 'legacy']) test(`Inspector CLI, ${era} era: --client-id/--client-secret gets a token (authorization code + PKCE) and calls a tool`, async (t) => {
   const issuer = await startProvider(t);
   const url = await startServer(t, issuer);
   const callback = `http://127.0.0.1:${await freePort()}/oauth/callback`;
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'inspector-'));
-  const cli = spawn(process.execPath, [INSPECTOR, '--cli', url, '--method', 'tools/call', '--tool-name', 'media_probe',
+  const cli = spawn(process.execPath, [INSPECTOR, '--cli', url, '--protocol-era', era, '--method', 'tools/call',
+    '--tool-name', 'media_probe',
     '--tool-arg', 'uri=media://samples/audio/tone.wav', '--format', 'json',
     '--client-id', 'mcp-inspector', '--client-secret', 'mcp-inspector-secret', '--callback-url', callback], {
     // Without a TTY the Inspector starts an interactive login only with MCP_AUTO_OPEN_ENABLED=true,
