@@ -2,7 +2,9 @@
 authorization server (oidc-provider, tests/auth/provider.mjs) and the real binary. The SDK's
 ClientCredentialsOAuthProvider finds the authorization server from the server's 401 challenge and
 its protected resource metadata, gets a token by client credentials for the server's resource
-(RFC 8707) and calls tools; a 403 insufficient_scope makes it step up.
+(RFC 8707) and calls tools; a 403 insufficient_scope makes it step up. Its OAuthClientProvider
+does authorization code + PKCE with a pre-registered client; the test plays the user at the
+browser, through oidc-provider's built-in login and consent pages over HTTP.
 
 Needs Node.js (NODE, else target/node-venv's, else `node`) and tests/auth/node_modules."""
 import json
@@ -14,10 +16,12 @@ import subprocess
 
 import pytest
 from mcp import Client
-from mcp.client.auth import OAuthFlowError
+import httpx2
+from mcp.client.auth import OAuthClientProvider, OAuthFlowError
 from mcp.client.auth.extensions.client_credentials import ClientCredentialsOAuthProvider
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
+from mcp.shared.auth import AuthorizationCodeResult, OAuthClientInformationFull, OAuthClientMetadata
 
 from conftest import BIN, ROOT, SAMPLES, wait_until_serving
 
@@ -141,3 +145,68 @@ async def test_a_wrong_client_secret_gets_no_token_and_no_answer(oauth_server, i
     assert "OAuth" in repr(e.value) or isinstance(e.value, OAuthFlowError), repr(e.value)
     assert [s for _, u, s in seen if u == issuer + "/token"] == [401], seen
     assert all(s != 200 for _, u, s in seen if u == oauth_server), seen
+
+
+INSPECTOR_ID = "mcp-inspector"
+INSPECTOR_SECRET = "mcp-inspector-secret"
+CALLBACK = "http://127.0.0.1:1/oauth/callback"
+"""Never listened on: the user's browser is the test, which stops at the redirect to it."""
+
+
+async def consent(url: str) -> AuthorizationCodeResult:
+    """The user at the browser: follows `url` through oidc-provider's login and consent pages
+    (cookies kept) until it redirects to CALLBACK; returns that redirect's parameters."""
+    from urllib.parse import parse_qs, urlparse
+    async with httpx2.AsyncClient(follow_redirects=False) as http:
+        request = http.build_request("GET", url)
+        for _ in range(20):
+            r = await http.send(request)
+            if r.is_redirect:
+                to = str(r.url.join(r.headers["location"]))
+                if to.startswith(CALLBACK):
+                    q = {k: v[0] for k, v in parse_qs(urlparse(to).query).items()}
+                    assert "code" in q, to
+                    return AuthorizationCodeResult(code=q["code"], state=q.get("state"), iss=q.get("iss"))
+                request = http.build_request("GET", to)
+                continue
+            assert r.status_code == 200, (r.url, r.text)
+            prompt = "login" if 'name="login"' in r.text else "consent"
+            request = http.build_request("POST", r.url, data={"prompt": prompt, "login": "py-user",
+                                                              "password": "any"})
+    raise AssertionError("the authorization server never redirected to the callback")
+
+
+async def test_authorization_code_with_pkce_and_a_preregistered_client_calls_a_tool(oauth_server, issuer, mode):
+    storage = MemoryStorage()
+    storage.client_info = OAuthClientInformationFull(
+        client_id=INSPECTOR_ID, client_secret=INSPECTOR_SECRET, redirect_uris=[CALLBACK],
+        grant_types=["authorization_code"], token_endpoint_auth_method="client_secret_basic")
+    got = {}
+
+    async def redirect(url: str):
+        got["url"] = url
+        got["result"] = await consent(url)
+
+    async def callback() -> AuthorizationCodeResult:
+        return got["result"]
+
+    metadata = OAuthClientMetadata(redirect_uris=[CALLBACK], grant_types=["authorization_code"],
+                                   token_endpoint_auth_method="client_secret_basic")
+    auth = OAuthClientProvider(oauth_server, metadata, storage, redirect, callback)
+    seen = []
+    http = create_mcp_http_client(auth=auth)
+
+    async def hook(response):
+        seen.append((response.request.method, str(response.request.url), response.status_code))
+    http.event_hooks["response"].append(hook)
+    async with Client(streamable_http_client(oauth_server, http_client=http), mode=mode,
+                      raise_exceptions=True) as c:
+        probe = await c.call_tool("media_probe", {"uri": "media://samples/audio/tone.wav"})
+        assert not probe.is_error, probe
+        assert probe.structured_content["kind"] == "audio"
+    from urllib.parse import parse_qs, urlparse
+    q = parse_qs(urlparse(got["url"]).query)
+    assert got["url"].startswith(issuer + "/"), got["url"]
+    assert q["resource"] == [oauth_server] and q["code_challenge_method"] == ["S256"], q
+    assert ("POST", issuer + "/token", 200) in seen, seen
+    assert storage.tokens.access_token.count(".") == 2, "a JWT access token"
