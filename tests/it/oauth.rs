@@ -91,12 +91,12 @@ impl Provider {
     }
 
     /// The provider's keys: `keys` (private JWKs), `der` and `public_pem` by kid.
-    fn keys(&self) -> Value {
+    pub(crate) fn keys(&self) -> Value {
         serde_json::from_slice(&std::fs::read(&self.keys_file).expect("keys file"))
             .expect("keys JSON")
     }
 
-    fn kid(&self, alg: &str) -> String {
+    pub(crate) fn kid(&self, alg: &str) -> String {
         self.keys()["keys"]
             .as_array()
             .expect("keys")

@@ -127,6 +127,20 @@ async fn wrong_audience_expired_and_crafted_tokens_get_401_invalid_token() {
     claims["scope"] = json!(SCOPES);
     let header: serde_json::Value =
         serde_json::from_slice(&URL_SAFE_NO_PAD.decode(head).expect("base64url")).expect("header");
+    // HMAC confusion: HS256 keyed with the provider's public key (PEM), naming its kid.
+    let kid = p.kid("RS256");
+    let pem = p.keys()["public_pem"][&kid]
+        .as_str()
+        .expect("public PEM")
+        .to_owned();
+    let mut h = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+    h.kid = Some(kid);
+    let confused = jsonwebtoken::encode(
+        &h,
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(pem.as_bytes()).expect("an HMAC key"),
+    )
+    .expect("signed");
     let unsigned = format!(
         "{}.{}.",
         URL_SAFE_NO_PAD
@@ -149,6 +163,7 @@ async fn wrong_audience_expired_and_crafted_tokens_get_401_invalid_token() {
         ("bad signature", &tampered),
         ("not yet valid", &early),
         ("alg none", &unsigned),
+        ("HMAC confusion", &confused),
         ("not a token", "opaque-nonsense"),
     ] {
         let r = call(&s, Some(t), "tools/list", json!({}));
