@@ -245,6 +245,20 @@ async fn opaque_tokens_are_introspected_and_revoked_ones_refused() {
         ],
         &[("MCP_MEDIA_OAUTH_CLIENT_SECRET", "mcp-server-secret")],
     );
+    // Behind that public URL, the challenge and the metadata name it, not the loopback address.
+    let r = call(&s, None, "tools/list", json!({}));
+    assert_eq!(r.status, 401, "{r:?}");
+    assert_eq!(
+        challenge(&r)["resource_metadata"],
+        format!(
+            "{}/.well-known/oauth-protected-resource/opaque/mcp",
+            p.issuer
+        )
+    );
+    let m = s
+        .request("GET", "/.well-known/oauth-protected-resource/mcp", &[], b"")
+        .json();
+    assert_eq!(m["resource"], public);
     let token = p.token(&public, "media:read").await;
     assert!(
         token.split('.').count() != 3,
