@@ -63,6 +63,18 @@ const provider = new Provider(issuer, {
       token_endpoint_auth_method: 'client_secret_basic',
     },
     {
+      // An interactive client (the Inspector CLI): authorization code + PKCE to a loopback
+      // callback on any port (a native client, RFC 8252 section 7.3).
+      client_id: 'mcp-inspector',
+      client_secret: 'mcp-inspector-secret',
+      application_type: 'native',
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+      redirect_uris: ['http://127.0.0.1/oauth/callback'],
+      scope: SCOPE,
+      token_endpoint_auth_method: 'client_secret_basic',
+    },
+    {
       // The resource server (mcp-media): only introspects.
       client_id: 'mcp-server',
       client_secret: 'mcp-server-secret',

@@ -60,7 +60,7 @@ fn bearer(token: &str) -> String {
 }
 
 /// A 2026-07-28 request with its headers and `token` (if any).
-fn call(s: &HttpServer, token: Option<&str>, method: &str, params: Value) -> Resp {
+pub(crate) fn call(s: &HttpServer, token: Option<&str>, method: &str, params: Value) -> Resp {
     let name = params
         .get("name")
         .or_else(|| params.get("uri"))
@@ -80,7 +80,7 @@ fn call(s: &HttpServer, token: Option<&str>, method: &str, params: Value) -> Res
     )
 }
 
-fn tool_names(r: &Resp) -> Vec<String> {
+pub(crate) fn tool_names(r: &Resp) -> Vec<String> {
     assert_eq!(r.status, 200, "{r:?}");
     let mut names: Vec<String> = r.json()["result"]["tools"]
         .as_array()
@@ -93,7 +93,7 @@ fn tool_names(r: &Resp) -> Vec<String> {
 }
 
 /// A legacy session opened with `token`: its id.
-fn legacy_session(s: &HttpServer, token: &str, version: &str, caps: Value) -> String {
+pub(crate) fn legacy_session(s: &HttpServer, token: &str, version: &str, caps: Value) -> String {
     let auth = bearer(token);
     let r = s.post(
         &[("Authorization", &auth)],
@@ -115,7 +115,7 @@ fn legacy_session(s: &HttpServer, token: &str, version: &str, caps: Value) -> St
 }
 
 /// A request on a legacy session with `token`.
-fn in_session(s: &HttpServer, token: &str, sid: &str, body: &Value) -> Resp {
+pub(crate) fn in_session(s: &HttpServer, token: &str, sid: &str, body: &Value) -> Resp {
     let auth = bearer(token);
     s.post(
         &[
@@ -132,7 +132,7 @@ fn metadata_url(s: &HttpServer) -> String {
 }
 
 /// The parameters of a `WWW-Authenticate: Bearer k="v", ...` challenge (values unescaped).
-fn challenge(r: &Resp) -> std::collections::BTreeMap<String, String> {
+pub(crate) fn challenge(r: &Resp) -> std::collections::BTreeMap<String, String> {
     let h = r.header("www-authenticate").expect("WWW-Authenticate");
     let rest = h.strip_prefix("Bearer ").expect("the Bearer scheme");
     let mut out = std::collections::BTreeMap::new();

@@ -31,8 +31,14 @@ impl HttpServer {
 
     /// [`HttpServer::spawn`] with extra environment variables (e.g. `LD_PRELOAD`).
     pub fn spawn_env(args: &[&str], env: &[(&str, &str)]) -> HttpServer {
+        Self::spawn_listen("127.0.0.1:0", args, env)
+    }
+
+    /// `serve --listen <listen> <args>` with extra environment variables (a fixed port, e.g.
+    /// when access tokens must name the server's URL).
+    pub fn spawn_listen(listen: &str, args: &[&str], env: &[(&str, &str)]) -> HttpServer {
         let mut child = Command::new(env!("CARGO_BIN_EXE_mcp-media"))
-            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(["serve", "--listen", listen])
             .args(args)
             .envs(env.iter().copied())
             .env("RUST_LOG", "mcp_media=info")

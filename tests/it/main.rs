@@ -16,6 +16,7 @@ mod images;
 mod inproc;
 mod layering;
 mod oauth;
+mod oauth_http;
 mod pipeline;
 mod schema;
 mod shutdown;

@@ -53,16 +53,16 @@ fn now() -> u64 {
 }
 
 /// A running oidc-provider (tests/auth/provider.mjs); killed on drop.
-struct Provider {
+pub(crate) struct Provider {
     child: Option<Child>,
     port: u16,
-    issuer: String,
+    pub(crate) issuer: String,
     keys_file: PathBuf,
     _dir: tempfile::TempDir,
 }
 
 impl Provider {
-    fn start() -> Provider {
+    pub(crate) fn start() -> Provider {
         let dir = tempfile::tempdir().expect("temp dir");
         let keys_file = dir.path().join("keys.json");
         let (child, port, issuer) = spawn(0, &keys_file);
@@ -75,7 +75,7 @@ impl Provider {
         }
     }
 
-    fn stop(&mut self) {
+    pub(crate) fn stop(&mut self) {
         if let Some(mut c) = self.child.take() {
             let _ = c.kill();
             let _ = c.wait();
@@ -91,12 +91,12 @@ impl Provider {
     }
 
     /// The provider's keys: `keys` (private JWKs), `der` and `public_pem` by kid.
-    fn keys(&self) -> Value {
+    pub(crate) fn keys(&self) -> Value {
         serde_json::from_slice(&std::fs::read(&self.keys_file).expect("keys file"))
             .expect("keys JSON")
     }
 
-    fn kid(&self, alg: &str) -> String {
+    pub(crate) fn kid(&self, alg: &str) -> String {
         self.keys()["keys"]
             .as_array()
             .expect("keys")
@@ -108,7 +108,7 @@ impl Provider {
     }
 
     /// A token signed with the provider's RS256 key, with `claims` over the usual ones.
-    fn craft(&self, claims: Value) -> String {
+    pub(crate) fn craft(&self, claims: Value) -> String {
         let kid = self.kid("RS256");
         let der = STANDARD
             .decode(self.keys()["der"][&kid].as_str().expect("der"))
@@ -126,7 +126,7 @@ impl Provider {
         encode(&header, &body, &EncodingKey::from_rsa_der(&der)).expect("signed")
     }
 
-    async fn token(&self, resource: &str, scope: &str) -> String {
+    pub(crate) async fn token(&self, resource: &str, scope: &str) -> String {
         let answer: Value = reqwest::Client::new()
             .post(format!("{}/token", self.issuer))
             .basic_auth("mcp-client", Some("mcp-client-secret"))
@@ -268,7 +268,7 @@ impl Provider {
         panic!("the authorization flow did not reach the callback");
     }
 
-    async fn revoke(&self, token: &str) {
+    pub(crate) async fn revoke(&self, token: &str) {
         let status = reqwest::Client::new()
             .post(format!("{}/token/revocation", self.issuer))
             .basic_auth("mcp-client", Some("mcp-client-secret"))
