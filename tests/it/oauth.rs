@@ -126,23 +126,30 @@ impl Provider {
         encode(&header, &body, &EncodingKey::from_rsa_der(&der)).expect("signed")
     }
 
-    pub(crate) async fn token(&self, resource: &str, scope: &str) -> String {
-        let answer: Value = reqwest::Client::new()
+    /// POSTs `form` to the token endpoint as the test client; its JSON answer.
+    async fn token_endpoint(&self, form: &str) -> Value {
+        reqwest::Client::new()
             .post(format!("{}/token", self.issuer))
             .basic_auth("mcp-client", Some("mcp-client-secret"))
             .header("content-type", "application/x-www-form-urlencoded")
-            .body(format!(
-                "grant_type=client_credentials&scope={}&resource={}",
-                enc(scope),
-                enc(resource)
-            ))
+            .body(form.to_owned())
             .send()
             .await
             .expect("token request")
             .text()
             .await
             .map(|t| serde_json::from_str(&t).expect("token JSON"))
-            .expect("token answer");
+            .expect("token answer")
+    }
+
+    pub(crate) async fn token(&self, resource: &str, scope: &str) -> String {
+        let answer = self
+            .token_endpoint(&format!(
+                "grant_type=client_credentials&scope={}&resource={}",
+                enc(scope),
+                enc(resource)
+            ))
+            .await;
         answer["access_token"]
             .as_str()
             .unwrap_or_else(|| panic!("no access token: {answer}"))
@@ -237,23 +244,14 @@ impl Provider {
                     .split('&')
                     .find_map(|kv| kv.strip_prefix("code="))
                     .unwrap_or_else(|| panic!("no code: {location}"));
-                let answer: Value = reqwest::Client::new()
-                    .post(format!("{}/token", self.issuer))
-                    .basic_auth("mcp-client", Some("mcp-client-secret"))
-                    .header("content-type", "application/x-www-form-urlencoded")
-                    .body(format!(
+                let answer = self
+                    .token_endpoint(&format!(
                         "grant_type=authorization_code&code={code}&redirect_uri={}\
                          &code_verifier={verifier}&resource={}",
                         enc(callback),
                         enc(resource)
                     ))
-                    .send()
-                    .await
-                    .expect("token request")
-                    .text()
-                    .await
-                    .map(|t| serde_json::from_str(&t).expect("token JSON"))
-                    .expect("token answer");
+                    .await;
                 return answer["access_token"]
                     .as_str()
                     .unwrap_or_else(|| panic!("no access token: {answer}"))

@@ -77,3 +77,22 @@ def http_server():
     yield base
     proc.terminate()
     assert proc.wait(timeout=10) == 0, "server did not shut down cleanly on SIGTERM"
+
+
+def serve_http(*extra: str):
+    """Runs the real binary over HTTP on a fixed free port with `extra` arguments; yields the MCP
+    URL and, afterwards, checks that it stopped cleanly (a generator for fixtures)."""
+    import socket
+    import subprocess
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    proc = subprocess.Popen([BIN, "serve", "--listen", f"127.0.0.1:{port}", *extra, str(SAMPLES)],
+                            stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    wait_until_serving(base)
+    yield base + "/mcp"
+    proc.terminate()
+    assert proc.wait(timeout=10) == 0

@@ -2,15 +2,13 @@
 listing and calling tools with a token, in both eras, and an auth error without one."""
 import hashlib
 import json
-import socket
-import subprocess
 
 import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
-from conftest import BIN, SAMPLES, wait_until_serving
+from conftest import serve_http
 
 pytestmark = pytest.mark.anyio
 
@@ -28,17 +26,7 @@ def auth_server(tmp_path):
         {"subject": "reader", "sha256": hashlib.sha256(READER.encode()).hexdigest(),
          "scopes": ["media:read"]},
     ]))
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    proc = subprocess.Popen([BIN, "serve", "--listen", f"127.0.0.1:{port}", "--auth-tokens", str(tokens),
-                             str(SAMPLES)], stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    wait_until_serving(base)
-    yield base + "/mcp"
-    proc.terminate()
-    assert proc.wait(timeout=10) == 0
+    yield from serve_http("--auth-tokens", str(tokens))
 
 
 def with_token(url: str, token: str | None, mode: str, statuses: list | None = None) -> Client:

@@ -11,7 +11,6 @@ import json
 import os
 import pathlib
 import shutil
-import socket
 import subprocess
 
 import pytest
@@ -23,7 +22,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 from mcp.shared.auth import AuthorizationCodeResult, OAuthClientInformationFull, OAuthClientMetadata
 
-from conftest import BIN, ROOT, SAMPLES, wait_until_serving
+from conftest import ROOT, serve_http
 
 pytestmark = pytest.mark.anyio
 
@@ -58,17 +57,7 @@ def issuer(tmp_path):
 @pytest.fixture
 def oauth_server(issuer):
     """The real binary accepting the issuer's JWT access tokens on a fixed free port; yields the MCP URL."""
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    proc = subprocess.Popen([BIN, "serve", "--listen", f"127.0.0.1:{port}", "--oauth-issuer", issuer,
-                             str(SAMPLES)], stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    wait_until_serving(base)
-    yield base + "/mcp"
-    proc.terminate()
-    assert proc.wait(timeout=10) == 0
+    yield from serve_http("--oauth-issuer", issuer)
 
 
 class MemoryStorage:
