@@ -60,9 +60,9 @@ def wait_until_serving(base: str):
     wait_until(up, f"{base} serving")
 
 
-@pytest.fixture
-def http_server():
-    """The real binary serving Streamable HTTP on a free loopback port; yields the MCP URL."""
+def spawn_http(*extra: str, root: pathlib.Path = SAMPLES):
+    """Starts the real binary over HTTP on a free loopback port with `extra` arguments; returns
+    the process and its base URL once /healthz answers."""
     import socket
     import subprocess
 
@@ -70,29 +70,26 @@ def http_server():
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
     s.close()
-    proc = subprocess.Popen([BIN, "serve", "--conformance", "--listen", f"127.0.0.1:{port}", str(SAMPLES)],
+    proc = subprocess.Popen([BIN, "serve", "--listen", f"127.0.0.1:{port}", *extra, str(root)],
                             stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     wait_until_serving(base)
+    return proc, base
+
+
+@pytest.fixture
+def http_server():
+    """The real binary serving Streamable HTTP on a free loopback port; yields the base URL."""
+    proc, base = spawn_http("--conformance")
     yield base
     proc.terminate()
     assert proc.wait(timeout=10) == 0, "server did not shut down cleanly on SIGTERM"
 
 
 def serve_http(*extra: str):
-    """Runs the real binary over HTTP on a fixed free port with `extra` arguments; yields the MCP
-    URL and, afterwards, checks that it stopped cleanly (a generator for fixtures)."""
-    import socket
-    import subprocess
-
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    proc = subprocess.Popen([BIN, "serve", "--listen", f"127.0.0.1:{port}", *extra, str(SAMPLES)],
-                            stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    wait_until_serving(base)
+    """Runs the real binary over HTTP with `extra` arguments; yields the MCP URL and, afterwards,
+    checks that it stopped cleanly (a generator for fixtures)."""
+    proc, base = spawn_http(*extra)
     yield base + "/mcp"
     proc.terminate()
     assert proc.wait(timeout=10) == 0

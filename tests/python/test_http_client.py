@@ -178,16 +178,10 @@ def test_legacy_stream_resumes_with_last_event_id(http_server):
 
 
 def _spawn(*extra, root=SAMPLES):
-    import subprocess
-    from conftest import BIN
+    from conftest import spawn_http
 
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    proc = subprocess.Popen([BIN, "serve", "--listen", f"127.0.0.1:{port}", *extra, str(root)], stderr=subprocess.DEVNULL)
-    wait_until_serving(f"http://127.0.0.1:{port}")
-    return proc, port
+    proc, base = spawn_http(*extra, root=root)
+    return proc, int(base.rsplit(":", 1)[1])
 
 
 def test_sigterm_closes_streams_and_exits_cleanly():
