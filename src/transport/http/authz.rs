@@ -229,6 +229,24 @@ fn with_header(mut r: Response<Body>, name: header::HeaderName, value: &str) -> 
     r
 }
 
+/// A refusal the client should retry after `secs` seconds: the status, a `Retry-After` header
+/// and a JSON-RPC error whose `data.retryAfterSeconds` says the same.
+fn retry_later(
+    status: StatusCode,
+    id: Option<&RequestId>,
+    message: &str,
+    secs: u64,
+    why: Refusal,
+) -> Refused {
+    let r = error_response(
+        status,
+        id,
+        message,
+        Some(json!({"retryAfterSeconds": secs})),
+    );
+    Refused::new(with_header(r, header::RETRY_AFTER, &secs.to_string()), why)
+}
+
 fn error_response(
     status: StatusCode,
     id: Option<&RequestId>,
@@ -292,16 +310,13 @@ pub(super) async fn authenticate(st: &State, h: &HeaderMap) -> Result<Option<Pri
         }
         Err(AuthError::Unavailable(why)) => {
             tracing::warn!(reason = %why, "cannot validate a token: authorization server unavailable");
-            let r = error_response(
+            return Err(retry_later(
                 StatusCode::SERVICE_UNAVAILABLE,
                 None,
                 &format!(
                     "Service Unavailable: the token cannot be validated now ({why}); retry in {UNAVAILABLE_RETRY_SECS} s"
                 ),
-                Some(json!({"retryAfterSeconds": UNAVAILABLE_RETRY_SECS})),
-            );
-            return Err(Refused::new(
-                with_header(r, header::RETRY_AFTER, &UNAVAILABLE_RETRY_SECS.to_string()),
+                UNAVAILABLE_RETRY_SECS,
                 Refusal::Unavailable,
             ));
         }
@@ -310,16 +325,13 @@ pub(super) async fn authenticate(st: &State, h: &HeaderMap) -> Result<Option<Pri
         let secs = wait.ceil().max(1.0) as u64;
         tracing::info!(subject = %grant.subject, retry_after = secs, "rate limit reached");
         let rate = st.limits.rate.map_or(0.0, |r| r.per_second);
-        let r = error_response(
+        return Err(retry_later(
             StatusCode::TOO_MANY_REQUESTS,
             None,
             &format!(
                 "Too Many Requests: this subject may make {rate} requests per second; retry after {secs} s"
             ),
-            Some(json!({"retryAfterSeconds": secs})),
-        );
-        return Err(Refused::new(
-            with_header(r, header::RETRY_AFTER, &secs.to_string()),
+            secs,
             Refusal::RateLimited,
         ));
     }
@@ -392,16 +404,13 @@ pub(super) fn job_slot(
     }
     st.limits.job(&p.subject).map_err(|max| {
         tracing::info!(subject = %p.subject, max, "per-subject job cap reached");
-        let r = error_response(
+        retry_later(
             StatusCode::TOO_MANY_REQUESTS,
             id,
             &format!(
                 "Too Many Requests: this subject already runs {max} transform requests at once; retry after {JOB_CAP_RETRY_SECS} s, or once one of them has finished"
             ),
-            Some(json!({"retryAfterSeconds": JOB_CAP_RETRY_SECS})),
-        );
-        Refused::new(
-            with_header(r, header::RETRY_AFTER, &JOB_CAP_RETRY_SECS.to_string()),
+            JOB_CAP_RETRY_SECS,
             Refusal::JobCap,
         )
     })

@@ -183,22 +183,17 @@ impl Discovery {
             }
         };
         let h = r.headers_mut();
-        h.insert(
-            header::ACCESS_CONTROL_ALLOW_ORIGIN,
-            HeaderValue::from_static("*"),
-        );
-        h.insert(
-            header::ACCESS_CONTROL_ALLOW_METHODS,
-            HeaderValue::from_static("GET"),
-        );
-        h.insert(
-            header::ACCESS_CONTROL_ALLOW_HEADERS,
-            HeaderValue::from_static("Content-Type, If-None-Match"),
-        );
-        h.insert(
-            header::ACCESS_CONTROL_EXPOSE_HEADERS,
-            HeaderValue::from_static("ETag"),
-        );
+        for (name, value) in [
+            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+            (header::ACCESS_CONTROL_ALLOW_METHODS, "GET"),
+            (
+                header::ACCESS_CONTROL_ALLOW_HEADERS,
+                "Content-Type, If-None-Match",
+            ),
+            (header::ACCESS_CONTROL_EXPOSE_HEADERS, "ETag"),
+        ] {
+            h.insert(name, HeaderValue::from_static(value));
+        }
         if matches!(*method, Method::GET | Method::HEAD) {
             h.insert(
                 header::CACHE_CONTROL,
