@@ -673,6 +673,17 @@ fn start(addr: &str, args: &[&str]) -> (std::process::Child, Result<u16, String>
 }
 
 #[test]
+fn an_oauth_issuer_needs_a_known_audience_a_fixed_port_or_a_public_url() {
+    // Tokens name this server's URL as their audience: with port 0 it is not known yet.
+    let (mut child, started) = start("127.0.0.1:0", &["--oauth-issuer", "http://127.0.0.1:9"]);
+    let err = started.expect_err("refused to start");
+    assert!(!child.wait().unwrap().success());
+    for needle in ["fixed --listen port", "--public-url", "audience"] {
+        assert!(err.contains(needle), "{needle} in {err}");
+    }
+}
+
+#[test]
 fn a_non_loopback_address_needs_authorization_or_insecure_no_auth() {
     let (mut child, started) = start("0.0.0.0:0", &[]);
     let err = started.expect_err("refused to start");
