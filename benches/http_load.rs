@@ -6,12 +6,14 @@
 //! Run: `cargo bench --bench http_load` (env: LOAD_CONNS, LOAD_SECS; LOAD_BIG_CONNS, default 4,
 //! connections reading the 16 MiB file).
 //!
-//! `LOAD_AUTH=1 cargo bench --bench http_load` measures instead what authorization costs: two
-//! servers on the same library, one without authorization and one with a static bearer token
-//! (`--auth-tokens`; every request then carries `Authorization: Bearer ...`), driven with the
-//! same load in alternating rounds (LOAD_ROUNDS, default 5, of LOAD_SECS each, default 2 s);
-//! prints the median requests/s of each and their ratio (auth on / auth off) for `tools/list`
-//! at 1 and 50 connections and `resources/read` of a 4 KiB file at 1 and 50 connections.
+//! `LOAD_AUTH=1 cargo bench --bench http_load` measures instead what authorization costs: three
+//! servers on the same library, one without authorization, one with a static bearer token
+//! (`--auth-tokens`) and one taking JWT access tokens (`--oauth-issuer`, a bench issuer on
+//! loopback serving the keys of benches/auth-keys.json); every request to the latter two carries
+//! `Authorization: Bearer ...`. The same load in rotating rounds (LOAD_ROUNDS, default 5, of
+//! LOAD_SECS each, default 2 s); prints the median requests/s and server CPU time per request of
+//! each and the ratios to the server without authorization, for `tools/list` at 1 and 50
+//! connections and `resources/read` of a 4 KiB file at 1 and 50 connections.
 #![allow(clippy::print_stdout)] // a benchmark reports on stdout; no protocol runs there
 
 use std::io::Write as _;
@@ -179,8 +181,73 @@ fn median(mut v: Vec<f64>) -> f64 {
     }
 }
 
-/// `LOAD_AUTH=1`: the same load on a server without and one with authorization (a static
-/// bearer token), in alternating rounds; medians of requests/s and their ratio.
+/// CPU time (user + system) the process has used so far, in seconds.
+fn cpu_secs(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the whole line, 12 and 13 after ')'.
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// A bench-only OAuth issuer on loopback: RFC 8414 metadata and a JWKS of the bench's keys
+/// (benches/auth-keys.json), each answer on its own connection. Returns its issuer URL.
+async fn issuer(jwks: String) -> String {
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://127.0.0.1:{}", l.local_addr().unwrap().port());
+    let meta = format!(r#"{{"issuer":"{url}","jwks_uri":"{url}/jwks"}}"#);
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = l.accept().await {
+            let (meta, jwks) = (meta.clone(), jwks.clone());
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 8192];
+                let n = s.read(&mut buf).await.unwrap_or(0);
+                let head = String::from_utf8_lossy(&buf[..n]);
+                let path = head.split_whitespace().nth(1).unwrap_or("");
+                let body = if path.ends_with("/jwks") { jwks } else { meta };
+                let r = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = s.write_all(r.as_bytes()).await;
+            });
+        }
+    });
+    url
+}
+
+/// An RS256 access token from the bench issuer for `aud`, valid for a day.
+fn jwt(keys: &serde_json::Value, iss: &str, aud: &str) -> String {
+    use base64::Engine as _;
+    let kid = "bench-RS256";
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(keys["der"][kid].as_str().unwrap())
+        .unwrap();
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+    header.kid = Some(kid.into());
+    header.typ = Some("at+jwt".into());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let claims = serde_json::json!({
+        "iss": iss, "aud": aud, "sub": "bench", "scope": "media:read media:transform",
+        "iat": now, "exp": now + 86_400,
+    });
+    jsonwebtoken::encode(
+        &header,
+        &claims,
+        &jsonwebtoken::EncodingKey::from_rsa_der(&der),
+    )
+    .unwrap()
+}
+
+/// `LOAD_AUTH=1`: the same load on three servers over one library: without authorization, with
+/// a static bearer token, and with JWT access tokens from a bench issuer (`--oauth-issuer`; RS256,
+/// keys from benches/auth-keys.json), in rotating rounds; medians of requests/s, of the server's
+/// CPU time per request, and the ratios to the server without authorization.
 fn auth_compare(bin: &str, lib: &std::path::Path, dir: &std::path::Path, short: bool) {
     let secs: f64 = std::env::var("LOAD_SECS")
         .ok()
@@ -202,27 +269,36 @@ fn auth_compare(bin: &str, lib: &std::path::Path, dir: &std::path::Path, short: 
         ),
     )
     .unwrap();
-    let (off_port, on_port) = (free_port(), free_port());
-    let mut off = spawn(bin, off_port, lib, &[]);
-    let mut on = spawn(
-        bin,
-        on_port,
-        lib,
-        &["--auth-tokens", tokens.to_str().unwrap()],
-    );
+    let keys: serde_json::Value =
+        serde_json::from_str(include_str!("auth-keys.json")).expect("keys");
+    let jwks = serde_json::json!({"keys": keys["keys"]}).to_string();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .unwrap();
+    let iss = rt.block_on(issuer(jwks));
+    let ports = [free_port(), free_port(), free_port()];
+    let jwt_token = jwt(&keys, &iss, &format!("http://127.0.0.1:{}/mcp", ports[2]));
+    let mut servers = [
+        spawn(bin, ports[0], lib, &[]),
+        spawn(bin, ports[1], lib, &["--auth-tokens", tokens.to_str().unwrap()]),
+        spawn(bin, ports[2], lib, &["--oauth-issuer", &iss]),
+    ];
+    let bearers = [None, Some(token), Some(jwt_token.as_str())];
+    let names = ["off", "static token", "JWT"];
+    let pids: Vec<u32> = servers.iter().map(Child::id).collect();
     rt.block_on(async {
-        wait_ready(off_port).await;
-        wait_ready(on_port).await;
+        for p in ports {
+            wait_ready(p).await;
+        }
         let list = |port, bearer| {
             request(port, "tools/list", None, &format!(r#"{{"_meta":{META}}}"#), bearer)
         };
-        // The server with authorization refuses a request without the token: it is on.
-        assert_eq!(status(on_port, &list(on_port, None)).await, 401);
-        assert_eq!(status(on_port, &list(on_port, Some(token))).await, 200);
+        // The servers with authorization refuse a request without the token: it is on.
+        for i in 1..3 {
+            assert_eq!(status(ports[i], &list(ports[i], None)).await, 401);
+            assert_eq!(status(ports[i], &list(ports[i], bearers[i])).await, 200);
+        }
         let uri = "media://lib/small.wav";
         let read = |port, bearer| {
             request(
@@ -234,7 +310,7 @@ fn auth_compare(bin: &str, lib: &std::path::Path, dir: &std::path::Path, short: 
             )
         };
         println!(
-            "auth off vs on (static bearer token): medians of {rounds} alternating rounds of {secs} s"
+            "authorization off / static bearer token / JWT (RS256): medians of {rounds} rotating rounds of {secs} s; req/s, server CPU per request, ratio to off"
         );
         let cases: [(&str, usize, bool); 4] = [
             ("tools/list", 1, false),
@@ -250,33 +326,47 @@ fn auth_compare(bin: &str, lib: &std::path::Path, dir: &std::path::Path, short: 
                     list(port, bearer)
                 }
             };
-            // Warm both (connections, caches) before measuring.
-            load(off_port, conns, secs / 4.0, make(off_port, None)).await;
-            load(on_port, conns, secs / 4.0, make(on_port, Some(token))).await;
-            let (mut r_off, mut r_on) = (vec![], vec![]);
+            // Warm all (connections, caches) before measuring.
+            for i in 0..3 {
+                load(ports[i], conns, secs / 4.0, make(ports[i], bearers[i])).await;
+            }
+            let mut rates = [vec![], vec![], vec![]];
+            let mut cpus = [vec![], vec![], vec![]];
             for round in 0..rounds {
-                // Alternate which goes first so a drift in machine load falls on both.
-                for auth in if round % 2 == 0 { [false, true] } else { [true, false] } {
-                    let (port, bearer) = if auth {
-                        (on_port, Some(token))
-                    } else {
-                        (off_port, None)
-                    };
-                    let (n, _, _, el) = load(port, conns, secs, make(port, bearer)).await;
-                    let rate = n as f64 / el.as_secs_f64();
-                    if auth { r_on.push(rate) } else { r_off.push(rate) }
+                // Rotate which goes first so a drift in machine load falls on all.
+                for k in 0..3 {
+                    let i = (round + k) % 3;
+                    let before = cpu_secs(pids[i]);
+                    let (n, _, _, el) =
+                        load(ports[i], conns, secs, make(ports[i], bearers[i])).await;
+                    let cpu = cpu_secs(pids[i]) - before;
+                    rates[i].push(n as f64 / el.as_secs_f64());
+                    cpus[i].push(cpu / n.max(1) as f64 * 1e6);
                 }
             }
-            let (m_off, m_on) = (median(r_off.clone()), median(r_on.clone()));
+            let rate: Vec<f64> = rates.iter().map(|r| median(r.clone())).collect();
+            let cpu: Vec<f64> = cpus.iter().map(|c| median(c.clone())).collect();
+            print!("{name:<20} {conns:>3} conns:");
+            for i in 0..3 {
+                print!(
+                    "  {} {:.0} req/s {:.1} us",
+                    names[i], rate[i], cpu[i]
+                );
+                if i > 0 {
+                    print!(" (x{:.3}, cpu x{:.3})", rate[i] / rate[0], cpu[i] / cpu[0]);
+                }
+            }
+            println!();
             println!(
-                "{name:<20} {conns:>3} conns: auth off {m_off:>9.0} req/s   auth on {m_on:>9.0} req/s   ratio {:.3}   (rounds off {:?}, on {:?})",
-                m_on / m_off,
-                r_off.iter().map(|r| r.round() as u64).collect::<Vec<_>>(),
-                r_on.iter().map(|r| r.round() as u64).collect::<Vec<_>>(),
+                "{:>30} rounds req/s off {:?}, static {:?}, JWT {:?}",
+                "",
+                rates[0].iter().map(|r| r.round() as u64).collect::<Vec<_>>(),
+                rates[1].iter().map(|r| r.round() as u64).collect::<Vec<_>>(),
+                rates[2].iter().map(|r| r.round() as u64).collect::<Vec<_>>(),
             );
         }
     });
-    for c in [&mut off, &mut on] {
+    for c in &mut servers {
         let _ = c.kill();
         let _ = c.wait();
     }

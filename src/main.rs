@@ -71,6 +71,11 @@ struct ServeArgs {
     /// tokens are still checked locally against the issuer's keys.
     #[arg(long, value_name = "CLIENT_ID", requires = "oauth_issuer")]
     oauth_introspection_client: Option<String>,
+    /// A token naming a key id the server does not know refetches the issuer's keys (its
+    /// JWKS), at most once per this many seconds (a flood of made-up key ids costs the issuer
+    /// one request per interval; a key the issuer publishes is usable after at most this long).
+    #[arg(long, value_name = "SECS", default_value_t = 30, requires = "oauth_issuer")]
+    oauth_key_refresh_secs: u64,
     /// Serve HTTP on a non-loopback address without authorization (only behind something that
     /// authorizes every request itself).
     #[arg(long)]
@@ -280,7 +285,8 @@ async fn validator(args: &ServeArgs, audience: &str) -> Result<Validators> {
         tokens = Some(t);
     }
     if let Some(issuer) = &args.oauth_issuer {
-        let cfg = mcp_media::auth::jwt::JwtConfig::new(issuer.clone(), audience);
+        let mut cfg = mcp_media::auth::jwt::JwtConfig::new(issuer.clone(), audience);
+        cfg.min_refresh_interval = std::time::Duration::from_secs(args.oauth_key_refresh_secs);
         let jwt = mcp_media::auth::jwt::JwtValidator::new(cfg)
             .with_context(|| format!("--oauth-issuer {issuer:?}"))?;
         // Keys now if the issuer answers; otherwise on the first token (503 until then).

@@ -83,7 +83,7 @@ impl Provider {
     }
 
     /// Key rotation: a new process on the same port, with new keys (and no old tokens).
-    fn restart(&mut self) {
+    pub(crate) fn restart(&mut self) {
         self.stop();
         let (child, port, issuer) = spawn(self.port, &self.keys_file);
         assert_eq!((port, &issuer), (self.port, &self.issuer));

@@ -201,6 +201,40 @@ async fn protected_resource_metadata_names_the_issuer_and_the_resource() {
 }
 
 #[tokio::test]
+async fn after_key_rotation_new_tokens_work_as_soon_as_the_key_refresh_interval_allows() {
+    let mut p = Provider::start();
+    let (quick, slow) = (free_port(), free_port());
+    // Both fetch the keys at start; `quick` may refetch at once, `slow` (the default, 30 s)
+    // not before 30 s from then.
+    let q = serve(&p, quick, &["--oauth-key-refresh-secs", "0"], &[]);
+    let s = serve(&p, slow, &[], &[]);
+    let old = p.token(&resource(quick), SCOPES).await;
+    assert_eq!(call(&q, Some(&old), "tools/list", json!({})).status, 200);
+    let old_kid = p.kid("RS256");
+    // The provider rotates: new keys, the old ones gone from its JWKS.
+    p.restart();
+    assert_ne!(p.kid("RS256"), old_kid, "the restart brought new keys");
+    let new_quick = p.token(&resource(quick), SCOPES).await;
+    let new_slow = p.token(&resource(slow), SCOPES).await;
+    let r = call(&q, Some(&new_quick), "tools/list", json!({}));
+    assert_eq!(r.status, 200, "the new key was fetched: {r:?}");
+    assert!(
+        tool_names(&r).contains(&"audio_transcode".to_string()),
+        "{r:?}"
+    );
+    // The old key left with the refetch: a token it signed is no longer accepted, even one
+    // the server had accepted before.
+    let r = call(&q, Some(&old), "tools/list", json!({}));
+    assert_eq!(r.status, 401, "{r:?}");
+    assert!(challenge(&r)["error_description"].contains("no key"), "{r:?}");
+    // The server with the default interval fetched at its start, seconds ago: the new key id
+    // is not looked up yet.
+    let r = call(&s, Some(&new_slow), "tools/list", json!({}));
+    assert_eq!(r.status, 401, "{r:?}");
+    assert!(challenge(&r)["error_description"].contains("no key"), "{r:?}");
+}
+
+#[tokio::test]
 async fn with_the_provider_down_cached_keys_serve_and_a_new_server_answers_503() {
     let mut p = Provider::start();
     let port = free_port();
