@@ -23,14 +23,24 @@ fn main() -> anyhow::Result<()> {
     match args.first().map(String::as_str) {
         Some("rmcp") => {
             let rt = tokio::runtime::Runtime::new()?;
+            // `--tools FILE`: list these tools (a `tools/list` answer) instead of its own.
+            let mut args = args;
+            let listed = match args.iter().position(|a| a == "--tools") {
+                Some(i) if i + 1 < args.len() => {
+                    let file = args.remove(i + 1);
+                    args.remove(i);
+                    Some(rmcp_server::listed_tools(Path::new(&file))?)
+                }
+                _ => None,
+            };
             match (args.get(1).map(String::as_str), args.get(2), args.get(3)) {
                 (Some("--stdio"), Some(root), _) => {
-                    rt.block_on(rmcp_server::serve_stdio(root.into()))
+                    rt.block_on(rmcp_server::serve_stdio(root.into(), listed))
                 }
                 (Some("--listen"), Some(addr), Some(root)) => {
-                    rt.block_on(rmcp_server::serve_http(root.into(), addr))
+                    rt.block_on(rmcp_server::serve_http(root.into(), addr, listed))
                 }
-                _ => bail!("usage: peers rmcp --stdio ROOT | --listen ADDR ROOT"),
+                _ => bail!("usage: peers rmcp --stdio ROOT | --listen ADDR ROOT [--tools FILE]"),
             }
         }
         Some("ceiling") => ceiling(args.get(1).context("usage: peers ceiling ANSWER_FILE")?),
@@ -220,6 +230,15 @@ fn run(args: &[String]) -> anyhow::Result<()> {
         s.close();
     }
 
+    // The rmcp peer lists exactly mcp-media's tools (names, descriptions, schemas), so that
+    // `tools/list` answers the same bytes and the client does the same work for both.
+    let mut peers = peers;
+    for peer in peers.iter_mut().filter(|p| p.name == "rmcp") {
+        for l in [&mut peer.stdio, &mut peer.http].into_iter().flatten() {
+            l.argv.push("--tools".into());
+            l.argv.push(answers["tools"].display().to_string());
+        }
+    }
     let mut rows: Vec<Row> = vec![];
     let started = Instant::now();
     for peer in &peers {

@@ -3,7 +3,9 @@
 //! over stdio or Streamable HTTP (rmcp's `StreamableHttpService`, default config: legacy
 //! sessions, SSE answers). Its reads are naive: the whole file read, base64 into a `String`,
 //! serialised by serde. Tools shaped like mcp-media's (`media_list`, `media_probe`,
-//! `image_transform`) so that `tools/list` answers a list of similar size.
+//! `image_transform`); with `--tools FILE` (the harness passes mcp-media's own `tools/list`
+//! answer) it lists exactly those tools instead, held as rmcp `Tool`s and serialised on every
+//! request as rmcp does, so both servers answer the same list.
 //! It must not know anything of mcp-media's code: it is the peer, not a copy.
 
 use anyhow::Context as _;
@@ -12,9 +14,9 @@ use rmcp::{
     ErrorData, RoleServer, ServerHandler, ServiceExt,
     handler::server::{router::tool::ToolRouter, wrapper::Parameters},
     model::{
-        CallToolResult, ContentBlock, ListResourcesResult, PaginatedRequestParams,
+        CallToolResult, ContentBlock, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
         ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, Resource,
-        ResourceContents, ServerCapabilities, ServerConfig,
+        ResourceContents, ServerCapabilities, ServerConfig, Tool,
     },
     schemars,
     service::RequestContext,
@@ -72,6 +74,16 @@ pub struct ImageTransform {
 pub struct Peer {
     root: Arc<PathBuf>,
     tool_router: ToolRouter<Self>,
+    /// Tools to list instead of the router's (`--tools`).
+    listed: Option<Arc<Vec<Tool>>>,
+}
+
+/// The tools of a `tools/list` answer (a JSON-RPC response) in `file`.
+pub fn listed_tools(file: &std::path::Path) -> anyhow::Result<Arc<Vec<Tool>>> {
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(file)?)?;
+    let tools = serde_json::from_value(v["result"]["tools"].clone())
+        .with_context(|| format!("the tools of {}", file.display()))?;
+    Ok(Arc::new(tools))
 }
 
 fn uri_of(name: &str) -> String {
@@ -80,10 +92,11 @@ fn uri_of(name: &str) -> String {
 
 #[tool_router]
 impl Peer {
-    pub fn new(root: PathBuf) -> Self {
+    pub fn new(root: PathBuf, listed: Option<Arc<Vec<Tool>>>) -> Self {
         Self {
             root: Arc::new(root),
             tool_router: Self::tool_router(),
+            listed,
         }
     }
 
@@ -154,6 +167,18 @@ impl ServerHandler for Peer {
         )
     }
 
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        let tools = match &self.listed {
+            Some(t) => (**t).clone(),
+            None => self.tool_router.list_all(),
+        };
+        Ok(ListToolsResult::with_all_items(tools))
+    }
+
     async fn list_resources(
         &self,
         _request: Option<PaginatedRequestParams>,
@@ -196,19 +221,25 @@ impl ServerHandler for Peer {
 }
 
 /// Serves `root` over stdio until stdin closes.
-pub async fn serve_stdio(root: PathBuf) -> anyhow::Result<()> {
-    let service = Peer::new(root).serve(rmcp::transport::stdio()).await?;
+pub async fn serve_stdio(root: PathBuf, listed: Option<Arc<Vec<Tool>>>) -> anyhow::Result<()> {
+    let service = Peer::new(root, listed)
+        .serve(rmcp::transport::stdio())
+        .await?;
     service.waiting().await?;
     Ok(())
 }
 
 /// Serves `root` over Streamable HTTP at `http://addr/mcp` until killed.
-pub async fn serve_http(root: PathBuf, addr: &str) -> anyhow::Result<()> {
+pub async fn serve_http(
+    root: PathBuf,
+    addr: &str,
+    listed: Option<Arc<Vec<Tool>>>,
+) -> anyhow::Result<()> {
     use rmcp::transport::streamable_http_server::{
         StreamableHttpServerConfig, StreamableHttpService, session::local::LocalSessionManager,
     };
     let service: StreamableHttpService<Peer, LocalSessionManager> = StreamableHttpService::new(
-        move || Ok(Peer::new(root.clone())),
+        move || Ok(Peer::new(root.clone(), listed.clone())),
         Default::default(),
         StreamableHttpServerConfig::default(),
     );
