@@ -10,9 +10,10 @@
 //! servers on the same library, one without authorization, one with a static bearer token
 //! (`--auth-tokens`) and one taking JWT access tokens (`--oauth-issuer`, a bench issuer on
 //! loopback serving the keys of benches/auth-keys.json); every request to the latter two carries
-//! `Authorization: Bearer ...`. The same load in rotating rounds (LOAD_ROUNDS, default 5, of
-//! LOAD_SECS each, default 2 s); prints the median requests/s and server CPU time per request of
-//! each and the ratios to the server without authorization, for `tools/list` at 1 and 50
+//! `Authorization: Bearer ...`. The same load in rotating rounds (LOAD_ROUNDS, default 21, of
+//! LOAD_SECS each per server, default 0.5 s: short, so the three runs of a round see the machine
+//! alike); prints the median requests/s and server CPU time per request of each, and the median
+//! of the per-round ratios to the server without authorization, for `tools/list` at 1 and 50
 //! connections and `resources/read` of a 4 KiB file at 1 and 50 connections.
 #![allow(clippy::print_stdout)] // a benchmark reports on stdout; no protocol runs there
 
@@ -246,17 +247,18 @@ fn jwt(keys: &serde_json::Value, iss: &str, aud: &str) -> String {
 
 /// `LOAD_AUTH=1`: the same load on three servers over one library: without authorization, with
 /// a static bearer token, and with JWT access tokens from a bench issuer (`--oauth-issuer`; RS256,
-/// keys from benches/auth-keys.json), in rotating rounds; medians of requests/s, of the server's
-/// CPU time per request, and the ratios to the server without authorization.
+/// keys from benches/auth-keys.json), in rotating rounds; medians of requests/s and of the
+/// server's CPU time per request, and the medians of the per-round ratios to the server without
+/// authorization.
 fn auth_compare(bin: &str, lib: &std::path::Path, dir: &std::path::Path, short: bool) {
     let secs: f64 = std::env::var("LOAD_SECS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(if short { 0.2 } else { 2.0 });
+        .unwrap_or(if short { 0.2 } else { 0.5 });
     let rounds: usize = std::env::var("LOAD_ROUNDS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(if short { 1 } else { 5 })
+        .unwrap_or(if short { 1 } else { 21 })
         .max(1);
     // A random-looking token of the usual length (43 base64url characters, 256 bits).
     let token = "bench-3q2+7w-Zk9vT1mX4pLr8sQ0aYc6uEoNhJgBfWdVi";
@@ -277,16 +279,37 @@ fn auth_compare(bin: &str, lib: &std::path::Path, dir: &std::path::Path, short: 
         .build()
         .unwrap();
     let iss = rt.block_on(issuer(jwks));
+    // Three servers: without authorization, with a static token, with JWTs from `iss`.
     let ports = [free_port(), free_port(), free_port()];
     let jwt_token = jwt(&keys, &iss, &format!("http://127.0.0.1:{}/mcp", ports[2]));
     let mut servers = [
         spawn(bin, ports[0], lib, &[]),
-        spawn(bin, ports[1], lib, &["--auth-tokens", tokens.to_str().unwrap()]),
+        spawn(
+            bin,
+            ports[1],
+            lib,
+            &["--auth-tokens", tokens.to_str().unwrap()],
+        ),
         spawn(bin, ports[2], lib, &["--oauth-issuer", &iss]),
     ];
-    let bearers = [None, Some(token), Some(jwt_token.as_str())];
-    let names = ["off", "static token", "JWT"];
-    let pids: Vec<u32> = servers.iter().map(Child::id).collect();
+    // The fourth variant is the server without authorization sent the JWT anyway (it ignores
+    // the header): what the token's bytes cost on the wire and in parsing, apart from checking.
+    const N: usize = 4;
+    let bearers = [
+        None,
+        Some(token),
+        Some(jwt_token.as_str()),
+        Some(jwt_token.as_str()),
+    ];
+    let names = ["off", "static token", "JWT", "off, JWT sent"];
+    let server_pids: Vec<u32> = servers.iter().map(Child::id).collect();
+    let pids = [
+        server_pids[0],
+        server_pids[1],
+        server_pids[2],
+        server_pids[0],
+    ];
+    let ports = [ports[0], ports[1], ports[2], ports[0]];
     rt.block_on(async {
         for p in ports {
             wait_ready(p).await;
@@ -327,15 +350,15 @@ fn auth_compare(bin: &str, lib: &std::path::Path, dir: &std::path::Path, short: 
                 }
             };
             // Warm all (connections, caches) before measuring.
-            for i in 0..3 {
+            for i in 0..N {
                 load(ports[i], conns, secs / 4.0, make(ports[i], bearers[i])).await;
             }
-            let mut rates = [vec![], vec![], vec![]];
-            let mut cpus = [vec![], vec![], vec![]];
+            let mut rates: [Vec<f64>; N] = Default::default();
+            let mut cpus: [Vec<f64>; N] = Default::default();
             for round in 0..rounds {
                 // Rotate which goes first so a drift in machine load falls on all.
-                for k in 0..3 {
-                    let i = (round + k) % 3;
+                for k in 0..N {
+                    let i = (round + k) % N;
                     let before = cpu_secs(pids[i]);
                     let (n, _, _, el) =
                         load(ports[i], conns, secs, make(ports[i], bearers[i])).await;
@@ -346,24 +369,23 @@ fn auth_compare(bin: &str, lib: &std::path::Path, dir: &std::path::Path, short: 
             }
             let rate: Vec<f64> = rates.iter().map(|r| median(r.clone())).collect();
             let cpu: Vec<f64> = cpus.iter().map(|c| median(c.clone())).collect();
+            // Ratios within each round (its three runs are seconds apart, so a change in the
+            // machine's speed between rounds cancels out), then their median.
+            let paired = |v: &[Vec<f64>; N], i: usize| {
+                median(v[i].iter().zip(&v[0]).map(|(a, b)| a / b).collect())
+            };
             print!("{name:<20} {conns:>3} conns:");
-            for i in 0..3 {
-                print!(
-                    "  {} {:.0} req/s {:.1} us",
-                    names[i], rate[i], cpu[i]
-                );
+            for i in 0..N {
+                print!("  {} {:.0} req/s {:.1} us", names[i], rate[i], cpu[i]);
                 if i > 0 {
-                    print!(" (x{:.3}, cpu x{:.3})", rate[i] / rate[0], cpu[i] / cpu[0]);
+                    print!(
+                        " (x{:.3}, cpu x{:.3})",
+                        paired(&rates, i),
+                        paired(&cpus, i)
+                    );
                 }
             }
             println!();
-            println!(
-                "{:>30} rounds req/s off {:?}, static {:?}, JWT {:?}",
-                "",
-                rates[0].iter().map(|r| r.round() as u64).collect::<Vec<_>>(),
-                rates[1].iter().map(|r| r.round() as u64).collect::<Vec<_>>(),
-                rates[2].iter().map(|r| r.round() as u64).collect::<Vec<_>>(),
-            );
         }
     });
     for c in &mut servers {

@@ -74,7 +74,12 @@ struct ServeArgs {
     /// A token naming a key id the server does not know refetches the issuer's keys (its
     /// JWKS), at most once per this many seconds (a flood of made-up key ids costs the issuer
     /// one request per interval; a key the issuer publishes is usable after at most this long).
-    #[arg(long, value_name = "SECS", default_value_t = 30, requires = "oauth_issuer")]
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 30,
+        requires = "oauth_issuer"
+    )]
     oauth_key_refresh_secs: u64,
     /// Serve HTTP on a non-loopback address without authorization (only behind something that
     /// authorizes every request itself).

@@ -84,23 +84,24 @@ impl Chain {
 impl Validator for Chain {
     fn validate<'a>(&'a self, token: &'a str) -> Validation<'a> {
         Box::pin(async move {
-            let mut refused = AuthError::Invalid("unknown token".into());
+            let mut refused = None;
             if let Some(t) = &self.tokens {
                 match t.validate(token).await {
                     Ok(g) => return Ok(g),
-                    Err(e) => refused = e,
+                    Err(e) => refused = Some(e),
                 }
             }
-            let jwt_shaped = token.split('.').count() == 3;
+            // The shape matters only with both a JWT validator and an introspector.
+            let jwt_shaped = || token.bytes().filter(|&b| b == b'.').count() == 2;
             let next = match (&self.jwt, &self.introspect) {
-                (Some(j), Some(_)) if jwt_shaped => Some(j),
+                (Some(j), Some(_)) if jwt_shaped() => Some(j),
                 (_, Some(i)) => Some(i),
                 (Some(j), None) => Some(j),
                 (None, None) => None,
             };
             match next {
                 Some(v) => v.validate(token).await,
-                None => Err(refused),
+                None => Err(refused.unwrap_or_else(|| AuthError::Invalid("unknown token".into()))),
             }
         })
     }

@@ -226,12 +226,18 @@ async fn after_key_rotation_new_tokens_work_as_soon_as_the_key_refresh_interval_
     // the server had accepted before.
     let r = call(&q, Some(&old), "tools/list", json!({}));
     assert_eq!(r.status, 401, "{r:?}");
-    assert!(challenge(&r)["error_description"].contains("no key"), "{r:?}");
+    assert!(
+        challenge(&r)["error_description"].contains("no key"),
+        "{r:?}"
+    );
     // The server with the default interval fetched at its start, seconds ago: the new key id
     // is not looked up yet.
     let r = call(&s, Some(&new_slow), "tools/list", json!({}));
     assert_eq!(r.status, 401, "{r:?}");
-    assert!(challenge(&r)["error_description"].contains("no key"), "{r:?}");
+    assert!(
+        challenge(&r)["error_description"].contains("no key"),
+        "{r:?}"
+    );
 }
 
 #[tokio::test]

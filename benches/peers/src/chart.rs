@@ -8,6 +8,16 @@ use std::path::Path;
 
 type Key = (String, Option<u32>, usize);
 
+/// A bar group: transport (tools/list: parsed or raw, both over HTTP), size, connections.
+fn key_of(r: &Row) -> Key {
+    let first = match r.case.as_str() {
+        "tools/list" => "parsed".to_string(),
+        "tools/list raw" => "raw".to_string(),
+        _ => r.transport.clone(),
+    };
+    (first, r.size_mib, r.conns)
+}
+
 fn panel(
     area: &DrawingArea<SVGBackend<'_>, plotters::coord::Shift>,
     rows: &[&Row],
@@ -18,7 +28,7 @@ fn panel(
 ) -> anyhow::Result<()> {
     let mut keys: Vec<Key> = vec![];
     for r in rows {
-        let k = (r.transport.clone(), r.size_mib, r.conns);
+        let k = key_of(r);
         if !keys.contains(&k) {
             keys.push(k);
         }
@@ -53,9 +63,9 @@ fn panel(
             .iter()
             .enumerate()
             .filter_map(|(ki, k)| {
-                let r = rows.iter().find(|r| {
-                    &r.server == server && (r.transport.clone(), r.size_mib, r.conns) == *k
-                })?;
+                let r = rows
+                    .iter()
+                    .find(|r| &r.server == server && key_of(r) == *k)?;
                 let v = value(r)?;
                 let x0 = ki as f64 + 0.1 + si as f64 * w;
                 Some(Rectangle::new(
@@ -94,7 +104,7 @@ pub fn draw(rows: &[Row], path: &Path, title: &str) -> anyhow::Result<()> {
     let lists: Vec<&Row> = ok
         .iter()
         .copied()
-        .filter(|r| r.case == "tools/list")
+        .filter(|r| r.case.starts_with("tools/list"))
         .collect();
     panel(
         &a,
@@ -108,9 +118,9 @@ pub fn draw(rows: &[Row], path: &Path, title: &str) -> anyhow::Result<()> {
         &b,
         &lists,
         &servers,
-        "tools/list over HTTP, requests/s (keep-alive)",
+        "tools/list over HTTP, requests/s (keep-alive; parsed like a client / read raw like wrk)",
         |r| r.req_s,
-        |k| format!("{} connection(s)", k.2),
+        |k| format!("{} x{}", k.0, k.2),
     )?;
     root.present()?;
     Ok(())

@@ -197,6 +197,12 @@ impl Http {
         Ok((parts, bytes))
     }
 
+    /// Posts a request and returns its body as received (success status checked), as a load
+    /// generator such as `wrk` reads it: nothing parsed.
+    pub async fn call_raw(&mut self, body: String) -> anyhow::Result<Bytes> {
+        Ok(self.post(body).await?.1)
+    }
+
     /// Posts a request and returns its JSON-RPC answer, from a JSON body or an SSE stream.
     pub async fn call(&mut self, body: String) -> anyhow::Result<Value> {
         let (parts, bytes) = self.post(body).await?;

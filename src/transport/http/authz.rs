@@ -46,7 +46,11 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 /// The token in `Authorization: Bearer <token>` (scheme case-insensitive), if any.
 pub fn bearer(h: &HeaderMap) -> Option<&str> {
-    let v = h.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
+    // UTF-8 (ASCII checked a word at a time), not `to_str`'s byte-by-byte visible-ASCII check:
+    // a JWT is hundreds of bytes, on every request; a token with other bytes matches nothing.
+    let v = std::str::from_utf8(h.get(header::AUTHORIZATION)?.as_bytes())
+        .ok()?
+        .trim();
     let (scheme, token) = v.split_once(' ')?;
     let token = token.trim();
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
