@@ -5,9 +5,10 @@
 //! Must not know about the server or MCP wire.
 
 use crate::cache::DerivedCache;
+use crate::library::SourceId;
 use crate::library::{Library, LibraryError, MediaKind};
 use crate::media::audio::segment::{self, SegmentSpec};
-use crate::media::audio::{AudioError, MAX_CHUNK_SECONDS, decode, seekable};
+use crate::media::audio::{AudioError, MAX_CHUNK_SECONDS, decode, seekable, wav};
 use crate::media::image::OutputFormat;
 use bytes::{BufMut, Bytes};
 use thiserror::Error;
@@ -113,6 +114,149 @@ pub fn render_audio(
     video: Option<&crate::media::video::VideoCtx>,
     cancelled: &dyn Fn() -> bool,
 ) -> Result<Rendered, DerivedError> {
+    render_audio_with(
+        lib,
+        cache,
+        r,
+        spec,
+        limit,
+        video,
+        cancelled,
+        &|input, ext| {
+            let (file, from) = input.open(lib, r)?;
+            Ok((segment::render(seekable(file), ext, spec, cancelled)?, from))
+        },
+    )
+}
+
+/// [`render_audio`] on up to `parts` threads: a WAV segment is rendered as that many
+/// consecutive slices at once and joined, the same bytes sooner (each slice is sample-exact:
+/// see [`segment::render`]). Where a slice is not sample-exact (a seek in a coarse time base:
+/// Matroska, WebM) or the format is not WAV, the segment is rendered whole instead.
+#[allow(clippy::too_many_arguments)]
+pub fn render_audio_in_parts(
+    lib: &Library,
+    cache: &DerivedCache,
+    r: &crate::library::Resolved,
+    spec: &SegmentSpec,
+    limit: u64,
+    video: Option<&crate::media::video::VideoCtx>,
+    cancelled: &(dyn Fn() -> bool + Sync),
+    parts: usize,
+) -> Result<Rendered, DerivedError> {
+    let slices = slices(spec, parts);
+    if slices.len() < 2 {
+        return render_audio(lib, cache, r, spec, limit, video, cancelled);
+    }
+    render_audio_with(
+        lib,
+        cache,
+        r,
+        spec,
+        limit,
+        video,
+        cancelled,
+        &|input, ext| {
+            let one =
+                |s: &SegmentSpec| -> Result<(segment::Segment, Option<SourceId>), DerivedError> {
+                    let (file, from) = input.open(lib, r)?;
+                    Ok((segment::render(seekable(file), ext, s, cancelled)?, from))
+                };
+            let made: Vec<_> = std::thread::scope(|scope| {
+                let handles: Vec<_> = slices.iter().map(|s| scope.spawn(move || one(s))).collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                    .collect()
+            });
+            let mut segs = Vec::with_capacity(made.len());
+            let mut from = None;
+            for m in made {
+                let (seg, f) = m?;
+                // Every slice from the same version of the file.
+                if from.is_some() && from != f {
+                    from = None;
+                    break;
+                }
+                from = f;
+                segs.push(seg);
+            }
+            let joined = segs
+                .iter()
+                .all(|s| s.sample_exact)
+                .then(|| wav::join(&segs.iter().map(|s| s.data.clone()).collect::<Vec<_>>()))
+                .flatten();
+            match (joined, segs.len() == slices.len() && from.is_some()) {
+                (Some(data), true) => Ok((
+                    segment::Segment {
+                        data,
+                        corrupt_packets: segs.iter().map(|s| s.corrupt_packets).sum(),
+                        seconds: segs.iter().map(|s| s.seconds).sum(),
+                        peak_buffered_samples: segs
+                            .iter()
+                            .map(|s| s.peak_buffered_samples)
+                            .max()
+                            .unwrap_or(0),
+                        ..segs.swap_remove(0)
+                    },
+                    from,
+                )),
+                // Not sample-exact slices, or the file changed between them: render it whole.
+                _ => one(spec),
+            }
+        },
+    )
+}
+
+/// `spec` cut into `parts` consecutive slices of whole milliseconds (as chunk URIs are), each
+/// at least a second; empty when it cannot or need not be cut (not WAV, or too short).
+fn slices(spec: &SegmentSpec, parts: usize) -> Vec<SegmentSpec> {
+    let Some(duration) = spec.duration else {
+        return vec![];
+    };
+    if spec.format != segment::Format::Wav || parts < 2 {
+        return vec![];
+    }
+    let ms = (duration * 1000.0).round() as u64;
+    let parts = (parts as u64).min(ms / 1000);
+    if parts < 2 {
+        return vec![];
+    }
+    let start = (spec.start * 1000.0).round() as u64;
+    let step = ms / parts;
+    (0..parts)
+        .map(|i| {
+            let from = start + i * step;
+            let to = if i + 1 == parts {
+                start + ms
+            } else {
+                from + step
+            };
+            SegmentSpec {
+                start: from as f64 / 1000.0,
+                duration: Some((to - from) as f64 / 1000.0),
+                ..spec.clone()
+            }
+        })
+        .collect()
+}
+
+/// The cache lookup, checks and cache fill around `make`, which renders `spec` from the input
+/// (given with its extension hint) and says from which version of the file.
+#[allow(clippy::type_complexity, clippy::too_many_arguments)]
+fn render_audio_with(
+    lib: &Library,
+    cache: &DerivedCache,
+    r: &crate::library::Resolved,
+    spec: &SegmentSpec,
+    limit: u64,
+    video: Option<&crate::media::video::VideoCtx>,
+    cancelled: &dyn Fn() -> bool,
+    make: &dyn Fn(
+        &video::AudioInput,
+        Option<&str>,
+    ) -> Result<(segment::Segment, Option<SourceId>), DerivedError>,
+) -> Result<Rendered, DerivedError> {
     spec.validate()?;
     let key = audio_uri(&r.uri.base(), spec);
     // The source as it is now (one stat): gone means not found, changed means a miss.
@@ -146,8 +290,7 @@ pub fn render_audio(
     if estimate > limit {
         return Err(AudioError::TooLarge(estimate, limit).into());
     }
-    let (file, rendered_from) = input.open(lib, r)?;
-    let seg = segment::render(seekable(file), ext.as_deref(), spec, cancelled)?;
+    let (seg, rendered_from) = make(&input, ext.as_deref())?;
     // Cache only what was made from the source as it was before and still is after.
     if rendered_from == Some(source) && lib.identity(r).ok() == Some(source) {
         cache.put(key, source, seg.data.clone());
@@ -160,8 +303,118 @@ pub fn render_audio(
 
 #[cfg(test)]
 mod tests {
+    use super::{render_audio, render_audio_in_parts, slices};
+    use crate::cache::DerivedCache;
     use crate::library::{Library, LibraryLimits};
+    use crate::media::audio::segment::{Format, SegmentSpec};
     use crate::media::audio::{Decoder, seekable, wav};
+
+    fn samples() -> Library {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
+        Library::new(vec![("samples".into(), root)], LibraryLimits::default()).unwrap()
+    }
+
+    fn spec(start: f64, duration: f64, format: Format) -> SegmentSpec {
+        SegmentSpec {
+            start,
+            duration: Some(duration),
+            format,
+            rate: Some(16_000),
+            mono: true,
+        }
+    }
+
+    #[test]
+    fn slices_tile_the_segment_in_whole_milliseconds() {
+        let s = slices(&spec(1.5, 30.0, Format::Wav), 2);
+        let got: Vec<(f64, f64)> = s.iter().map(|s| (s.start, s.duration.unwrap())).collect();
+        assert_eq!(got, vec![(1.5, 15.0), (16.5, 15.0)]);
+        let s = slices(&spec(0.0, 10.001, Format::Wav), 3);
+        let got: Vec<(f64, f64)> = s.iter().map(|s| (s.start, s.duration.unwrap())).collect();
+        assert_eq!(got, vec![(0.0, 3.333), (3.333, 3.333), (6.666, 3.335)]);
+        // At least a second each; Opus pages do not join; one part is no slicing.
+        assert_eq!(slices(&spec(0.0, 1.5, Format::Wav), 2).len(), 0);
+        assert_eq!(slices(&spec(0.0, 2.5, Format::Wav), 4).len(), 2);
+        assert!(slices(&spec(0.0, 30.0, Format::Opus), 2).is_empty());
+        assert!(slices(&spec(0.0, 30.0, Format::Wav), 1).is_empty());
+    }
+
+    /// A segment rendered in slices on several threads is byte for byte the segment rendered
+    /// whole: for codecs whose containers seek to the frame (sliced), and for Matroska / WebM
+    /// (coarse seeks: rendered whole instead), from the start and from within the file.
+    #[test]
+    fn a_segment_rendered_in_parts_is_the_segment_rendered_whole() {
+        let lib = samples();
+        for (uri, start, duration) in [
+            ("media://samples/audio/tone.flac", 0.0, 3.0),
+            ("media://samples/audio/tone.flac", 0.25, 2.5),
+            ("media://samples/audio/tone.mp3", 0.0, 3.0),
+            ("media://samples/audio/tone.mp3", 0.4, 2.2),
+            ("media://samples/audio/tone.ogg", 0.3, 2.5),
+            ("media://samples/audio/tone.wav", 0.0, 3.0),
+            ("media://samples/video/clip.mkv", 0.0, 2.0),
+            ("media://samples/video/clip_vp9_opus.webm", 0.0, 2.0),
+        ] {
+            let r = lib.resolve(uri).unwrap();
+            let s = spec(start, duration, Format::Wav);
+            let whole = render_audio(
+                &lib,
+                &DerivedCache::new(1 << 26),
+                &r,
+                &s,
+                1 << 24,
+                None,
+                &|| false,
+            )
+            .unwrap()
+            .data;
+            assert!(whole.len() > wav::HEADER_LEN + 16_000, "{uri}");
+            for parts in [2, 3] {
+                let cache = DerivedCache::new(1 << 26);
+                let split =
+                    render_audio_in_parts(&lib, &cache, &r, &s, 1 << 24, None, &|| false, parts)
+                        .unwrap()
+                        .data;
+                assert!(
+                    split == whole,
+                    "{uri} from {start} s in {parts} parts: {} bytes, whole {}",
+                    split.len(),
+                    whole.len()
+                );
+                // The joined chunk is cached under the whole chunk's URI.
+                let again = render_audio(&lib, &cache, &r, &s, 1 << 24, None, &|| false).unwrap();
+                assert!(again.data == whole, "{uri}");
+            }
+        }
+    }
+
+    /// What the slicing rests on: the slices, rendered each on its own, join to the whole (for a
+    /// container that seeks to the frame).
+    #[test]
+    fn slices_rendered_alone_join_to_the_whole() {
+        let lib = samples();
+        for uri in [
+            "media://samples/audio/tone.flac",
+            "media://samples/audio/tone.mp3",
+        ] {
+            let r = lib.resolve(uri).unwrap();
+            let one = |s: &SegmentSpec| {
+                let cache = DerivedCache::new(1 << 26);
+                render_audio(&lib, &cache, &r, s, 1 << 24, None, &|| false)
+                    .unwrap()
+                    .data
+            };
+            for (start, duration, n) in [(0.0, 3.0, 3), (0.1, 2.8, 2)] {
+                let s = spec(start, duration, Format::Wav);
+                let parts: Vec<_> = slices(&s, n).iter().map(one).collect();
+                assert_eq!(parts.len(), n);
+                assert!(
+                    wav::join(&parts).unwrap() == one(&s),
+                    "{uri} from {start} s"
+                );
+            }
+        }
+    }
 
     #[test]
     fn a_library_file_truncated_while_decoded_fails_instead_of_ending_early() {

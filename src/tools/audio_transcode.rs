@@ -1,12 +1,13 @@
 //! Tool `audio_transcode`: plans a stretch of an audio file as chunks (each a self-contained
 //! WAV and a derived `media://...?start=..&duration=..` URI), renders them on every core (each
 //! chunk is a sample-exact slice of the whole, so the order does not matter: see
-//! `media::audio::segment::render`), hands them on in order with a progress notification per
+//! `media::audio::segment::render`; the first chunk itself in slices on every core, so its
+//! progress comes soonest), hands them on in order with a progress notification per
 //! chunk, and returns `resource_link`s (or, with `inline`, `audio` blocks within a byte
 //! budget). Must not know about the server or transports.
 
 use crate::cache::DerivedCache;
-use crate::derived::{DerivedError, audio_uri, render_audio};
+use crate::derived::{DerivedError, audio_uri, render_audio, render_audio_in_parts};
 use crate::library::{Library, LibraryError};
 use crate::media::audio::segment::{Format, SegmentSpec};
 use crate::media::audio::{AudioError, MAX_CHUNK_SECONDS, MAX_DECODED_SECONDS, decode};
@@ -249,7 +250,36 @@ impl Tool for AudioTranscode {
             })
             .take_while(|(_, d, _)| *d > 0.0)
             .collect();
+        // The first chunk on every core at once (in slices, joined: the same bytes), so its
+        // progress comes as soon as it can; then one chunk per core.
+        let first = std::sync::Mutex::new(None);
+        if self.workers > 1
+            && let Some((_, _, spec)) = plan.first()
+            && !ctx.client.cancelled()
+        {
+            let made = render_audio_in_parts(
+                &self.lib,
+                &self.cache,
+                &r,
+                spec,
+                max_bytes,
+                self.video.as_deref(),
+                &cancelled,
+                self.workers,
+            );
+            *first
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(made);
+        }
         let render = |i: usize| {
+            if i == 0
+                && let Some(made) = first
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .take()
+            {
+                return made;
+            }
             if ctx.client.cancelled() {
                 return Err(DerivedError::Audio(AudioError::Cancelled));
             }

@@ -335,6 +335,10 @@ pub struct Segment {
     /// The most decoded samples held at once (decoder, block, downmix and resampler buffers);
     /// at most [`MAX_BUFFERED_SAMPLES`].
     pub peak_buffered_samples: usize,
+    /// Whether the segment is exactly frames `[first, end)` of the whole stream's render (it
+    /// started at the stream's start, or the container seeks to the frame); not so after a
+    /// seek in a coarse time base (Matroska, WebM), where it starts where the seek landed.
+    pub sample_exact: bool,
 }
 
 /// Most frames decoded per block (about a second at 48 kHz): the cancellation check interval.
@@ -395,7 +399,8 @@ pub fn render(
     }
     let out_rate = spec.format.rate(spec.rate, in_rate);
     let (first, end) = output_range(spec, out_rate);
-    let (mut resampler, at, decode_from) = if dec.exact_seeks() {
+    let exact_seeks = dec.exact_seeks();
+    let (mut resampler, at, decode_from) = if exact_seeks {
         let (r, at) =
             StreamResampler::aligned(in_rate, out_rate, out_ch, first, RESAMPLER_PREROLL_CHUNKS)?;
         // Decoding starts the pre-roll before the resampler's first input frame.
@@ -502,6 +507,7 @@ pub fn render(
         seconds: written as f64 / f64::from(out_rate),
         corrupt_packets: dec.corrupt_packets,
         peak_buffered_samples: peak,
+        sample_exact: exact_seeks || first == 0,
     })
 }
 

@@ -82,6 +82,32 @@ impl WavWriter {
     }
 }
 
+/// Joins WAV files this module wrote (same channels and rate) into one: their samples in order
+/// under one header. `None` if a part is not such a file or they differ in format.
+pub fn join(parts: &[Bytes]) -> Option<Bytes> {
+    let first = parts.first()?;
+    let fmt = first.get(..HEADER_LEN)?;
+    let mut total = 0usize;
+    for p in parts {
+        let head = p.get(..HEADER_LEN)?;
+        // Everything but the two lengths (RIFF size at 4..8, data size at 40..44) must match.
+        if head.get(8..40) != fmt.get(8..40) || head.get(..4) != Some(b"RIFF") {
+            return None;
+        }
+        total += p.len() - HEADER_LEN;
+    }
+    let data_len = u32::try_from(total).ok()?;
+    let mut out = BytesMut::with_capacity(HEADER_LEN + total);
+    out.put_slice(b"RIFF");
+    out.put_u32_le(data_len.saturating_add(36));
+    out.put_slice(fmt.get(8..40)?);
+    out.put_u32_le(data_len);
+    for p in parts {
+        out.put_slice(p.get(HEADER_LEN..)?);
+    }
+    Some(out.freeze())
+}
+
 /// Encodes interleaved samples as a 16-bit PCM WAV file (see [`quantize`]).
 pub fn encode(samples: &[f32], channels: u16, rate: u32) -> Bytes {
     let mut w = WavWriter::new(channels, rate, samples.len() / usize::from(channels.max(1)));
@@ -91,6 +117,20 @@ pub fn encode(samples: &[f32], channels: u16, rate: u32) -> Bytes {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn join_puts_the_samples_of_its_parts_under_one_header() {
+        let a: Vec<f32> = (0..300).map(|i| (i as f32 * 0.01).sin() * 0.5).collect();
+        let b: Vec<f32> = (0..500).map(|i| (i as f32 * 0.02).cos() * 0.25).collect();
+        let whole: Vec<f32> = a.iter().chain(&b).copied().collect();
+        let joined = join(&[encode(&a, 2, 16_000), encode(&b, 2, 16_000)]).unwrap();
+        assert!(joined == encode(&whole, 2, 16_000));
+        // Different formats, or something that is not a WAV this module wrote: no join.
+        assert!(join(&[encode(&a, 2, 16_000), encode(&b, 1, 16_000)]).is_none());
+        assert!(join(&[encode(&a, 2, 16_000), encode(&b, 2, 8_000)]).is_none());
+        assert!(join(&[encode(&a, 2, 16_000), Bytes::from_static(b"RIFF")]).is_none());
+        assert!(join(&[]).is_none());
+    }
+
     use super::*;
 
     #[test]
