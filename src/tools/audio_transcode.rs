@@ -7,7 +7,7 @@
 //! budget). Must not know about the server or transports.
 
 use crate::cache::DerivedCache;
-use crate::derived::{DerivedError, audio_uri, render_audio, render_audio_in_parts};
+use crate::derived::{DerivedError, audio_uri, render_audio_in_parts};
 use crate::library::{Library, LibraryError};
 use crate::media::audio::segment::{Format, SegmentSpec};
 use crate::media::audio::{AudioError, MAX_CHUNK_SECONDS, MAX_DECODED_SECONDS, decode};
@@ -250,36 +250,8 @@ impl Tool for AudioTranscode {
             })
             .take_while(|(_, d, _)| *d > 0.0)
             .collect();
-        // The first chunk on every core at once (in slices, joined: the same bytes), so its
-        // progress comes as soon as it can; then one chunk per core.
-        let first = std::sync::Mutex::new(None);
-        if self.workers > 1
-            && let Some((_, _, spec)) = plan.first()
-            && !ctx.client.cancelled()
-        {
-            let made = render_audio_in_parts(
-                &self.lib,
-                &self.cache,
-                &r,
-                spec,
-                max_bytes,
-                self.video.as_deref(),
-                &cancelled,
-                self.workers,
-            );
-            *first
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(made);
-        }
-        let render = |i: usize| {
-            if i == 0
-                && let Some(made) = first
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .take()
-            {
-                return made;
-            }
+        // Chunk `i` on up to `parts` threads (in slices, joined: the same bytes).
+        let render_parts = |i: usize, parts: usize| {
             if ctx.client.cancelled() {
                 return Err(DerivedError::Audio(AudioError::Cancelled));
             }
@@ -287,7 +259,7 @@ impl Tool for AudioTranscode {
                 .get(i)
                 .ok_or(DerivedError::Audio(AudioError::NoAudio))?
                 .2;
-            render_audio(
+            render_audio_in_parts(
                 &self.lib,
                 &self.cache,
                 &r,
@@ -295,7 +267,24 @@ impl Tool for AudioTranscode {
                 max_bytes,
                 self.video.as_deref(),
                 &cancelled,
+                parts,
             )
+        };
+        // The first chunk on every core at once, before the others start, so its progress
+        // comes as soon as it can; then one chunk per core.
+        let first = std::sync::Mutex::new(
+            (self.workers > 1 && !plan.is_empty()).then(|| render_parts(0, self.workers)),
+        );
+        let render = |i: usize| {
+            let early = (i == 0)
+                .then(|| {
+                    first
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .take()
+                })
+                .flatten();
+            early.unwrap_or_else(|| render_parts(i, 1))
         };
         let mut failed = None;
         crate::media::parallel::ordered(plan.len(), self.workers, &render, &mut |i, made| {
