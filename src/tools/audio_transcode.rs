@@ -27,6 +27,9 @@ pub const DEFAULT_MAX_CHUNK_BYTES: u64 = 768 * 1024;
 pub const INLINE_BUDGET: usize = 768 * 1024;
 /// Most chunks one call plans.
 pub const MAX_CHUNKS: usize = 2000;
+/// Shortest slice of the first chunk when it is rendered on several cores (each slice decodes
+/// its own pre-roll, [`crate::media::audio::segment::DECODER_PREROLL_SECONDS`]).
+pub const MIN_SLICE_SECONDS: f64 = 5.0;
 
 pub struct AudioTranscode {
     lib: Arc<Library>,
@@ -271,10 +274,12 @@ impl Tool for AudioTranscode {
             )
         };
         // The first chunk on every core at once, before the others start, so its progress
-        // comes as soon as it can; then one chunk per core.
-        let first = std::sync::Mutex::new(
-            (self.workers > 1 && !plan.is_empty()).then(|| render_parts(0, self.workers)),
-        );
+        // comes as soon as it can; then one chunk per core. Slices of at least
+        // MIN_SLICE_SECONDS: each decodes its own pre-roll.
+        let slices = plan.first().map_or(0, |(_, d, _)| {
+            self.workers.min((d / MIN_SLICE_SECONDS).floor() as usize)
+        });
+        let first = std::sync::Mutex::new((slices > 1).then(|| render_parts(0, slices)));
         let render = |i: usize| {
             let early = (i == 0)
                 .then(|| {
@@ -476,7 +481,15 @@ mod tests {
         .unwrap();
         let lib =
             Arc::new(Library::new(vec![("r".into(), root)], LibraryLimits::default()).unwrap());
-        let args = json!({"uri": "media://r/long.wav", "chunk_seconds": 1.3, "sample_rate": 16000,
+        // 1.3 s chunks: ten of them, the first whole; 10.5 s chunks: the first is long enough to
+        // be rendered in two slices on two or more workers (MIN_SLICE_SECONDS each).
+        for (chunk, n) in [(1.3, 10), (10.5, 2)] {
+            same_chunks_whatever_the_workers(&lib, chunk, n);
+        }
+    }
+
+    fn same_chunks_whatever_the_workers(lib: &Arc<Library>, chunk: f64, n: usize) {
+        let args = json!({"uri": "media://r/long.wav", "chunk_seconds": chunk, "sample_rate": 16000,
             "channels": 1, "inline": true});
         let run = |workers: usize| {
             // Each run its own cache: nothing is served from the other's.
@@ -499,10 +512,10 @@ mod tests {
         };
         let (one, one_progress) = run(1);
         let (four, four_progress) = run(4);
-        assert_eq!(one.len(), 1 + 10, "a summary and ten chunks");
+        assert_eq!(one.len(), 1 + n, "a summary and {n} chunks");
         assert_eq!(
             one, four,
-            "four workers make the very same chunks, in order"
+            "four workers make the very same chunks, in order ({chunk} s chunks)"
         );
         assert_eq!(one_progress, four_progress);
         assert!(
