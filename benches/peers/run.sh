@@ -4,14 +4,18 @@
 #   benches/peers/run.sh [--quick] [--only mcp-media,rmcp,...] [--out DIR]
 #
 # Servers: mcp-media (release binary, stdio and Streamable HTTP); an rmcp 3.x server (the
-# bench crate benches/peers, stdio and HTTP, naive base64 reads); nginx serving mcp-media's own
+# bench crate benches/peers, stdio and HTTP, naive base64 reads, listing exactly mcp-media's
+# tools, taken from mcp-media's own tools/list answer); nginx serving mcp-media's own
 # pre-built answers (the HTTP ceiling); the official Python SDK server (mcp 2.x MCPServer, the
 # former FastMCP, an `Image` tool; stdio and HTTP); the official filesystem server
 # (@modelcontextprotocol/server-filesystem, `read_media_file`; stdio only); and a stdio
 # "ceiling" server that writes pre-built answers and does no work. One Rust client drives them
 # all with the legacy handshake (protocol 2025-06-18), parsing each answer's JSON and decoding
 # its base64. Cases: whole-file reads at 1, 4, 16 MiB (stdio and HTTP), 8 concurrent HTTP
-# clients at 16 MiB, tools/list requests/s at 1 and 50 keep-alive connections over HTTP.
+# clients at 16 MiB, tools/list requests/s at 1 and 50 keep-alive connections over HTTP, once
+# parsed (as an MCP client) and once raw (read whole, length checked, as wrk reads).
+# Medians of several runs: run with --out DIR1, DIR2, ..., then benches/peers/medians.py
+# DIR1/peers.json DIR2/peers.json ...
 # --quick: 1 MiB only, a few reads per case (under 2 minutes once everything is built).
 #
 # Installs, once (cached under $CARGO_TARGET_DIR or target/): nginx with apt-get if it is
