@@ -122,11 +122,21 @@ pub fn render_audio(
         limit,
         video,
         cancelled,
-        &|input, ext| {
-            let (file, from) = input.open(lib, r)?;
-            Ok((segment::render(seekable(file), ext, spec, cancelled)?, from))
-        },
+        &|input, ext| render_one(lib, r, input, ext, spec, cancelled),
     )
+}
+
+/// `spec` rendered from a fresh open of `input`, and the version of the file it came from.
+fn render_one(
+    lib: &Library,
+    r: &crate::library::Resolved,
+    input: &video::AudioInput,
+    ext: Option<&str>,
+    spec: &SegmentSpec,
+    cancelled: &dyn Fn() -> bool,
+) -> Result<(segment::Segment, Option<SourceId>), DerivedError> {
+    let (file, from) = input.open(lib, r)?;
+    Ok((segment::render(seekable(file), ext, spec, cancelled)?, from))
 }
 
 /// [`render_audio`] on up to `parts` threads: a WAV segment is rendered as that many
@@ -157,11 +167,7 @@ pub fn render_audio_in_parts(
         video,
         cancelled,
         &|input, ext| {
-            let one =
-                |s: &SegmentSpec| -> Result<(segment::Segment, Option<SourceId>), DerivedError> {
-                    let (file, from) = input.open(lib, r)?;
-                    Ok((segment::render(seekable(file), ext, s, cancelled)?, from))
-                };
+            let one = |s: &SegmentSpec| render_one(lib, r, input, ext, s, cancelled);
             let made: Vec<_> = std::thread::scope(|scope| {
                 let handles: Vec<_> = slices.iter().map(|s| scope.spawn(move || one(s))).collect();
                 handles

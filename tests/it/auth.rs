@@ -6,7 +6,6 @@
 use crate::http::{HttpServer, Resp};
 use crate::util::{MODERN, modern, samples};
 use serde_json::{Value, json};
-use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -640,44 +639,21 @@ fn hash_token_prints_the_sha256_of_stdin_without_its_newline() {
     assert!(!out.status.success(), "an empty token is refused");
 }
 
-/// `serve --listen <addr> <args>`: Ok(port) once it logs that it serves, Err(stderr) if it
-/// exits first.
-fn start(addr: &str, args: &[&str]) -> (std::process::Child, Result<u16, String>) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mcp-media"))
-        .args(["serve", "--listen", addr])
-        .args(args)
-        .arg(samples())
-        .env("RUST_LOG", "mcp_media=info")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let mut text = String::new();
-    for line in BufReader::new(stderr).lines() {
-        let Ok(line) = line else { break };
-        if line.contains("Streamable HTTP")
-            && let Some(port) = line
-                .split_whitespace()
-                .find_map(|w| w.strip_prefix("addr="))
-                .and_then(|a| a.rsplit(':').next())
-                .and_then(|p| p.parse().ok())
-        {
-            return (child, Ok(port));
-        }
-        text.push_str(&line);
-        text.push('\n');
-    }
-    (child, Err(text))
+/// `serve --listen <addr> <args> samples`, which may refuse to start.
+fn start(addr: &str, args: &[&str]) -> Result<HttpServer, (String, std::process::ExitStatus)> {
+    let root = samples().to_string_lossy().into_owned();
+    let mut args = args.to_vec();
+    args.push(&root);
+    HttpServer::try_spawn_listen(addr, &args, &[])
 }
 
 #[test]
 fn an_oauth_issuer_needs_a_known_audience_a_fixed_port_or_a_public_url() {
     // Tokens name this server's URL as their audience: with port 0 it is not known yet.
-    let (mut child, started) = start("127.0.0.1:0", &["--oauth-issuer", "http://127.0.0.1:9"]);
-    let err = started.expect_err("refused to start");
-    assert!(!child.wait().unwrap().success());
+    let Err((err, status)) = start("127.0.0.1:0", &["--oauth-issuer", "http://127.0.0.1:9"]) else {
+        panic!("started without a known audience");
+    };
+    assert!(!status.success());
     for needle in ["fixed --listen port", "--public-url", "audience"] {
         assert!(err.contains(needle), "{needle} in {err}");
     }
@@ -685,9 +661,9 @@ fn an_oauth_issuer_needs_a_known_audience_a_fixed_port_or_a_public_url() {
 
 #[test]
 fn a_non_loopback_address_needs_authorization_or_insecure_no_auth() {
-    let (mut child, started) = start("0.0.0.0:0", &[]);
-    let err = started.expect_err("refused to start");
-    let status = child.wait().unwrap();
+    let Err((err, status)) = start("0.0.0.0:0", &[]) else {
+        panic!("started on a non-loopback address without authorization");
+    };
     assert!(!status.success());
     for needle in [
         "without authorization",
@@ -698,21 +674,17 @@ fn a_non_loopback_address_needs_authorization_or_insecure_no_auth() {
         assert!(err.contains(needle), "{needle} in {err}");
     }
     // --insecure-no-auth: it serves, unauthenticated.
-    let (mut child, started) = start("0.0.0.0:0", &["--insecure-no-auth"]);
-    let port = started.expect("serving with --insecure-no-auth");
-    let probe = crate::http::HttpServer::at(format!("127.0.0.1:{port}").parse().unwrap());
+    let s = start("0.0.0.0:0", &["--insecure-no-auth"]).expect("serving with --insecure-no-auth");
+    let probe = HttpServer::at(format!("127.0.0.1:{}", s.addr.port()).parse().unwrap());
     let r = probe.modern(json!(1), "tools/list", json!({}));
     assert_eq!(r.status, 200);
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(s);
     // With tokens it serves, and asks for them.
     let t = standard_tokens();
-    let (mut child, started) = start("0.0.0.0:0", &["--auth-tokens", t.path().to_str().unwrap()]);
-    let port = started.expect("serving with tokens");
-    let probe = crate::http::HttpServer::at(format!("127.0.0.1:{port}").parse().unwrap());
+    let s = start("0.0.0.0:0", &["--auth-tokens", t.path().to_str().unwrap()])
+        .expect("serving with tokens");
+    let probe = HttpServer::at(format!("127.0.0.1:{}", s.addr.port()).parse().unwrap());
     assert_eq!(probe.modern(json!(1), "tools/list", json!({})).status, 401);
-    let _ = child.kill();
-    let _ = child.wait();
 }
 
 #[test]

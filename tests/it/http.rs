@@ -37,6 +37,18 @@ impl HttpServer {
     /// `serve --listen <listen> <args>` with extra environment variables (a fixed port, e.g.
     /// when access tokens must name the server's URL).
     pub fn spawn_listen(listen: &str, args: &[&str], env: &[(&str, &str)]) -> HttpServer {
+        Self::try_spawn_listen(listen, args, env).unwrap_or_else(|(stderr, status)| {
+            panic!("the server did not start ({status}):\n{stderr}")
+        })
+    }
+
+    /// [`HttpServer::spawn_listen`] for a server that may refuse to start: `Err` holds what it
+    /// wrote to stderr before it exited, and its exit status.
+    pub fn try_spawn_listen(
+        listen: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Result<HttpServer, (String, std::process::ExitStatus)> {
         let mut child = Command::new(env!("CARGO_BIN_EXE_mcp-media"))
             .args(["serve", "--listen", listen])
             .args(args)
@@ -51,6 +63,7 @@ impl HttpServer {
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             let mut tx = Some(tx);
+            let mut before = String::new();
             // Keep draining stderr so the server never blocks on a full pipe.
             for line in BufReader::new(stderr).lines() {
                 let Ok(line) = line else { break };
@@ -60,19 +73,29 @@ impl HttpServer {
                         .find_map(|w| w.strip_prefix("addr="))
                     && let Some(tx) = tx.take()
                 {
-                    let _ = tx.send(addr.to_string());
+                    let _ = tx.send(Ok(addr.to_string()));
+                }
+                if tx.is_some() {
+                    before.push_str(&line);
+                    before.push('\n');
                 }
             }
+            // It exited (or closed stderr) before it served.
+            if let Some(tx) = tx {
+                let _ = tx.send(Err(before));
+            }
         });
-        let addr = rx
+        let addr = match rx
             .recv_timeout(IO_DEADLINE)
-            .expect("the server did not log its listening address")
-            .parse()
-            .expect("a socket address in the startup log");
-        HttpServer {
+            .expect("the server neither logged its listening address nor exited")
+        {
+            Ok(addr) => addr.parse().expect("a socket address in the startup log"),
+            Err(stderr) => return Err((stderr, child.wait().expect("wait"))),
+        };
+        Ok(HttpServer {
             child: Some(child),
             addr,
-        }
+        })
     }
 
     /// A handle on a server started elsewhere, listening on `addr` (its requests only).

@@ -278,7 +278,8 @@ pub(super) async fn authenticate(st: &State, h: &HeaderMap) -> Result<Option<Pri
     let Some(validator) = &st.opts.auth else {
         return Ok(None);
     };
-    let read = st.server.scope_name(Need::Read).to_string();
+    // Named in the challenges of the refusals below only.
+    let read = st.server.scope_name(Need::Read);
     let Some(token) = bearer(h) else {
         let r = error_response(
             StatusCode::UNAUTHORIZED,
@@ -286,7 +287,7 @@ pub(super) async fn authenticate(st: &State, h: &HeaderMap) -> Result<Option<Pri
             "Unauthorized: send an access token in the Authorization header (Bearer)",
             None,
         );
-        let c = format!("Bearer {}", challenge_tail(st, &[&read]));
+        let c = format!("Bearer {}", challenge_tail(st, &[read]));
         return Err(Refused::new(
             with_header(r, header::WWW_AUTHENTICATE, &c),
             Refusal::Unauthorized,
@@ -305,7 +306,7 @@ pub(super) async fn authenticate(st: &State, h: &HeaderMap) -> Result<Option<Pri
             let c = format!(
                 "Bearer error=\"invalid_token\", error_description={}, {}",
                 quoted(&why),
-                challenge_tail(st, &[&read])
+                challenge_tail(st, &[read])
             );
             return Err(Refused::new(
                 with_header(r, header::WWW_AUTHENTICATE, &c),
