@@ -182,7 +182,16 @@ fn median(mut v: Vec<f64>) -> f64 {
     }
 }
 
-/// CPU time (user + system) the process has used so far, in seconds.
+/// The environment variable `name` parsed, or `default` when unset or unparsable.
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// CPU time (user + system) the process has used so far, in seconds (ticks of 1/100 s, the
+/// USER_HZ of Linux on x86-64).
 fn cpu_secs(pid: u32) -> f64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     // Fields after the command name (which may hold spaces) start after the last ')'.
@@ -251,15 +260,8 @@ fn jwt(keys: &serde_json::Value, iss: &str, aud: &str) -> String {
 /// server's CPU time per request, and the medians of the per-round ratios to the server without
 /// authorization.
 fn auth_compare(bin: &str, lib: &std::path::Path, dir: &std::path::Path, short: bool) {
-    let secs: f64 = std::env::var("LOAD_SECS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(if short { 0.2 } else { 0.5 });
-    let rounds: usize = std::env::var("LOAD_ROUNDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(if short { 1 } else { 21 })
-        .max(1);
+    let secs: f64 = env_or("LOAD_SECS", if short { 0.2 } else { 0.5 });
+    let rounds: usize = env_or("LOAD_ROUNDS", if short { 1 } else { 21 }).max(1);
     // A random-looking token of the usual length (43 base64url characters, 256 bits).
     let token = "bench-3q2+7w-Zk9vT1mX4pLr8sQ0aYc6uEoNhJgBfWdVi";
     let tokens = dir.join("tokens.json");
@@ -397,18 +399,9 @@ fn auth_compare(bin: &str, lib: &std::path::Path, dir: &std::path::Path, short: 
 fn main() {
     // `cargo bench` passes --bench; `cargo test --benches` passes nothing and gets a short run.
     let short = !std::env::args().any(|a| a == "--bench");
-    let conns: usize = std::env::var("LOAD_CONNS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(16);
-    let secs: f64 = std::env::var("LOAD_SECS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(if short { 0.3 } else { 5.0 });
-    let big_conns: usize = std::env::var("LOAD_BIG_CONNS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(conns.min(4));
+    let conns: usize = env_or("LOAD_CONNS", 16);
+    let secs: f64 = env_or("LOAD_SECS", if short { 0.3 } else { 5.0 });
+    let big_conns: usize = env_or("LOAD_BIG_CONNS", conns.min(4));
     let dir = tempfile::tempdir().unwrap();
     let lib = dir.path().join("lib");
     std::fs::create_dir_all(&lib).unwrap();
