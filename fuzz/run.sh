@@ -51,7 +51,9 @@ for t in $TARGETS; do
     echo "fuzz: $t for ${SECONDS_EACH}s" >&2
     mkdir -p "$scratch/$t" "$scratch/seed-$t"
     if [ "$CORPUS_MAX" -gt 0 ]; then
-        find "fuzz/corpus/$t" -type f | sort | head -n "$CORPUS_MAX" | xargs -r cp -t "$scratch/seed-$t"
+        # sed reads to the end (head would exit early, and a `sort` still writing then dies of
+        # SIGPIPE, which pipefail makes this script's silent exit: a CI run failed so).
+        find "fuzz/corpus/$t" -type f | sort | sed -n "1,${CORPUS_MAX}p" | xargs -r cp -t "$scratch/seed-$t"
         dirs=("$scratch/$t" "$scratch/seed-$t")
     else
         dirs=("$scratch/$t" "fuzz/corpus/$t")
